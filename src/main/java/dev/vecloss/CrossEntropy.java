@@ -1,0 +1,288 @@
+package dev.vecloss;
+
+import dev.vecloss.internal.CeProblem;
+import dev.vecloss.internal.KernelProvider;
+import dev.vecloss.internal.LossKernels;
+import dev.vecloss.internal.Parallel;
+import dev.vecloss.internal.Targets;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * The cross-entropy family, with PyTorch's semantics: {@code cross_entropy} with index or
+ * class-probability targets, and {@code nll_loss} on log-probabilities (LOSSES.md sections 1
+ * and 2).
+ *
+ * <h2>Shapes</h2>
+ * The input is {@code (C)}, {@code (N, C)} or {@code (N, C, d1, ..., dk)}, class axis 1, C-order,
+ * float32 or float64. Index targets are {@code ()}, {@code (N)} or {@code (N, d1, ..., dk)},
+ * int64, int32, uint8 or bool; a target of the input's own shape is a class-probability target
+ * (floating, of the input's dtype). Call each {@code (n, d1, ..., dk)} a position; there are
+ * {@code M = N * d1 * ... * dk} of them. In the spatial case the class axis is strided by
+ * {@code d1 * ... * dk}: the kernels vectorise across positions and never copy the input.
+ *
+ * <h2>Formulas</h2>
+ * With {@code lp_c = x_c - max - log(sum_k exp(x_k - max))} at a position, target {@code y},
+ * weights {@code w} (all 1 by default) and label smoothing {@code eps}:
+ * <ul>
+ *   <li>index targets: {@code l = (1-eps) * (-w_y * lp_y) + eps/C * sum_c (-w_c * lp_c)};
+ *       ignored positions ({@code y == ignoreIndex}) have loss 0 and gradient 0 and are not
+ *       read; {@code mean} divides by {@code W = sum over active positions of w_y};</li>
+ *   <li>probability targets: {@code l = -sum_c w_c * q_c * lp_c}, {@code q = (1-eps) * y + eps/C};
+ *       {@code mean} divides by {@code M} (weights are not in the denominator);</li>
+ *   <li>NLL: {@code l = -w_y * input[y]}, {@code mean} divides by {@code W}.</li>
+ * </ul>
+ *
+ * <h2>Special values</h2>
+ * A NaN or infinite logit in a row that is read makes that row's loss NaN, as in PyTorch; a
+ * mean over no active position (empty input, all targets ignored, all target weights 0) is NaN
+ * (0/0); a sum over none is 0. A row whose target leads every other logit by a wide margin
+ * keeps its small loss ({@code log1p} of the other terms) rather than rounding to 0.
+ *
+ * <h2>Outputs</h2>
+ * The full form takes two optional tensors: {@code losses} (float32 or float64, one loss per
+ * position in the target's shape, required for {@link Reduction#NONE}) and {@code grad} (float32
+ * or float64, the input's shape) which receives the gradient of the returned value. For
+ * {@code NONE} the returned value, and the function whose gradient is written, is the sum.
+ *
+ * <p>Results are deterministic: the same bits for any {@link Options#threads()}.
+ */
+public final class CrossEntropy {
+    private CrossEntropy() {}
+
+    /**
+     * Options of {@code cross_entropy} and {@code nll_loss}, with PyTorch's defaults.
+     *
+     * @param weight          per-class weights of length C, of the input's dtype, or {@code null}
+     * @param ignoreIndex     index targets equal to this are skipped (default -100; any value,
+     *                        also one in {@code [0, C)})
+     * @param labelSmoothing  eps in {@code [0, 1]} (default 0; cross-entropy only)
+     * @param reduction       default {@link Reduction#MEAN}
+     * @param threads         threads to use; 0 (default) means all cores for large inputs
+     */
+    public record Options(Tensor weight, long ignoreIndex, double labelSmoothing, Reduction reduction, int threads) {
+        private static final Options DEFAULTS = new Options(null, -100, 0.0, Reduction.MEAN, 0);
+
+        public Options {
+            Objects.requireNonNull(reduction, "reduction");
+            if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) {
+                throw new IllegalArgumentException("label_smoothing must be in [0, 1], got " + labelSmoothing);
+            }
+            if (threads < 0) {
+                throw new IllegalArgumentException("threads must be >= 0 (0 = all cores), got " + threads);
+            }
+        }
+
+        /** PyTorch's defaults: no weight, ignore_index -100, no smoothing, mean, all cores. */
+        public static Options defaults() {
+            return DEFAULTS;
+        }
+
+        public Options withWeight(Tensor w) {
+            return new Options(w, ignoreIndex, labelSmoothing, reduction, threads);
+        }
+
+        public Options withIgnoreIndex(long i) {
+            return new Options(weight, i, labelSmoothing, reduction, threads);
+        }
+
+        public Options withLabelSmoothing(double eps) {
+            return new Options(weight, ignoreIndex, eps, reduction, threads);
+        }
+
+        public Options withReduction(Reduction r) {
+            return new Options(weight, ignoreIndex, labelSmoothing, r, threads);
+        }
+
+        public Options withThreads(int t) {
+            return new Options(weight, ignoreIndex, labelSmoothing, reduction, t);
+        }
+    }
+
+    /** {@code cross_entropy(input, target)} with the default options: the mean loss. */
+    public static double crossEntropy(Tensor input, Tensor target) {
+        return crossEntropy(input, target, Options.defaults());
+    }
+
+    /**
+     * The reduced cross-entropy.
+     *
+     * @throws IllegalArgumentException for {@link Reduction#NONE} (use the full form with a
+     *         {@code losses} tensor), or for any invalid shape, dtype, option or label
+     */
+    public static double crossEntropy(Tensor input, Tensor target, Options options) {
+        requireReduced(options);
+        return crossEntropy(input, target, options, null, null);
+    }
+
+    /**
+     * The cross-entropy, its per-position losses and its gradient.
+     *
+     * @param losses per-position losses to fill (required for NONE), or {@code null}
+     * @param grad   the gradient of the returned value with respect to {@code input}, or {@code null}
+     * @return the mean or the sum; for NONE the sum
+     * @throws IllegalArgumentException for an invalid shape, dtype, option or label; nothing has
+     *         been written then
+     */
+    public static double crossEntropy(Tensor input, Tensor target, Options options, Tensor losses, Tensor grad) {
+        return evaluate(Kind.CROSS_ENTROPY, input, target, options, losses, grad);
+    }
+
+    /** {@code nll_loss(input, target)} with the default options: the mean loss. */
+    public static double nllLoss(Tensor input, Tensor target) {
+        return nllLoss(input, target, Options.defaults());
+    }
+
+    /** The reduced NLL loss; see {@link #crossEntropy(Tensor, Tensor, Options)}. */
+    public static double nllLoss(Tensor input, Tensor target, Options options) {
+        requireReduced(options);
+        return nllLoss(input, target, options, null, null);
+    }
+
+    /** The NLL loss, its per-position losses and its gradient; see {@link #crossEntropy(Tensor, Tensor, Options, Tensor, Tensor)}. */
+    public static double nllLoss(Tensor input, Tensor target, Options options, Tensor losses, Tensor grad) {
+        return evaluate(Kind.NLL, input, target, options, losses, grad);
+    }
+
+    private enum Kind { CROSS_ENTROPY, NLL }
+
+    private static void requireReduced(Options options) {
+        if (options.reduction() == Reduction.NONE) {
+            throw new IllegalArgumentException(
+                    "reduction none gives one loss per position: pass a losses tensor to the five-argument form");
+        }
+    }
+
+    private static double evaluate(Kind kind, Tensor input, Tensor target, Options o, Tensor losses, Tensor grad) {
+        Objects.requireNonNull(input, "input");
+        Objects.requireNonNull(target, "target");
+        Objects.requireNonNull(o, "options");
+        String what = kind == Kind.NLL ? "nll_loss" : "cross_entropy";
+        if (!input.dtype().isFloating()) {
+            throw new IllegalArgumentException(what + ": input must be float32 or float64, got " + input.dtype());
+        }
+        if (input.rank() == 0) {
+            throw new IllegalArgumentException(what + ": input must have a class axis, got a 0-d tensor");
+        }
+        long[] in = input.shape();
+        long[] tg = target.shape();
+        boolean unbatched = in.length == 1;
+        long n = unbatched ? 1 : in[0];
+        long c = unbatched ? in[0] : in[1];
+        long s = 1;
+        for (int i = 2; i < in.length; i++) {
+            s *= in[i];
+        }
+        boolean prob = Arrays.equals(in, tg);
+        long[] positionShape = positionShape(in);
+        if (prob) {
+            if (kind == Kind.NLL) {
+                throw new IllegalArgumentException("nll_loss: target " + Arrays.toString(tg)
+                        + " must have the input's shape " + Arrays.toString(in) + " without the class axis");
+            }
+            if (target.dtype() != input.dtype()) {
+                throw new IllegalArgumentException(what + ": a target of the input's shape " + Arrays.toString(in)
+                        + " holds class probabilities and must be " + input.dtype() + ", got " + target.dtype());
+            }
+            if (o.ignoreIndex() >= 0) {
+                throw new IllegalArgumentException(what + ": ignore_index (" + o.ignoreIndex()
+                        + ") is not supported for probability targets");
+            }
+            if (c == 0 && input.numel() == 0 && n * s > 0) {
+                throw new IllegalArgumentException(what + ": the class axis is empty");
+            }
+        } else {
+            if (!Arrays.equals(positionShape, tg)) {
+                throw new IllegalArgumentException(what + ": target shape " + Arrays.toString(tg)
+                        + " does not fit input shape " + Arrays.toString(in) + " (expected "
+                        + Arrays.toString(positionShape) + ")");
+            }
+            if (target.dtype().isFloating()) {
+                throw new IllegalArgumentException(what + ": index target must be int64, int32, uint8 or bool, got "
+                        + target.dtype());
+            }
+        }
+        if (kind == Kind.NLL && o.labelSmoothing() != 0) {
+            throw new IllegalArgumentException("nll_loss has no label_smoothing");
+        }
+        double weightSum = c;
+        if (o.weight() != null) {
+            Tensor w = o.weight();
+            if (w.rank() != 1 || w.dim(0) != c) {
+                throw new IllegalArgumentException(what + ": weight must be 1-D of length C = " + c + ", got shape "
+                        + Arrays.toString(w.shape()));
+            }
+            if (w.dtype() != input.dtype()) {
+                throw new IllegalArgumentException(what + ": weight must be " + input.dtype() + " like the input, got "
+                        + w.dtype());
+            }
+            weightSum = 0;
+            for (long k = 0; k < c; k++) {
+                weightSum += w.getDouble(k);
+            }
+        }
+        if (o.reduction() == Reduction.NONE && losses == null) {
+            throw new IllegalArgumentException(what + ": reduction none needs a losses tensor");
+        }
+        if (losses != null) {
+            checkOutput(what, "losses", losses, positionShape);
+        }
+        if (grad != null) {
+            checkOutput(what, "grad", grad, in);
+        }
+        CeProblem p = new CeProblem(input.segment(), input.dtype() == DType.FLOAT64, n, c, s,
+                prob ? null : target.segment(), prob ? 0 : target.dtype().byteSize(),
+                prob ? target.segment() : null,
+                o.weight() == null ? null : o.weight().segment(), weightSum, o.ignoreIndex(),
+                kind == Kind.NLL ? 0 : o.labelSmoothing(), 1.0,
+                losses == null ? null : losses.segment(), losses != null && losses.dtype() == DType.FLOAT64,
+                grad == null ? null : grad.segment(), grad != null && grad.dtype() == DType.FLOAT64);
+        long positions = n * s;
+        int threads = Parallel.threadsFor(o.threads(), input.numel());
+        long grain = Parallel.grain(c);
+        double denominator;
+        if (prob) {
+            denominator = positions;
+        } else {
+            try {
+                denominator = Parallel.sum(positions, Parallel.grain(1), threads,
+                        (from, to) -> Targets.weightSum(p, from, to));
+            } catch (Targets.BadTarget e) {
+                throw new IllegalArgumentException(what + ": target " + e.value + " is out of bounds at flat index "
+                        + e.position + " of the target (classes 0.." + (c - 1) + ", ignore_index "
+                        + o.ignoreIndex() + ")");
+            }
+        }
+        boolean mean = o.reduction() == Reduction.MEAN;
+        CeProblem q = mean ? p.withGradScale(1.0 / denominator) : p;
+        LossKernels k = KernelProvider.forProblem(q);
+        double sum = switch (kind) {
+            case NLL -> Parallel.sum(positions, grain, threads, (from, to) -> k.nllLoss(q, from, to));
+            case CROSS_ENTROPY -> prob
+                    ? Parallel.sum(positions, grain, threads, (from, to) -> k.crossEntropyProb(q, from, to))
+                    : Parallel.sum(positions, grain, threads, (from, to) -> k.crossEntropyIndex(q, from, to));
+        };
+        return mean ? sum / denominator : sum;
+    }
+
+    /** The input's shape without the class axis: the shape of index targets and per-position losses. */
+    private static long[] positionShape(long[] in) {
+        if (in.length == 1) {
+            return new long[0];
+        }
+        long[] t = new long[in.length - 1];
+        t[0] = in[0];
+        System.arraycopy(in, 2, t, 1, in.length - 2);
+        return t;
+    }
+
+    private static void checkOutput(String what, String name, Tensor t, long[] shape) {
+        if (t.dtype() != DType.FLOAT32 && t.dtype() != DType.FLOAT64) {
+            throw new IllegalArgumentException(what + ": " + name + " must be float32 or float64, got " + t.dtype());
+        }
+        if (!Arrays.equals(t.shape(), shape)) {
+            throw new IllegalArgumentException(what + ": " + name + " shape " + Arrays.toString(t.shape())
+                    + " must be " + Arrays.toString(shape));
+        }
+    }
+}
