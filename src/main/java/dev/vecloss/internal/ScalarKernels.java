@@ -90,7 +90,7 @@ public final class ScalarKernels implements LossKernels {
      * {@code -log softmax(x)_y} from the row maximum {@code m}, the target logit {@code xy}, the
      * sum {@code rest} of the other exponentials and the target's {@code ey = exp(xy - m)}.
      */
-    static double nll(double xy, double m, double rest, double ey) {
+    public static double nll(double xy, double m, double rest, double ey) {
         if (m == Double.POSITIVE_INFINITY || m == Double.NEGATIVE_INFINITY) {
             return Double.NaN; // x - m is inf - inf somewhere in the row, as in PyTorch
         }

@@ -1,17 +1,38 @@
 package dev.vecloss.internal.panama;
 
+import static dev.vecloss.internal.panama.PanamaConstants.ALONG_CLASSES_MIN_C;
+import static dev.vecloss.internal.panama.PanamaConstants.F;
+import static dev.vecloss.internal.panama.PanamaConstants.V;
+
 import dev.vecloss.internal.CeProblem;
 import dev.vecloss.internal.LossKernels;
 import dev.vecloss.internal.ScalarKernels;
-import jdk.incubator.vector.FloatVector;
 
-/** SIMD kernels (work in progress: delegating). */
+/**
+ * The SIMD kernels. Each method picks the loop that fits the layout and leaves to the scalar
+ * reference kernels only what SIMD cannot cover, position by position:
+ * <ul>
+ *   <li>{@code (N, C)} with {@code C >= 4 * lanes}: {@link AlongClasses}, one row at a time,
+ *       vectorised along the contiguous class axis;</li>
+ *   <li>{@code (N, C)} with fewer classes, and {@code (N, C, d...)} with a spatial size of at
+ *       least one vector: {@link AcrossPositions}, a block of {@code lanes} positions at a time,
+ *       one vector per class (the rows of a narrow (N, C) block are transposed through L1 by a
+ *       gather);</li>
+ *   <li>spatial sizes below one vector, the last positions of an image that do not fill a
+ *       vector, and float64 problems: the scalar kernels.</li>
+ * </ul>
+ * NLL has no SIMD loop: it reads one value per position (a gather, which the Vector API offers
+ * only from Java arrays, not from segments), so it is bound by memory latency, not arithmetic,
+ * and the scalar loop is as fast.
+ */
 public final class PanamaKernels implements LossKernels {
     public static final PanamaKernels INSTANCE = new PanamaKernels();
 
+    private static final ScalarKernels SCALAR = ScalarKernels.INSTANCE;
+
     private PanamaKernels() {
-        if (FloatVector.SPECIES_PREFERRED.length() < 4) {
-            throw new UnsupportedOperationException("vectors narrower than 128 bits");
+        if (V < 4) {
+            throw new UnsupportedOperationException("float vectors of " + V + " lanes: too narrow to pay off");
         }
     }
 
@@ -22,21 +43,30 @@ public final class PanamaKernels implements LossKernels {
 
     @Override
     public String toString() {
-        return "panama kernels (" + FloatVector.SPECIES_PREFERRED + ")";
+        return "panama kernels (" + F.vectorBitSize() + "-bit vectors, " + V + " float lanes)";
     }
 
     @Override
     public double crossEntropyIndex(CeProblem p, long from, long to) {
-        return ScalarKernels.INSTANCE.crossEntropyIndex(p, from, to);
+        if (p.s() == 1 && p.c() >= ALONG_CLASSES_MIN_C) {
+            return AlongClasses.index(p, from, to);
+        }
+        if (p.s() == 1 || p.s() >= V) {
+            return AcrossPositions.index(p, from, to);
+        }
+        return SCALAR.crossEntropyIndex(p, from, to);
     }
 
     @Override
     public double crossEntropyProb(CeProblem p, long from, long to) {
-        return ScalarKernels.INSTANCE.crossEntropyProb(p, from, to);
+        if (p.s() == 1 && p.c() >= ALONG_CLASSES_MIN_C) {
+            return AlongClasses.prob(p, from, to);
+        }
+        return SCALAR.crossEntropyProb(p, from, to);
     }
 
     @Override
     public double nllLoss(CeProblem p, long from, long to) {
-        return ScalarKernels.INSTANCE.nllLoss(p, from, to);
+        return SCALAR.nllLoss(p, from, to);
     }
 }
