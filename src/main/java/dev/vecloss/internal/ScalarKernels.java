@@ -9,8 +9,7 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>The negative log-likelihood of a position, {@code lse - x_y}, is computed without
  * cancellation: the sum of exponentials excludes the target term, {@code S' = sum_{k != y}
- * exp(x_k - m)}, and when the target is the maximum ({@code x_y = m}) the loss is
- * {@code log1p(S')}. A row of ten classes whose target leads by 20 thus gets 1.855e-8, where
+ * exp(x_k - m)}, and the loss is {@code log1p(S' / exp(x_y - m))}. A row of ten classes whose target leads by 20 thus gets 1.855e-8, where
  * float32 {@code lse - x_y} gives 0.
  */
 public final class ScalarKernels implements LossKernels {
@@ -87,14 +86,19 @@ public final class ScalarKernels implements LossKernels {
     }
 
     /**
-     * {@code -log softmax(x)_y} from the row maximum {@code m}, the target logit {@code xy}, the
-     * sum {@code rest} of the other exponentials and the target's {@code ey = exp(xy - m)}.
+     * {@code -log softmax(x)_y} from a reference {@code m} (the row maximum, or any value not
+     * below it by much), the target logit {@code xy}, the sum {@code rest} of
+     * {@code exp(x_k - m)} over the other classes and the target's {@code ey = exp(xy - m)}:
+     * {@code log(1 + rest / ey)}, computed as {@code log1p(rest * exp(m - xy))} so that a
+     * confident row does not cancel. Past a gap of 700 that product would overflow, and
+     * {@code log(rest + ey) + (m - xy)} has nothing left to cancel.
      */
     public static double nll(double xy, double m, double rest, double ey) {
         if (m == Double.POSITIVE_INFINITY || m == Double.NEGATIVE_INFINITY) {
             return Double.NaN; // x - m is inf - inf somewhere in the row, as in PyTorch
         }
-        return xy == m ? Math.log1p(rest) : Math.log(rest + ey) + (m - xy);
+        double gap = m - xy;
+        return gap < 700 ? Math.log1p(rest * Math.exp(gap)) : Math.log(rest + ey) + gap;
     }
 
     @Override

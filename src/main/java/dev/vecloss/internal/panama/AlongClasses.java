@@ -18,9 +18,9 @@ import jdk.incubator.vector.VectorOperators;
  * with the maximum and the sum of exponentials found in one read of the row (online softmax),
  * then a second read of the row, from cache, for the gradient when it is asked for.
  *
- * <p>The online sum keeps, per lane, a running maximum {@code M} and a sum of {@code exp(x - M)};
- * when a block of two vectors raises the maximum of some lane the sums are rescaled by
- * {@code exp(M_old - M_new)}, a branch that is rarely taken after the first blocks of a row. The
+ * <p>The online sum keeps, per lane, a reference {@code M} and a sum of {@code exp(x - M)}; when
+ * a block of two vectors exceeds the reference of some lane by more than {@link #RESCALE_GAP}
+ * the sums are rescaled by {@code exp(M_old - M_new)}, a branch taken once or twice a row. The
  * target's own term is left out of the sum (the block that holds it blends it to 0), so that a
  * confident row's loss is {@code log1p} of the other terms, not a difference of two nearly equal
  * numbers. Lanes combine at the end of the row; the row's loss is finished in double.
@@ -29,6 +29,15 @@ final class AlongClasses {
     private AlongClasses() {}
 
     private static final int STEP = 2 * V;
+
+    /**
+     * The running maximum of a lane is raised only when a value exceeds it by more than this:
+     * terms up to e^30 keep the sums far from float overflow (a row would need 10^25 of them),
+     * and the rescale, with its extra exponential and its mispredicted branch, happens once or
+     * twice a row instead of at every new maximum. The loss does not need the exact maximum:
+     * {@link ScalarKernels#nll} takes any reference.
+     */
+    private static final float RESCALE_GAP = 30f;
 
     static double index(CeProblem p, long from, long to) {
         final MemorySegment x = p.input();
@@ -55,8 +64,9 @@ final class AlongClasses {
             for (; i < bound; i += STEP) {
                 FloatVector a = FloatVector.fromMemorySegment(F, x, off + i * 4L, LE);
                 FloatVector b = FloatVector.fromMemorySegment(F, x, off + (i + V) * 4L, LE);
-                FloatVector mNew = m.max(a.max(b));
-                if (mNew.compare(VectorOperators.NE, m).anyTrue()) {
+                FloatVector blockMax = a.max(b);
+                if (blockMax.compare(VectorOperators.GT, m.add(RESCALE_GAP)).anyTrue()) {
+                    FloatVector mNew = m.max(blockMax);
                     FloatVector f = m.sub(mNew).lanewise(VectorOperators.EXP);
                     s0 = s0.mul(f);
                     s1 = s1.mul(f);
@@ -80,8 +90,8 @@ final class AlongClasses {
             for (; i < c; i += V) {
                 VectorMask<Float> in = F.indexInRange(i, c);
                 FloatVector a = FloatVector.fromMemorySegment(F, x, off + i * 4L, LE, in);
-                FloatVector mNew = m.lanewise(VectorOperators.MAX, a, in);
-                if (mNew.compare(VectorOperators.NE, m).anyTrue()) {
+                if (a.compare(VectorOperators.GT, m.add(RESCALE_GAP), in).anyTrue()) {
+                    FloatVector mNew = m.lanewise(VectorOperators.MAX, a, in);
                     FloatVector f = m.sub(mNew).lanewise(VectorOperators.EXP);
                     s0 = s0.mul(f);
                     s1 = s1.mul(f);
@@ -185,8 +195,8 @@ final class AlongClasses {
                 if (w != null) {
                     q = q.mul(FloatVector.fromMemorySegment(F, w, i * 4L, LE, in));
                 }
-                FloatVector mNew = m.lanewise(VectorOperators.MAX, a, in);
-                if (mNew.compare(VectorOperators.NE, m).anyTrue()) {
+                if (a.compare(VectorOperators.GT, m.add(RESCALE_GAP), in).anyTrue()) {
+                    FloatVector mNew = m.lanewise(VectorOperators.MAX, a, in);
                     s = s.mul(m.sub(mNew).lanewise(VectorOperators.EXP));
                     m = mNew;
                 }
