@@ -34,6 +34,7 @@ final class AcrossPositions {
     private static final class Scratch {
         final int c;
         final float[] rows;
+        final float[] cols;
         final float[] gradRows;
         final float[] targets = new float[V];
         final int[] laneStride = new int[V];
@@ -41,6 +42,7 @@ final class AcrossPositions {
         Scratch(int c) {
             this.c = c;
             rows = new float[V * c];
+            cols = new float[V * c];
             gradRows = new float[V * c];
             for (int l = 0; l < V; l++) {
                 laneStride[l] = l * c;
@@ -81,7 +83,7 @@ final class AcrossPositions {
     }
 
     private static FloatVector load(MemorySegment x, Scratch sc, boolean rows, int k, long base, long sp) {
-        return rows ? FloatVector.fromArray(F, sc.rows, k, sc.laneStride, 0)
+        return rows ? FloatVector.fromArray(F, sc.cols, k * V)
                 : FloatVector.fromMemorySegment(F, x, (base + k * sp) * 4L, LE);
     }
 
@@ -92,8 +94,11 @@ final class AcrossPositions {
         final long sp = p.s();
         final double eps = p.eps();
         final boolean smooth = eps > 0;
-        if (rows) {
+        if (rows) { // transpose the V rows: class k of every row into cols[k*V, k*V + V)
             MemorySegment.copy(x, Mem.F32, base * 4L, sc.rows, 0, V * c);
+            for (int k = 0; k < c; k++) {
+                FloatVector.fromArray(F, sc.rows, k, sc.laneStride, 0).intoArray(sc.cols, k * V);
+            }
         }
         final float[] tg = sc.targets;
         final long ignore = p.ignoreIndex();
