@@ -235,9 +235,12 @@ final class AlongClasses {
         return total;
     }
 
+    /** 0, 1, ..., V-1: lane numbers, compared to find the target's lane. */
+    private static final FloatVector IOTA = FloatVector.zero(F).addIndex(1);
+
     /** The mask with lane {@code lane} set, none if it is outside {@code [0, V)}. */
     private static VectorMask<Float> isLane(int lane) {
-        return lane >= 0 && lane < V ? VectorMask.fromLong(F, 1L << lane) : F.maskAll(false);
+        return IOTA.compare(VectorOperators.EQ, (float) lane);
     }
 
     private static void ignoredRow(CeProblem p, long row, long off, int c) {
