@@ -2,7 +2,6 @@ package dev.vecloss;
 
 import dev.vecloss.internal.CeProblem;
 import dev.vecloss.internal.KernelProvider;
-import dev.vecloss.internal.LossKernels;
 import dev.vecloss.internal.Parallel;
 import dev.vecloss.internal.Targets;
 import java.util.Arrays;
@@ -164,8 +163,8 @@ public final class CrossEntropy {
         if (input.rank() == 0) {
             throw new IllegalArgumentException(what + ": input must have a class axis, got a 0-d tensor");
         }
-        long[] in = input.shape();
-        long[] tg = target.shape();
+        long[] in = input.dims();
+        long[] tg = target.dims();
         boolean unbatched = in.length == 1;
         long n = unbatched ? 1 : in[0];
         long c = unbatched ? in[0] : in[1];
@@ -174,7 +173,6 @@ public final class CrossEntropy {
             s *= in[i];
         }
         boolean prob = Arrays.equals(in, tg);
-        long[] positionShape = positionShape(in);
         if (prob) {
             if (kind == Kind.NLL) {
                 throw new IllegalArgumentException("nll_loss: target " + Arrays.toString(tg)
@@ -188,14 +186,14 @@ public final class CrossEntropy {
                 throw new IllegalArgumentException(what + ": ignore_index (" + o.ignoreIndex()
                         + ") is not supported for probability targets");
             }
-            if (c == 0 && input.numel() == 0 && n * s > 0) {
+            if (c == 0 && n * s > 0) {
                 throw new IllegalArgumentException(what + ": the class axis is empty");
             }
         } else {
-            if (!Arrays.equals(positionShape, tg)) {
+            if (!isPositionShape(in, tg)) {
                 throw new IllegalArgumentException(what + ": target shape " + Arrays.toString(tg)
                         + " does not fit input shape " + Arrays.toString(in) + " (expected "
-                        + Arrays.toString(positionShape) + ")");
+                        + Arrays.toString(positionShape(in)) + ")");
             }
             if (target.dtype().isFloating()) {
                 throw new IllegalArgumentException(what + ": index target must be int64, int32, uint8 or bool, got "
@@ -206,11 +204,11 @@ public final class CrossEntropy {
             throw new IllegalArgumentException("nll_loss has no label_smoothing");
         }
         double weightSum = c;
-        if (o.weight() != null) {
-            Tensor w = o.weight();
+        Tensor w = o.weight();
+        if (w != null) {
             if (w.rank() != 1 || w.dim(0) != c) {
                 throw new IllegalArgumentException(what + ": weight must be 1-D of length C = " + c + ", got shape "
-                        + Arrays.toString(w.shape()));
+                        + Arrays.toString(w.dims()));
             }
             if (w.dtype() != input.dtype()) {
                 throw new IllegalArgumentException(what + ": weight must be " + input.dtype() + " like the input, got "
@@ -225,44 +223,57 @@ public final class CrossEntropy {
             throw new IllegalArgumentException(what + ": reduction none needs a losses tensor");
         }
         if (losses != null) {
-            checkOutput(what, "losses", losses, positionShape);
+            checkOutput(what, "losses", losses, in, true);
         }
         if (grad != null) {
-            checkOutput(what, "grad", grad, in);
+            checkOutput(what, "grad", grad, in, false);
         }
-        CeProblem p = new CeProblem(input.segment(), input.dtype() == DType.FLOAT64, n, c, s,
+        long positions = n * s;
+        int threads = Parallel.threadsFor(o.threads(), input.numel());
+        CeProblem p = CeProblem.forThisThread().set(input.segment(), input.dtype() == DType.FLOAT64, n, c, s,
                 prob ? null : target.segment(), prob ? 0 : target.dtype().byteSize(),
                 prob ? target.segment() : null,
-                o.weight() == null ? null : o.weight().segment(), weightSum, o.ignoreIndex(),
+                w == null ? null : w.segment(), weightSum, o.ignoreIndex(),
                 kind == Kind.NLL ? 0 : o.labelSmoothing(), 1.0,
                 losses == null ? null : losses.segment(), losses != null && losses.dtype() == DType.FLOAT64,
                 grad == null ? null : grad.segment(), grad != null && grad.dtype() == DType.FLOAT64);
-        long positions = n * s;
-        int threads = Parallel.threadsFor(o.threads(), input.numel());
-        long grain = Parallel.grain(c);
-        double denominator;
-        if (prob) {
-            denominator = positions;
-        } else {
-            try {
-                denominator = Parallel.sum(positions, Parallel.grain(1), threads,
-                        (from, to) -> Targets.weightSum(p, from, to));
-            } catch (Targets.BadTarget e) {
-                throw new IllegalArgumentException(what + ": target " + e.value + " is out of bounds at flat index "
-                        + e.position + " of the target (classes 0.." + (c - 1) + ", ignore_index "
-                        + o.ignoreIndex() + ")");
+        try {
+            double denominator;
+            if (prob) {
+                denominator = positions;
+            } else {
+                try {
+                    denominator = Parallel.sum(positions, Parallel.grain(1), threads, Targets::weightSum, p);
+                } catch (Targets.BadTarget e) {
+                    throw new IllegalArgumentException(what + ": target " + e.value + " is out of bounds at flat index "
+                            + e.position + " of the target (classes 0.." + (c - 1) + ", ignore_index "
+                            + o.ignoreIndex() + ")");
+                }
             }
+            boolean mean = o.reduction() == Reduction.MEAN;
+            if (mean) {
+                p.setGradScale(1.0 / denominator);
+            }
+            long grain = Parallel.grain(c);
+            double sum = Parallel.sum(positions, grain, threads,
+                    kind == Kind.NLL ? CrossEntropy::nllChunk : prob ? CrossEntropy::probChunk : CrossEntropy::indexChunk,
+                    p);
+            return mean ? sum / denominator : sum;
+        } finally {
+            p.clear();
         }
-        boolean mean = o.reduction() == Reduction.MEAN;
-        CeProblem q = mean ? p.withGradScale(1.0 / denominator) : p;
-        LossKernels k = KernelProvider.forProblem(q);
-        double sum = switch (kind) {
-            case NLL -> Parallel.sum(positions, grain, threads, (from, to) -> k.nllLoss(q, from, to));
-            case CROSS_ENTROPY -> prob
-                    ? Parallel.sum(positions, grain, threads, (from, to) -> k.crossEntropyProb(q, from, to))
-                    : Parallel.sum(positions, grain, threads, (from, to) -> k.crossEntropyIndex(q, from, to));
-        };
-        return mean ? sum / denominator : sum;
+    }
+
+    private static double indexChunk(CeProblem p, long from, long to) {
+        return KernelProvider.forProblem(p).crossEntropyIndex(p, from, to);
+    }
+
+    private static double probChunk(CeProblem p, long from, long to) {
+        return KernelProvider.forProblem(p).crossEntropyProb(p, from, to);
+    }
+
+    private static double nllChunk(CeProblem p, long from, long to) {
+        return KernelProvider.forProblem(p).nllLoss(p, from, to);
     }
 
     /** The input's shape without the class axis: the shape of index targets and per-position losses. */
@@ -276,13 +287,26 @@ public final class CrossEntropy {
         return t;
     }
 
-    private static void checkOutput(String what, String name, Tensor t, long[] shape) {
+    /** Whether {@code tg} is the input's shape without the class axis. */
+    private static boolean isPositionShape(long[] in, long[] tg) {
+        if (tg.length != Math.max(0, in.length - 1)) {
+            return false;
+        }
+        for (int i = 0; i < tg.length; i++) {
+            if (tg[i] != in[i == 0 ? 0 : i + 1]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void checkOutput(String what, String name, Tensor t, long[] in, boolean perPosition) {
         if (t.dtype() != DType.FLOAT32 && t.dtype() != DType.FLOAT64) {
             throw new IllegalArgumentException(what + ": " + name + " must be float32 or float64, got " + t.dtype());
         }
-        if (!Arrays.equals(t.shape(), shape)) {
-            throw new IllegalArgumentException(what + ": " + name + " shape " + Arrays.toString(t.shape())
-                    + " must be " + Arrays.toString(shape));
+        if (perPosition ? !isPositionShape(in, t.dims()) : !Arrays.equals(t.dims(), in)) {
+            throw new IllegalArgumentException(what + ": " + name + " shape " + Arrays.toString(t.dims())
+                    + " must be " + Arrays.toString(perPosition ? positionShape(in) : in));
         }
     }
 }

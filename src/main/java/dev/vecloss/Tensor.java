@@ -118,6 +118,11 @@ public final class Tensor {
         return shape.clone();
     }
 
+    /** The shape itself, not a copy: for this package's checks, which must not allocate. */
+    long[] dims() {
+        return shape;
+    }
+
     /** The number of dimensions. */
     public int rank() {
         return shape.length;

@@ -18,10 +18,14 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class Parallel {
 
-    /** A kernel over a range of items, returning its sum. */
+    /**
+     * A kernel over a range of items of a problem, returning its sum. Pass a non-capturing
+     * lambda or a static method reference (a constant, so the call allocates nothing) and the
+     * problem separately.
+     */
     @FunctionalInterface
-    public interface RangeSum {
-        double apply(long from, long to);
+    public interface RangeSum<P> {
+        double apply(P problem, long from, long to);
     }
 
     /** Work units of about this many input elements make one chunk (also the parallel grain). */
@@ -57,13 +61,13 @@ public final class Parallel {
     }
 
     /** The deterministic sum of {@code fn} over {@code [0, total)} in chunks of {@code grain}. */
-    public static double sum(long total, long grain, int threads, RangeSum fn) {
+    public static <P> double sum(long total, long grain, int threads, RangeSum<P> fn, P problem) {
         if (total <= 0) {
             return 0;
         }
         long chunks = (total + grain - 1) / grain;
         if (threads <= 1 || chunks == 1) {
-            return tree(fn, total, grain, 0, chunks);
+            return tree(fn, problem, total, grain, 0, chunks);
         }
         if (chunks > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("too many chunks: " + chunks);
@@ -78,7 +82,7 @@ public final class Parallel {
             for (int i; (i = next.getAndIncrement()) < chunks; ) {
                 long from = i * grain;
                 try {
-                    partial[i] = fn.apply(from, Math.min(total, from + grain));
+                    partial[i] = fn.apply(problem, from, Math.min(total, from + grain));
                 } catch (RuntimeException | Error e) {
                     errors[i] = e instanceof RuntimeException re ? re : new IllegalStateException(e);
                 }
@@ -107,13 +111,13 @@ public final class Parallel {
         return tree(partial, 0, partial.length);
     }
 
-    private static double tree(RangeSum fn, long total, long grain, long lo, long hi) {
+    private static <P> double tree(RangeSum<P> fn, P problem, long total, long grain, long lo, long hi) {
         if (hi - lo == 1) {
             long from = lo * grain;
-            return fn.apply(from, Math.min(total, from + grain));
+            return fn.apply(problem, from, Math.min(total, from + grain));
         }
         long mid = (lo + hi) >>> 1;
-        return tree(fn, total, grain, lo, mid) + tree(fn, total, grain, mid, hi);
+        return tree(fn, problem, total, grain, lo, mid) + tree(fn, problem, total, grain, mid, hi);
     }
 
     private static double tree(double[] v, int lo, int hi) {
