@@ -36,6 +36,10 @@ public final class Main {
         int status = run(args, System.out, System.err);
         System.out.flush();
         System.err.flush();
+        // The JDK logs Runtime.exit with a stack trace at FINE: keep it out even when a user's
+        // logging.properties turns everything on.
+        Logger exitLog = Logger.getLogger("java.lang.Runtime");
+        exitLog.setLevel(Level.OFF);
         System.exit(status);
     }
 
