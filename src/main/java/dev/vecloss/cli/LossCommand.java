@@ -41,11 +41,11 @@ final class LossCommand {
     /** Runs the command; prints the loss on {@code out} (nothing for {@code none}). */
     void run(Args args, PrintStream out) throws CliError {
         args.requireOnly(nll ? NLL_OPTIONS : CROSS_ENTROPY_OPTIONS);
-        Path inputPath = path(args, "--input", args.required("--input", "IN.npy (the " + (nll ? "log-probabilities" : "logits") + ")"));
-        Path targetPath = path(args, "--target", args.required("--target", "T.npy (the labels or class probabilities)"));
-        Path weightPath = args.has("--weight") ? path(args, "--weight", args.required("--weight", "")) : null;
-        Path outputPath = args.has("--output") ? path(args, "--output", args.required("--output", "")) : null;
-        Path gradPath = args.has("--grad") ? path(args, "--grad", args.required("--grad", "")) : null;
+        Path inputPath = path("--input", args.required("--input", "IN.npy (the " + (nll ? "log-probabilities" : "logits") + ")"));
+        Path targetPath = path("--target", args.required("--target", "T.npy (the labels or class probabilities)"));
+        Path weightPath = args.has("--weight") ? path("--weight", args.required("--weight", "")) : null;
+        Path outputPath = args.has("--output") ? path("--output", args.required("--output", "")) : null;
+        Path gradPath = args.has("--grad") ? path("--grad", args.required("--grad", "")) : null;
         long ignoreIndex = args.longValue("--ignore-index", -100);
         double eps = args.doubleValue("--label-smoothing", 0.0);
         int threads = args.intValue("--threads", 0, 0);
@@ -149,7 +149,7 @@ final class LossCommand {
         return m == null ? e.getClass().getSimpleName() : m;
     }
 
-    private static Path path(Args args, String option, String value) throws CliError {
+    private static Path path(String option, String value) throws CliError {
         try {
             return Path.of(value);
         } catch (InvalidPathException e) {
