@@ -1,0 +1,274 @@
+package dev.vecloss.cli;
+
+import dev.vecloss.internal.CeProblem;
+import dev.vecloss.internal.KernelProvider;
+import dev.vecloss.internal.LossKernels;
+import dev.vecloss.internal.Mem;
+import dev.vecloss.internal.Parallel;
+import dev.vecloss.internal.Targets;
+import java.io.PrintStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * {@code vecloss bench}: the throughput of the scalar kernels and of the selected (Panama)
+ * kernels on the same synthetic float32 problem in native memory, and the relative error of
+ * each against the same formula evaluated in float64 (the scalar kernel on a float64 copy).
+ *
+ * <p>It calls the kernels the way {@code CrossEntropy} does (a {@link CeProblem}, the target
+ * pre-pass for the mean's denominator, {@link Parallel#sum} over positions), so it compares
+ * the kernels alone, like with like. Each kernel is warmed up for {@value #WARMUP_NANOS} ns,
+ * then measured {@value #REPS} times for at least {@value #REP_NANOS} ns each; the best rate
+ * counts (the least disturbed by the other process sharing the cores). This is a quick check,
+ * not JMH: the jmh/ module has the careful benchmarks.
+ */
+final class Bench {
+    static final Set<String> OPTIONS = Set.of("--loss", "--n", "--c", "--threads", "--layout", "--format");
+    static final String CSV_HEADER = "loss,n,c,layout,kernel,threads,gelem_per_s,rel_error";
+
+    private static final long WARMUP_NANOS = 250_000_000L;
+    private static final long REP_NANOS = 80_000_000L;
+    private static final int REPS = 5;
+    private static final long SEED = 0x5EED_CAFEL;
+    private static final int IGNORE = -100;
+    /** Worse than this and the bench fails: the kernels accumulate in double (LOSSES.md 0.4). */
+    private static final double MAX_REL_ERROR = 1e-4;
+    /** About 2^21 logits per case: 8 MB of float32, a few ms per scalar pass. */
+    private static final long CASE_ELEMENTS = 1L << 21;
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    Bench(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    /** One synthetic problem: {@code b} batches of {@code s} positions (s = 1 for rows). */
+    record Case(String label, boolean nll, long b, long c, long s, boolean nchw,
+            boolean weighted, boolean ignore, double eps, boolean prob, boolean grad) {
+        long positions() {
+            return b * s;
+        }
+
+        long elements() {
+            return b * c * s;
+        }
+
+        String shape() {
+            return nchw ? "(" + b + ", " + c + ", " + s + ")" : "(" + b + ", " + c + ")";
+        }
+    }
+
+    record Row(Case cs, String kernel, double gelemPerSec, double relError) {}
+
+    void run(Args args) throws CliError {
+        args.requireOnly(OPTIONS);
+        String format = args.choice("--format", "table", "table", "csv");
+        int threads = args.intValue("--threads", Parallel.cores(), 1);
+        List<Case> cases;
+        if (args.has("--loss") || args.has("--n") || args.has("--c") || args.has("--layout")) {
+            String loss = args.choice("--loss", "cross-entropy", "cross-entropy", "nll-loss");
+            long c = args.longValue("--c", 1000);
+            if (c < 1 || c > Integer.MAX_VALUE) {
+                throw new CliError("--c: " + c + " is out of range (at least 1)");
+            }
+            long n = args.longValue("--n", Math.max(1, CASE_ELEMENTS / c));
+            if (n < 1) {
+                throw new CliError("--n: " + n + " is out of range (at least 1)");
+            }
+            if (n > (1L << 34) / c) {
+                throw new CliError("--n " + n + " times --c " + c + " is too large for a benchmark");
+            }
+            boolean nchw = args.choice("--layout", "row", "row", "nchw").equals("nchw");
+            long b = nchw ? (n % 2 == 0 ? 2 : 1) : n;
+            long s = nchw ? n / b : 1;
+            cases = List.of(new Case(loss, loss.equals("nll-loss"), b, c, s, nchw, false, false, 0, false, false));
+        } else {
+            cases = tour();
+        }
+        LossKernels scalar = KernelProvider.scalar();
+        LossKernels selected = KernelProvider.get();
+        boolean csv = format.equals("csv");
+        if (csv) {
+            out.println(CSV_HEADER);
+        } else {
+            out.printf(Locale.ROOT, "vecloss bench: %s; %d thread%s; G elements (logits) per second, best of %d%n",
+                    KernelProvider.description(), threads, threads == 1 ? "" : "s", REPS);
+            out.printf(Locale.ROOT, "%-44s %-16s %8s %8s %7s %11s %11s%n",
+                    "case", "shape", "scalar", selected.name(), "ratio", "err scalar", "err " + selected.name());
+        }
+        String failure = null;
+        for (Case cs : cases) {
+            List<Row> rows = measure(cs, threads, scalar, selected);
+            for (Row r : rows) {
+                if (!(r.relError <= MAX_REL_ERROR) && failure == null) {
+                    failure = "bench: the " + r.kernel + " kernels are off on " + cs.label + " " + cs.shape()
+                            + ": rel_error " + r.relError;
+                }
+            }
+            if (csv) {
+                for (Row r : rows) {
+                    out.printf(Locale.ROOT, "%s,%d,%d,%s,%s,%d,%.6g,%.3e%n", cs.label, cs.positions(), cs.c,
+                            cs.nchw ? "nchw" : "row", r.kernel, threads, r.gelemPerSec, r.relError);
+                }
+            } else {
+                Row s = rows.get(0), v = rows.get(1);
+                out.printf(Locale.ROOT, "%-44s %-16s %8.3f %8.3f %6.2fx %11.1e %11.1e%n",
+                        cs.nchw ? cs.label + " (nchw)" : cs.label, cs.shape(),
+                        s.gelemPerSec, v.gelemPerSec, v.gelemPerSec / s.gelemPerSec, s.relError, v.relError);
+            }
+            out.flush();
+        }
+        if (failure != null) {
+            throw new CliError(failure);
+        }
+    }
+
+    /** The default tour: common class counts, the strided NCHW layout, and each option. */
+    static List<Case> tour() {
+        List<Case> t = new ArrayList<>();
+        for (long c : new long[] {1000, 100, 10, 21}) {
+            t.add(new Case("cross-entropy", false, CASE_ELEMENTS / c, c, 1, false, false, false, 0, false, false));
+        }
+        t.add(new Case("cross-entropy", false, 4, 21, 160 * 160, true, false, false, 0, false, false));
+        long n = CASE_ELEMENTS / 100;
+        t.add(new Case("cross-entropy+weight+ignore+smoothing", false, n, 100, 1, false, true, true, 0.1, false, false));
+        t.add(new Case("cross-entropy+prob", false, n, 100, 1, false, false, false, 0, true, false));
+        t.add(new Case("cross-entropy+grad", false, n, 100, 1, false, false, false, 0, false, true));
+        t.add(new Case("cross-entropy+weight+ignore+smoothing+grad", false, n, 100, 1, false, true, true, 0.1, false, true));
+        t.add(new Case("nll-loss", true, n, 100, 1, false, false, false, 0, false, false));
+        t.add(new Case("nll-loss+grad", true, n, 100, 1, false, false, false, 0, false, true));
+        return t;
+    }
+
+    private List<Row> measure(Case cs, int threads, LossKernels scalar, LossKernels selected) {
+        try (Arena arena = Arena.ofShared()) {
+            Data d = Data.make(cs, arena);
+            CeProblem p32 = problem(cs, d.input, false, d.target, d.prob, d.weight, d.weightSum, d.grad);
+            // The mean's denominator, from the same pre-pass CrossEntropy runs; it scales the gradient.
+            double denominator = cs.prob ? cs.positions()
+                    : Parallel.sum(cs.positions(), Parallel.grain(1), threads, (f, t) -> Targets.weightSum(p32, f, t));
+            CeProblem p = p32.withGradScale(1.0 / denominator);
+            CeProblem ref = problem(cs, widen(d.input, arena), true, d.target,
+                    d.prob == null ? null : widen(d.prob, arena), d.weight == null ? null : widen(d.weight, arena),
+                    d.weightSum, null);
+            double reference = sum(scalar, ref, cs, threads);
+            List<Row> rows = new ArrayList<>(2);
+            for (LossKernels k : List.of(scalar, selected)) {
+                double[] m = time(k, p, cs, threads);
+                rows.add(new Row(cs, k.name(), m[0], Math.abs(m[1] - reference) / Math.abs(reference)));
+            }
+            return rows;
+        }
+    }
+
+    private static CeProblem problem(Case cs, MemorySegment input, boolean f64, MemorySegment target,
+            MemorySegment prob, MemorySegment weight, double weightSum, MemorySegment grad) {
+        return new CeProblem(input, f64, cs.b, cs.c, cs.s, cs.prob ? null : target, cs.prob ? 0 : 8,
+                cs.prob ? prob : null, weight, weightSum, IGNORE, cs.eps, 1.0, null, false, grad, false);
+    }
+
+    private static double sum(LossKernels k, CeProblem p, Case cs, int threads) {
+        long grain = Parallel.grain(cs.c);
+        if (cs.nll) {
+            return Parallel.sum(cs.positions(), grain, threads, (f, t) -> k.nllLoss(p, f, t));
+        }
+        if (cs.prob) {
+            return Parallel.sum(cs.positions(), grain, threads, (f, t) -> k.crossEntropyProb(p, f, t));
+        }
+        return Parallel.sum(cs.positions(), grain, threads, (f, t) -> k.crossEntropyIndex(p, f, t));
+    }
+
+    /** {rate in G elements/s, result}: warm-up, then the best of {@link #REPS} timed runs. */
+    private static double[] time(LossKernels k, CeProblem p, Case cs, int threads) {
+        double result = 0;
+        long start = System.nanoTime();
+        int calls = 0;
+        while (calls < 2 || System.nanoTime() - start < WARMUP_NANOS) {
+            result = sum(k, p, cs, threads);
+            calls++;
+        }
+        double best = 0;
+        for (int rep = 0; rep < REPS; rep++) {
+            long t0 = System.nanoTime();
+            long elapsed;
+            int n = 0;
+            do {
+                double r = sum(k, p, cs, threads);
+                if (Double.doubleToRawLongBits(r) != Double.doubleToRawLongBits(result)) {
+                    result = Double.NaN; // not deterministic: let the error column show it
+                }
+                n++;
+                elapsed = System.nanoTime() - t0;
+            } while (elapsed < REP_NANOS);
+            best = Math.max(best, (double) n * cs.elements() / elapsed);
+        }
+        return new double[] {best, result};
+    }
+
+    private static MemorySegment widen(MemorySegment f32, Arena arena) {
+        long n = f32.byteSize() / 4;
+        MemorySegment d = arena.allocate(n * 8, 64);
+        for (long i = 0; i < n; i++) {
+            d.setAtIndex(Mem.F64, i, f32.getAtIndex(Mem.F32, i));
+        }
+        return d;
+    }
+
+    /** The synthetic operands, float32 in native memory, from a fixed seed. */
+    private record Data(MemorySegment input, MemorySegment target, MemorySegment prob, MemorySegment weight,
+            double weightSum, MemorySegment grad) {
+        static Data make(Case cs, Arena arena) {
+            SplittableRandom rnd = new SplittableRandom(SEED);
+            long numel = cs.elements();
+            MemorySegment x = arena.allocate(numel * 4, 64);
+            for (long i = 0; i < numel; i++) {
+                // logits in [-4, 4); for NLL, log-probability-like values in (-8, 0]
+                float v = cs.nll ? (float) -rnd.nextDouble(8) : (float) rnd.nextDouble(-4, 4);
+                x.setAtIndex(Mem.F32, i, v);
+            }
+            MemorySegment target = null;
+            MemorySegment prob = null;
+            if (cs.prob) {
+                prob = arena.allocate(numel * 4, 64);
+                for (long pos = 0; pos < cs.positions(); pos++) {
+                    long base = (pos / cs.s) * cs.c * cs.s + pos % cs.s;
+                    double total = 0;
+                    double[] q = new double[(int) cs.c];
+                    for (int k = 0; k < cs.c; k++) {
+                        q[k] = rnd.nextDouble();
+                        total += q[k];
+                    }
+                    for (int k = 0; k < cs.c; k++) {
+                        prob.setAtIndex(Mem.F32, base + k * cs.s, (float) (q[k] / total));
+                    }
+                }
+            } else {
+                target = arena.allocate(cs.positions() * 8, 64);
+                for (long pos = 0; pos < cs.positions(); pos++) {
+                    long y = cs.ignore && rnd.nextInt(10) == 0 ? IGNORE : rnd.nextLong(cs.c);
+                    target.setAtIndex(Mem.I64, pos, y);
+                }
+            }
+            MemorySegment weight = null;
+            double weightSum = cs.c;
+            if (cs.weighted) {
+                weight = arena.allocate(cs.c * 4, 64);
+                weightSum = 0;
+                for (long k = 0; k < cs.c; k++) {
+                    float w = (float) rnd.nextDouble(0.5, 1.5);
+                    weight.setAtIndex(Mem.F32, k, w);
+                    weightSum += w;
+                }
+            }
+            MemorySegment grad = cs.grad ? arena.allocate(numel * 4, 64) : null;
+            return new Data(x, target, prob, weight, weightSum, grad);
+        }
+    }
+}
