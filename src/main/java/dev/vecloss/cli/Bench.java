@@ -32,6 +32,7 @@ final class Bench {
     static final String CSV_HEADER = "loss,n,c,layout,kernel,threads,gelem_per_s,rel_error";
 
     private static final long WARMUP_NANOS = 250_000_000L;
+    private static final long MAX_WARMUP_NANOS = 3_000_000_000L;
     private static final long REP_NANOS = 80_000_000L;
     private static final int REPS = 5;
     private static final long SEED = 0x5EED_CAFEL;
@@ -153,8 +154,9 @@ final class Bench {
             CeProblem p32 = problem(cs, d.input, false, d.target, d.prob, d.weight, d.weightSum, d.grad);
             // The mean's denominator, from the same pre-pass CrossEntropy runs; it scales the gradient.
             double denominator = cs.prob ? cs.positions()
-                    : Parallel.sum(cs.positions(), Parallel.grain(1), threads, (f, t) -> Targets.weightSum(p32, f, t));
-            CeProblem p = p32.withGradScale(1.0 / denominator);
+                    : Parallel.sum(cs.positions(), Parallel.grain(1), threads, Targets::weightSum, p32);
+            p32.setGradScale(1.0 / denominator);
+            CeProblem p = p32;
             CeProblem ref = problem(cs, widen(d.input, arena), true, d.target,
                     d.prob == null ? null : widen(d.prob, arena), d.weight == null ? null : widen(d.weight, arena),
                     d.weightSum, null);
@@ -177,22 +179,36 @@ final class Bench {
     private static double sum(LossKernels k, CeProblem p, Case cs, int threads) {
         long grain = Parallel.grain(cs.c);
         if (cs.nll) {
-            return Parallel.sum(cs.positions(), grain, threads, (f, t) -> k.nllLoss(p, f, t));
+            return Parallel.sum(cs.positions(), grain, threads, k::nllLoss, p);
         }
         if (cs.prob) {
-            return Parallel.sum(cs.positions(), grain, threads, (f, t) -> k.crossEntropyProb(p, f, t));
+            return Parallel.sum(cs.positions(), grain, threads, k::crossEntropyProb, p);
         }
-        return Parallel.sum(cs.positions(), grain, threads, (f, t) -> k.crossEntropyIndex(p, f, t));
+        return Parallel.sum(cs.positions(), grain, threads, k::crossEntropyIndex, p);
     }
 
     /** {rate in G elements/s, result}: warm-up, then the best of {@link #REPS} timed runs. */
     private static double[] time(LossKernels k, CeProblem p, Case cs, int threads) {
         double result = 0;
+        // Warm up for at least WARMUP_NANOS and until the JIT has settled: a window's rate within 5%
+        // of the best one before it (a large vector kernel can take seconds to reach C2 on a busy
+        // machine, and interpreted Vector API code is a hundred times slower).
         long start = System.nanoTime();
-        int calls = 0;
-        while (calls < 2 || System.nanoTime() - start < WARMUP_NANOS) {
-            result = sum(k, p, cs, threads);
-            calls++;
+        double bestWindow = 0;
+        while (true) {
+            long t0 = System.nanoTime();
+            int n = 0;
+            do {
+                result = sum(k, p, cs, threads);
+                n++;
+            } while (System.nanoTime() - t0 < REP_NANOS);
+            double rate = n / (double) (System.nanoTime() - t0);
+            boolean settled = rate < bestWindow * 1.05;
+            bestWindow = Math.max(bestWindow, rate);
+            long spent = System.nanoTime() - start;
+            if ((settled && spent >= WARMUP_NANOS) || spent >= MAX_WARMUP_NANOS) {
+                break;
+            }
         }
         double best = 0;
         for (int rep = 0; rep < REPS; rep++) {

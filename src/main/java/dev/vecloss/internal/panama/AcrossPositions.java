@@ -120,7 +120,7 @@ final class AcrossPositions {
         for (int k = 0; k < c; k++) {
             FloatVector v = load(x, sc, rows, k, base, sp);
             VectorMask<Float> isT = t.compare(VectorOperators.EQ, (float) k);
-            FloatVector e = v.sub(m).lanewise(VectorOperators.EXP);
+            FloatVector e = VectorMath.exp(v.sub(m));
             rest = rest.add(e.blend(0f, isT));
             xy = xy.blend(v, isT);
             if (w != null) {
@@ -133,7 +133,7 @@ final class AcrossPositions {
                 d = d.add(m.sub(v));
             }
         }
-        final FloatVector ey = xy.sub(m).lanewise(VectorOperators.EXP);
+        final FloatVector ey = VectorMath.exp(xy.sub(m));
         final FloatVector sum = rest.add(ey); // >= 1: the maximum's own term is exp(0)
         // nll = log1p(S' / e_y), without cancellation for a confident position; past a gap of
         // 80 e_y underflows and log1p(S - 1) + gap has nothing left to cancel
@@ -156,7 +156,7 @@ final class AcrossPositions {
         if (p.grad() != null) {
             grad(p, sc, rows, c, base, m, sum, rest, wy, t, active);
         }
-        return loss.reduceLanes(VectorOperators.ADD);
+        return VectorMath.sum(loss);
     }
 
     private static void grad(CeProblem p, Scratch sc, boolean rows, int c, long base, FloatVector m,
@@ -175,7 +175,7 @@ final class AcrossPositions {
         final float wSum = (float) p.weightSum();
         for (int k = 0; k < c; k++) {
             FloatVector v = load(x, sc, rows, k, base, sp);
-            FloatVector pk = v.sub(m).lanewise(VectorOperators.EXP).mul(invSum);
+            FloatVector pk = VectorMath.exp(v.sub(m)).mul(invSum);
             FloatVector hard = pk.blend(pyMinus1, t.compare(VectorOperators.EQ, (float) k));
             FloatVector gv = a.mul(hard);
             if (smooth) {

@@ -14,38 +14,49 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * Cross-entropy over {@code (N, C)} rows, vectorised along the class axis: one row at a time,
- * with the maximum and the sum of exponentials found in one read of the row (online softmax),
- * then a second read of the row, from cache, for the gradient when it is asked for.
+ * Cross-entropy over {@code (N, C)} rows with {@code C >= 4V}, vectorised along the class axis,
+ * one row at a time, in tiles of {@link #TILE} classes that stay in L1.
  *
- * <p>The online sum keeps, per lane, a reference {@code M} and a sum of {@code exp(x - M)}; when
- * a block of two vectors exceeds the reference of some lane by more than {@link #RESCALE_GAP}
- * the sums are rescaled by {@code exp(M_old - M_new)}, a branch taken once or twice a row. The
- * target's own term is left out of the sum (the block that holds it blends it to 0), so that a
- * confident row's loss is {@code log1p} of the other terms, not a difference of two nearly equal
- * numbers. Lanes combine at the end of the row; the row's loss is finished in double.
+ * <p>One read of the row gives the loss (online softmax): each tile is copied to an L1 buffer
+ * while its maximum is taken, its exponentials relative to the row's running reference are
+ * computed in place ({@link VectorMath#expInPlace}) and summed. The reference is raised only when
+ * a tile exceeds it by more than {@link #RESCALE_GAP}, so the rescaling of the running sum is a
+ * rare scalar step; the loss does not need the exact maximum ({@link ScalarKernels#nll} takes any
+ * reference). The target's own exponential is zeroed in the buffer before the sum, so that the
+ * loss is {@code log1p(S' / exp(x_y - M))}, exact for a confident row. The gradient reads the row
+ * a second time, from cache, tile by tile.
+ *
+ * <p>Staging the exponentials through a buffer keeps every method small: C2 inlines a bounded
+ * number of nodes per compilation, and a vector loop that inlined the exponential beside its
+ * segment loads would leave calls out of line, boxing their vectors on every call.
  */
 final class AlongClasses {
     private AlongClasses() {}
 
-    private static final int STEP = 2 * V;
+    /** Classes per tile: 1 KiB of floats, a multiple of any lane count. */
+    static final int TILE = 256;
 
     /**
-     * The running maximum of a lane is raised only when a value exceeds it by more than this:
-     * terms up to e^30 keep the sums far from float overflow (a row would need 10^25 of them),
-     * and the rescale, with its extra exponential and its mispredicted branch, happens once or
-     * twice a row instead of at every new maximum. The loss does not need the exact maximum:
-     * {@link ScalarKernels#nll} takes any reference.
+     * The row's reference is raised only when a tile exceeds it by more than this: terms up to
+     * e^30 keep the float sums far from overflow (a row would need 10^25 of them).
      */
     private static final float RESCALE_GAP = 30f;
+
+    /** Per-thread state: the tile buffer and the results of {@link #rowSums}. */
+    private static final class Scratch {
+        final float[] tile = new float[TILE];
+        /** Reference maximum, sum of exponentials but the target's, sum of w (x - x0), sum of w q. */
+        double ref, rest, shifted, wq;
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     static double index(CeProblem p, long from, long to) {
         final MemorySegment x = p.input();
         final int c = Math.toIntExact(p.c());
         final double eps = p.eps();
-        final boolean smooth = eps > 0;
         final MemorySegment w = p.weight();
-        final int bound = c - c % STEP;
+        final Scratch sc = SCRATCH.get();
         double total = 0;
         for (long row = from; row < to; row++) {
             final long off = row * c * 4L;
@@ -55,72 +66,19 @@ final class AlongClasses {
                 continue;
             }
             final int yi = (int) y;
-            final int yBlock = yi - yi % STEP;
-            final float x0 = x.get(Mem.F32, off); // shift for the smoothing sum, against cancellation
-            FloatVector m = FloatVector.broadcast(F, LOWEST);
-            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
-            FloatVector d0 = FloatVector.zero(F), d1 = FloatVector.zero(F);
-            int i = 0;
-            for (; i < bound; i += STEP) {
-                FloatVector a = FloatVector.fromMemorySegment(F, x, off + i * 4L, LE);
-                FloatVector b = FloatVector.fromMemorySegment(F, x, off + (i + V) * 4L, LE);
-                FloatVector blockMax = a.max(b);
-                if (blockMax.compare(VectorOperators.GT, m.add(RESCALE_GAP)).anyTrue()) {
-                    FloatVector mNew = m.max(blockMax);
-                    FloatVector f = m.sub(mNew).lanewise(VectorOperators.EXP);
-                    s0 = s0.mul(f);
-                    s1 = s1.mul(f);
-                    m = mNew;
-                }
-                FloatVector ea = a.sub(m).lanewise(VectorOperators.EXP);
-                FloatVector eb = b.sub(m).lanewise(VectorOperators.EXP);
-                if (i == yBlock) {
-                    ea = ea.blend(0f, isLane(yi - i));
-                    eb = eb.blend(0f, isLane(yi - i - V));
-                }
-                s0 = s0.add(ea);
-                s1 = s1.add(eb);
-                if (smooth) {
-                    FloatVector wa = w == null ? null : FloatVector.fromMemorySegment(F, w, i * 4L, LE);
-                    FloatVector wb = w == null ? null : FloatVector.fromMemorySegment(F, w, (i + V) * 4L, LE);
-                    d0 = w == null ? d0.add(a.sub(x0)) : a.sub(x0).fma(wa, d0);
-                    d1 = w == null ? d1.add(b.sub(x0)) : b.sub(x0).fma(wb, d1);
-                }
-            }
-            for (; i < c; i += V) {
-                VectorMask<Float> in = F.indexInRange(i, c);
-                FloatVector a = FloatVector.fromMemorySegment(F, x, off + i * 4L, LE, in);
-                if (a.compare(VectorOperators.GT, m.add(RESCALE_GAP), in).anyTrue()) {
-                    FloatVector mNew = m.lanewise(VectorOperators.MAX, a, in);
-                    FloatVector f = m.sub(mNew).lanewise(VectorOperators.EXP);
-                    s0 = s0.mul(f);
-                    s1 = s1.mul(f);
-                    m = mNew;
-                }
-                FloatVector ea = a.sub(m).lanewise(VectorOperators.EXP);
-                if (yi >= i && yi < i + V) {
-                    ea = ea.blend(0f, isLane(yi - i));
-                }
-                s0 = s0.add(ea, in);
-                if (smooth) {
-                    FloatVector d = w == null ? a.sub(x0)
-                            : a.sub(x0).mul(FloatVector.fromMemorySegment(F, w, i * 4L, LE, in));
-                    d0 = d0.add(d, in);
-                }
-            }
-            final float mRow = m.reduceLanes(VectorOperators.MAX);
-            final double rest = s0.add(s1).mul(m.sub(mRow).lanewise(VectorOperators.EXP))
-                    .reduceLanes(VectorOperators.ADD);
+            final float x0 = x.get(Mem.F32, off); // shift of the smoothing sum, against cancellation
+            rowSums(p, off, c, yi, null, x0, sc);
+            final double m = sc.ref;
+            final double rest = sc.rest;
             final double xy = x.get(Mem.F32, off + yi * 4L);
-            final double ey = Math.exp(xy - mRow);
+            final double ey = Math.exp(xy - m);
             final double sum = rest + ey;
             final double wy = w == null ? 1 : w.getAtIndex(Mem.F32, yi);
-            final double nll = ScalarKernels.nll(xy, mRow, rest, ey);
+            final double nll = ScalarKernels.nll(xy, m, rest, ey);
             double loss;
-            if (smooth) {
-                double d = d0.add(d1).reduceLanes(VectorOperators.ADD);
-                // sum_c w_c (lse - x_c) = log(S) W + (m - x0) W - sum_c w_c (x_c - x0)
-                double smoothTerm = (Math.log(sum) + ((double) mRow - x0)) * p.weightSum() - d;
+            if (eps > 0) {
+                // sum_c w_c (lse - x_c) = (log(S) + m - x0) W - sum_c w_c (x_c - x0)
+                double smoothTerm = (Math.log(sum) + (m - x0)) * p.weightSum() - sc.shifted;
                 loss = (1 - eps) * (wy * nll) + eps / c * smoothTerm;
             } else {
                 loss = wy * nll;
@@ -133,114 +91,160 @@ final class AlongClasses {
                 double sigma = p.gradScale();
                 double a = sigma * (1 - eps) * wy;
                 double b = sigma * eps / c;
-                gradRow(x, p.grad(), w, off, c, mRow, (float) (1 / sum),
-                        (float) (a + b * p.weightSum()), (float) b, smooth);
+                gradRow(p, off, c, (float) m, (float) ((a + b * p.weightSum()) / sum), (float) b, null, sc.tile);
                 // the target's entry: p_y - 1 = -S'/S, exact where it would cancel
-                double py = ey / sum;
-                double gy = a * (-rest / sum) + b * (py * p.weightSum() - wy);
+                double gy = a * (-rest / sum) + b * (ey / sum * p.weightSum() - wy);
                 p.grad().set(Mem.F32, off + yi * 4L, (float) gy);
             }
         }
         return total;
     }
 
-    /** Writes {@code (exp(x - m) / S) * a - b * w} over the row: the gradient but for the target entry. */
-    private static void gradRow(MemorySegment x, MemorySegment g, MemorySegment w, long off, int c, float m,
-            float invSum, float a, float b, boolean smooth) {
-        int i = 0;
-        int bound = F.loopBound(c);
-        for (; i < bound; i += V) {
-            FloatVector pk = FloatVector.fromMemorySegment(F, x, off + i * 4L, LE).sub(m)
-                    .lanewise(VectorOperators.EXP).mul(invSum);
-            FloatVector gv = pk.mul(a);
-            if (smooth) {
-                gv = w == null ? gv.sub(b) : FloatVector.fromMemorySegment(F, w, i * 4L, LE).mul(-b).add(gv);
-            }
-            gv.intoMemorySegment(g, off + i * 4L, LE);
-        }
-        if (i < c) {
-            VectorMask<Float> in = F.indexInRange(i, c);
-            FloatVector pk = FloatVector.fromMemorySegment(F, x, off + i * 4L, LE, in).sub(m)
-                    .lanewise(VectorOperators.EXP).mul(invSum);
-            FloatVector gv = pk.mul(a);
-            if (smooth) {
-                gv = w == null ? gv.sub(b) : FloatVector.fromMemorySegment(F, w, i * 4L, LE, in).mul(-b).add(gv);
-            }
-            gv.intoMemorySegment(g, off + i * 4L, LE, in);
-        }
-    }
-
     static double prob(CeProblem p, long from, long to) {
         final MemorySegment x = p.input();
-        final MemorySegment t = p.probTarget();
-        final MemorySegment w = p.weight();
         final int c = Math.toIntExact(p.c());
-        final double eps = p.eps();
-        final boolean smooth = eps > 0;
-        final float keep = (float) (1 - eps);
-        final float spread = (float) (eps / c);
+        final Scratch sc = SCRATCH.get();
         double total = 0;
         for (long row = from; row < to; row++) {
             final long off = row * c * 4L;
             final float x0 = x.get(Mem.F32, off);
-            FloatVector m = FloatVector.broadcast(F, LOWEST);
-            FloatVector s = FloatVector.zero(F), wqSum = FloatVector.zero(F), wqd = FloatVector.zero(F);
-            for (int i = 0; i < c; i += V) {
-                VectorMask<Float> in = F.indexInRange(i, c);
-                FloatVector a = FloatVector.fromMemorySegment(F, x, off + i * 4L, LE, in);
-                FloatVector q = FloatVector.fromMemorySegment(F, t, off + i * 4L, LE, in);
-                if (smooth) {
-                    q = q.fma(keep, spread);
-                }
-                if (w != null) {
-                    q = q.mul(FloatVector.fromMemorySegment(F, w, i * 4L, LE, in));
-                }
-                if (a.compare(VectorOperators.GT, m.add(RESCALE_GAP), in).anyTrue()) {
-                    FloatVector mNew = m.lanewise(VectorOperators.MAX, a, in);
-                    s = s.mul(m.sub(mNew).lanewise(VectorOperators.EXP));
-                    m = mNew;
-                }
-                s = s.add(a.sub(m).lanewise(VectorOperators.EXP), in);
-                wqSum = wqSum.add(q, in);
-                wqd = wqd.add(q.mul(a.sub(x0)), in);
-            }
-            final float mRow = m.reduceLanes(VectorOperators.MAX);
-            final double sum = s.mul(m.sub(mRow).lanewise(VectorOperators.EXP)).reduceLanes(VectorOperators.ADD);
-            final double wq = wqSum.reduceLanes(VectorOperators.ADD);
+            rowSums(p, off, c, -1, p.probTarget(), x0, sc);
             // -sum_c w_c q_c (x_c - lse) = (log(S) + m - x0) sum w q - sum w q (x - x0)
-            final double loss = (Math.log(sum) + ((double) mRow - x0)) * wq - wqd.reduceLanes(VectorOperators.ADD);
+            final double loss = (Math.log(sc.rest) + (sc.ref - x0)) * sc.wq - sc.shifted;
             total += loss;
             if (p.losses() != null) {
                 p.losses().setAtIndex(Mem.F32, row, (float) loss);
             }
             if (p.grad() != null) {
-                final float invSum = (float) (1 / sum);
-                final float a = (float) (p.gradScale() * wq);
-                final float sigma = (float) p.gradScale();
-                for (int i = 0; i < c; i += V) {
-                    VectorMask<Float> in = F.indexInRange(i, c);
-                    FloatVector q = FloatVector.fromMemorySegment(F, t, off + i * 4L, LE, in);
-                    if (smooth) {
-                        q = q.fma(keep, spread);
-                    }
-                    if (w != null) {
-                        q = q.mul(FloatVector.fromMemorySegment(F, w, i * 4L, LE, in));
-                    }
-                    FloatVector pk = FloatVector.fromMemorySegment(F, x, off + i * 4L, LE, in).sub(mRow)
-                            .lanewise(VectorOperators.EXP).mul(invSum);
-                    pk.mul(a).sub(q.mul(sigma)).intoMemorySegment(p.grad(), off + i * 4L, LE, in);
-                }
+                gradRow(p, off, c, (float) sc.ref, (float) (p.gradScale() * sc.wq / sc.rest), (float) p.gradScale(),
+                        p.probTarget(), sc.tile);
             }
         }
         return total;
     }
 
-    /** 0, 1, ..., V-1: lane numbers, compared to find the target's lane. */
-    private static final FloatVector IOTA = FloatVector.zero(F).addIndex(1);
+    /**
+     * One read of a row into {@code sc}: the reference, the sum of {@code exp(x_k - ref)} over
+     * {@code k != y} (all k for {@code y < 0}), and, with smoothing or probability targets
+     * ({@code q}, or null for index targets), {@code sum_k w_k q_k (x_k - x0)} and
+     * {@code sum_k w_k q_k}, where {@code q_k = 1} for index targets.
+     */
+    private static void rowSums(CeProblem p, long off, int c, int y, MemorySegment q, float x0, Scratch sc) {
+        final float[] buf = sc.tile;
+        final boolean shifted = q != null || p.eps() > 0;
+        double ref = 0;
+        double rest = 0;
+        double sh = 0;
+        double wq = 0;
+        for (int t0 = 0; t0 < c; t0 += TILE) {
+            final int n = Math.min(TILE, c - t0);
+            final int nv = (n + V - 1) / V * V;
+            final float tileMax = copyTile(p.input(), off + t0 * 4L, n, buf);
+            if (t0 == 0) {
+                ref = Math.max(tileMax, LOWEST);
+            } else if (tileMax > ref + RESCALE_GAP) {
+                rest *= Math.exp(ref - tileMax);
+                ref = tileMax;
+            }
+            if (shifted) {
+                sh += shiftedSum(p, buf, n, t0, off, q, x0);
+                if (q != null) {
+                    wq += targetSum(p, n, t0, off, q);
+                }
+            }
+            VectorMath.expInPlace(buf, nv, (float) ref);
+            if (y >= t0 && y < t0 + n) {
+                buf[y - t0] = 0; // the target's term stays out of the sum
+            }
+            rest += VectorMath.sum(buf, nv);
+        }
+        sc.ref = ref;
+        sc.rest = rest;
+        sc.shifted = sh;
+        sc.wq = wq;
+    }
 
-    /** The mask with lane {@code lane} set, none if it is outside {@code [0, V)}. */
-    private static VectorMask<Float> isLane(int lane) {
-        return IOTA.compare(VectorOperators.EQ, (float) lane);
+    /**
+     * Copies {@code n} floats at byte {@code off} of {@code x} to {@code buf}, pads to a whole
+     * vector with -inf (whose exponential is 0), and returns their maximum.
+     */
+    private static float copyTile(MemorySegment x, long off, int n, float[] buf) {
+        FloatVector m0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        FloatVector m1 = m0;
+        int i = 0;
+        for (; i + 2 * V <= n; i += 2 * V) {
+            FloatVector a = FloatVector.fromMemorySegment(F, x, off + i * 4L, LE);
+            FloatVector b = FloatVector.fromMemorySegment(F, x, off + (i + V) * 4L, LE);
+            m0 = m0.max(a);
+            m1 = m1.max(b);
+            a.intoArray(buf, i);
+            b.intoArray(buf, i + V);
+        }
+        for (; i < n; i += V) {
+            VectorMask<Float> in = F.indexInRange(i, n);
+            FloatVector v = FloatVector.fromMemorySegment(F, x, off + i * 4L, LE, in)
+                    .blend(Float.NEGATIVE_INFINITY, in.not());
+            m0 = m0.max(v);
+            v.intoArray(buf, i);
+        }
+        return m0.max(m1).reduceLanes(VectorOperators.MAX);
+    }
+
+    /** {@code sum_k w_k q_k (x_k - x0)} over the tile in {@code buf} (not yet exponentiated). */
+    private static float shiftedSum(CeProblem p, float[] buf, int n, int t0, long off, MemorySegment q, float x0) {
+        FloatVector s = FloatVector.zero(F);
+        for (int i = 0; i < n; i += V) {
+            VectorMask<Float> in = F.indexInRange(i, n);
+            FloatVector d = FloatVector.fromArray(F, buf, i, in).sub(x0).mul(weightedTarget(p, t0 + i, off, q, in));
+            s = s.add(d.blend(0f, in.not()));
+        }
+        return VectorMath.sum(s);
+    }
+
+    /** {@code sum_k w_k q_k} over the tile. */
+    private static float targetSum(CeProblem p, int n, int t0, long off, MemorySegment q) {
+        FloatVector s = FloatVector.zero(F);
+        for (int i = 0; i < n; i += V) {
+            VectorMask<Float> in = F.indexInRange(i, n);
+            s = s.add(weightedTarget(p, t0 + i, off, q, in).blend(0f, in.not()));
+        }
+        return VectorMath.sum(s);
+    }
+
+    /**
+     * {@code w_k q_k} for the classes {@code [k, k + V)} (masked by {@code in}): the smoothed
+     * probability target when {@code q} is not null, else 1; times the weight if any.
+     */
+    private static FloatVector weightedTarget(CeProblem p, int k, long off, MemorySegment q, VectorMask<Float> in) {
+        FloatVector t = FloatVector.broadcast(F, 1f);
+        if (q != null) {
+            t = FloatVector.fromMemorySegment(F, q, off + k * 4L, LE, in);
+            if (p.eps() > 0) {
+                t = t.mul((float) (1 - p.eps())).add((float) (p.eps() / p.c()));
+            }
+        }
+        return p.weight() == null ? t : t.mul(FloatVector.fromMemorySegment(F, p.weight(), k * 4L, LE, in));
+    }
+
+    /**
+     * Writes {@code exp(x_k - m) * a - b * w_k q_k} over the row, tile by tile ({@code q_k = 1}
+     * for index targets): the gradient, but for the target entry of index targets.
+     */
+    private static void gradRow(CeProblem p, long off, int c, float m, float a, float b, MemorySegment q, float[] buf) {
+        final boolean second = b != 0 || q != null;
+        for (int t0 = 0; t0 < c; t0 += TILE) {
+            final int n = Math.min(TILE, c - t0);
+            copyTile(p.input(), off + t0 * 4L, n, buf);
+            VectorMath.expInPlace(buf, (n + V - 1) / V * V, m);
+            for (int i = 0; i < n; i += V) {
+                VectorMask<Float> in = F.indexInRange(i, n);
+                FloatVector g = FloatVector.fromArray(F, buf, i).mul(a);
+                if (second) {
+                    g = g.sub(weightedTarget(p, t0 + i, off, q, in).mul(b));
+                }
+                g.intoMemorySegment(p.grad(), off + (t0 + i) * 4L, LE, in);
+            }
+        }
     }
 
     private static void ignoredRow(CeProblem p, long row, long off, int c) {

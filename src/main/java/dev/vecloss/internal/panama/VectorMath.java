@@ -8,13 +8,92 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * Vector functions the Vector API computes too slowly for a once-per-position finish. On the
- * machines measured, {@code lanewise(LOG1P)} and {@code lanewise(LOG)} run at a tenth of the
- * speed of {@code EXP}; a position of a 21-class problem needs 21 exponentials and one
- * logarithm, so the logarithm would cost as much as all the exponentials.
+ * The transcendental functions and the lane sum of the kernels, written with IEEE arithmetic
+ * (add, multiply, fused multiply-add, divide) and bit moves only.
+ *
+ * <p>Why not {@code lanewise(EXP)}, {@code LOG1P} and {@code reduceLanes(ADD)}: their results are
+ * not specified to the bit, and they differ between the JIT-compiled intrinsic (a vector math
+ * library, within an ulp or so) and the Java fallback that runs before compilation
+ * ({@code Math.exp} per lane, a sequential lane sum). A loss computed while the JIT warms up would
+ * then differ in its last bits from the same loss a second later, and from one computed on
+ * another thread: the reductions would not be deterministic. The functions below give the same
+ * bits compiled or interpreted. They are also fast: {@code LOG1P} and {@code LOG} of the Vector
+ * API ran at a tenth of the speed of {@code EXP} on the machine measured.
  */
 final class VectorMath {
     private VectorMath() {}
+
+    private static final float LOG2E = 1.44269504f;
+    private static final float EXP_LN2_HI = 0.693359375f; // Cody-Waite split of ln 2 (Cephes)
+    private static final float EXP_LN2_LO = -2.12194440e-4f;
+    /** 1.5 * 2^23: adding it rounds a float of magnitude below 2^22 to an integer. */
+    private static final float ROUND = 12582912f;
+    private static final int ROUND_BITS = Float.floatToRawIntBits(ROUND);
+    /** Below this, exp underflows to 0 (the subnormal range is flushed: 2^-126 is the smallest kept). */
+    private static final float EXP_MIN = -87.33654f;
+    /** The largest argument kept (exp overflows above). */
+    private static final float EXP_MAX = 88.72283f;
+
+    /**
+     * {@code exp(x)} within about 1.3 ulp for {@code x} in {@code [-87.3, 88.7]}, 0 below (no
+     * subnormal results), NaN for NaN: {@code x = k ln2 + r}, {@code |r| <= ln2/2}, Cephes'
+     * minimax polynomial for {@code exp(r)}, then {@code 2^k} added to the exponent bits. Above
+     * 88.7 the result is the largest value, not +inf: the kernels only take exponentials of
+     * {@code x - max <= 30}. Kept short on purpose: C2 inlines a bounded number of nodes per
+     * compilation, and each vector operation costs many before they fold.
+     */
+    static FloatVector exp(FloatVector x) {
+        FloatVector xc = x.max(EXP_MIN).min(EXP_MAX);
+        FloatVector t = xc.fma(LOG2E, ROUND);
+        FloatVector k = t.sub(ROUND);
+        IntVector ki = t.reinterpretAsInts().sub(ROUND_BITS);
+        FloatVector r = k.fma(FloatVector.broadcast(F, -EXP_LN2_HI), xc);
+        r = k.fma(FloatVector.broadcast(F, -EXP_LN2_LO), r);
+        FloatVector r2 = r.mul(r);
+        FloatVector p = r.fma(1.9875691500e-4f, 1.3981999507e-3f)
+                .fma(r, FloatVector.broadcast(F, 8.3334519073e-3f))
+                .fma(r, FloatVector.broadcast(F, 4.1665795894e-2f))
+                .fma(r, FloatVector.broadcast(F, 1.6666665459e-1f))
+                .fma(r, FloatVector.broadcast(F, 5.0000001201e-1f));
+        p = p.fma(r2, r.add(1f));
+        FloatVector y = p.reinterpretAsInts().add(ki.lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
+        y = y.blend(0f, x.compare(VectorOperators.LT, EXP_MIN));
+        return y.blend(x, x.test(VectorOperators.IS_NAN));
+    }
+
+    /**
+     * {@code a[i] = exp(a[i] - m)} for {@code i} in {@code [0, n)}, {@code n} a multiple of the
+     * lane count. The kernels stage their exponentials through this loop over an L1 buffer: a
+     * kernel loop that inlined {@link #exp} beside its own segment loads would exceed the number
+     * of nodes C2 inlines per compilation, and the vectors of a helper left out of line are boxed
+     * on every call.
+     */
+    static void expInPlace(float[] a, int n, float m) {
+        for (int i = 0; i < n; i += F.length()) {
+            exp(FloatVector.fromArray(F, a, i).sub(m)).intoArray(a, i);
+        }
+    }
+
+    /** The sum of {@code a[0, n)}, {@code n} a multiple of the lane count, by a fixed order. */
+    static float sum(float[] a, int n) {
+        FloatVector s = FloatVector.zero(F);
+        for (int i = 0; i < n; i += F.length()) {
+            s = s.add(FloatVector.fromArray(F, a, i));
+        }
+        return sum(s);
+    }
+
+    /**
+     * The sum of the lanes by a fixed tree (halves added lane-wise, then quarters, ...), the same
+     * bits compiled or interpreted.
+     */
+    static float sum(FloatVector v) {
+        FloatVector zero = FloatVector.zero(F);
+        for (int half = F.length() / 2; half > 0; half /= 2) {
+            v = v.add(v.slice(half, zero));
+        }
+        return v.lane(0);
+    }
 
     private static final float LN2_HI = 0.693145752f; // ln 2 split so that e * LN2_HI is exact
     private static final float LN2_LO = 1.42860677e-6f;
