@@ -14,39 +14,48 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * Cross-entropy with index targets vectorised across positions: a block of {@code V} positions
- * is computed at once, one vector per class, each lane its own position. This is the natural
- * loop of {@code (N, C, d...)} inputs, where the C scores of a position are S apart and the
- * positions of one class are contiguous: one load per class reads the block. For {@code (N, C)}
- * inputs with few classes the block of V rows (V*C contiguous floats) is copied to an L1 buffer
- * and each class vector gathered from it with lane stride C: a transpose in cache.
+ * at once, one vector per class, each lane its own position. This is the natural loop of
+ * {@code (N, C, d...)} inputs, where the C scores of a position are S apart and the positions of
+ * one class are contiguous: one load per class reads the block. For {@code (N, C)} inputs with
+ * few classes the block of V rows (V*C contiguous floats) is copied to an L1 buffer and each
+ * class gathered from it with lane stride C: a transpose in cache.
  *
- * <p>Per block: the maximum over classes (one pass), then the sum of exponentials without each
- * lane's target term, the target logit (blended in where the class equals the lane's target)
- * and, with smoothing, {@code sum_c w_c (max - x_c)} (a second pass, over data now in L1). The
- * loss is finished in vectors as {@code log1p(S' / exp(x_y - max))} with
- * {@link VectorMath#log1pNonNegative}, ten times faster than the Vector API's own. Positions that do not fill a block (an image's
- * last {@code S mod V}, a chunk's end) go to the scalar kernel.
+ * <p>Per block, in L1 buffers laid out class by class: the class vectors and their maximum (one
+ * pass over the input), the target logit, target weight and, with smoothing,
+ * {@code sum_c w_c (max - x_c)} (blended where the class equals the lane's target), then all the
+ * exponentials at once ({@link VectorMath#expInto}), the sum without each lane's target term, and
+ * the loss {@code log1p(S' / exp(x_y - max))} ({@link VectorMath#log1pNonNegative}). The gradient
+ * reuses the exponentials. Positions that do not fill a block (an image's last
+ * {@code S mod V}, a chunk's end) go to the scalar kernel. Each step is a method of its own, so
+ * that C2 inlines every vector operation (see {@link AlongClasses}).
  */
 final class AcrossPositions {
     private AcrossPositions() {}
 
-    /** Per-thread buffers: the transposed block of rows and its gradient, and the block's targets. */
+    /** Per-thread buffers of a block. */
     private static final class Scratch {
         final int c;
+        /** The V rows of a narrow (N, C) block as read, row by row. */
         final float[] rows;
+        /** Class k of the block's positions at {@code [k*V, k*V + V)}; then the target logits. */
         final float[] cols;
-        final float[] gradRows;
+        /** exp(cols - max), same layout. */
+        final float[] exps;
         final float[] targets = new float[V];
+        final float[] max = new float[V];
+        final float[] targetWeight = new float[V];
+        /** sum_c w_c (max - x_c), for smoothing. */
+        final float[] spread = new float[V];
+        /** The block's losses, then the sum S of each lane. */
+        final float[] loss = new float[V];
+        final float[] sum = new float[V];
         final int[] laneStride = new int[V];
 
         Scratch(int c) {
             this.c = c;
             rows = new float[V * c];
-            cols = new float[V * c];
-            gradRows = new float[V * c];
-            for (int l = 0; l < V; l++) {
-                laneStride[l] = l * c;
-            }
+            cols = new float[V * (c + 1)];
+            exps = new float[V * (c + 1)];
         }
     }
 
@@ -56,6 +65,9 @@ final class AcrossPositions {
         Scratch s = SCRATCH.get();
         if (s == null || s.c != c) {
             s = new Scratch(c);
+            for (int l = 0; l < V; l++) {
+                s.laneStride[l] = l * c;
+            }
             SCRATCH.set(s);
         }
         return s;
@@ -65,7 +77,7 @@ final class AcrossPositions {
         final int c = Math.toIntExact(p.c());
         final long sp = p.s();
         final boolean rows = sp == 1;
-        final Scratch sc = scratch(rows ? c : 0);
+        final Scratch sc = scratch(c);
         double total = 0;
         long pos = from;
         while (pos < to) {
@@ -82,115 +94,150 @@ final class AcrossPositions {
         return total;
     }
 
-    private static FloatVector load(MemorySegment x, Scratch sc, boolean rows, int k, long base, long sp) {
-        return rows ? FloatVector.fromArray(F, sc.cols, k * V)
-                : FloatVector.fromMemorySegment(F, x, (base + k * sp) * 4L, LE);
-    }
-
     /** Positions {@code [pos, pos + V)}, whose class-0 logits start at element {@code base}. */
     private static double block(CeProblem p, Scratch sc, boolean rows, int c, long pos, long base) {
-        final MemorySegment x = p.input();
-        final MemorySegment w = p.weight();
-        final long sp = p.s();
-        final double eps = p.eps();
-        final boolean smooth = eps > 0;
-        if (rows) { // transpose the V rows: class k of every row into cols[k*V, k*V + V)
-            MemorySegment.copy(x, Mem.F32, base * 4L, sc.rows, 0, V * c);
-            for (int k = 0; k < c; k++) {
-                FloatVector.fromArray(F, sc.rows, k, sc.laneStride, 0).intoArray(sc.cols, k * V);
-            }
+        readTargets(p, sc, pos);
+        if (rows) {
+            transposeRows(p.input(), sc, c, base);
+        } else {
+            copyClasses(p.input(), sc, c, base, p.s());
         }
-        final float[] tg = sc.targets;
+        targetTerms(p, sc, c);
+        VectorMath.expInto(sc.cols, sc.exps, (c + 1) * V, sc.max);
+        finish(p, sc, c);
+        if (p.losses() != null) {
+            MemorySegment.copy(sc.loss, 0, p.losses(), Mem.F32, pos * 4L, V);
+        }
+        if (p.grad() != null) {
+            grad(p, sc, rows, c, base);
+        }
+        return VectorMath.sum(sc.loss, V);
+    }
+
+    /** The block's targets as floats, -1 for an ignored position. */
+    private static void readTargets(CeProblem p, Scratch sc, long pos) {
         final long ignore = p.ignoreIndex();
         for (int l = 0; l < V; l++) {
             long y = Mem.getIndex(p.target(), p.targetKind(), pos + l);
-            tg[l] = y == ignore ? -1f : (float) y;
+            sc.targets[l] = y == ignore ? -1f : (float) y;
         }
-        final FloatVector t = FloatVector.fromArray(F, tg, 0);
-        final VectorMask<Float> active = t.compare(VectorOperators.GE, 0f);
+    }
 
-        FloatVector m = load(x, sc, rows, 0, base, sp);
-        for (int k = 1; k < c; k++) {
-            m = m.max(load(x, sc, rows, k, base, sp));
+    /** Spatial input: class k of the block is one load at element {@code base + k*S}. */
+    private static void copyClasses(MemorySegment x, Scratch sc, int c, long base, long sp) {
+        FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        for (int k = 0; k < c; k++) {
+            FloatVector v = FloatVector.fromMemorySegment(F, x, (base + k * sp) * 4L, LE);
+            m = m.max(v);
+            v.intoArray(sc.cols, k * V);
         }
-        FloatVector rest = FloatVector.zero(F);
+        m.intoArray(sc.max, 0);
+    }
+
+    /** Narrow rows: the V*C floats of the block to L1, then class k gathered with stride C. */
+    private static void transposeRows(MemorySegment x, Scratch sc, int c, long base) {
+        MemorySegment.copy(x, Mem.F32, base * 4L, sc.rows, 0, V * c);
+        FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        for (int k = 0; k < c; k++) {
+            FloatVector v = FloatVector.fromArray(F, sc.rows, k, sc.laneStride, 0);
+            m = m.max(v);
+            v.intoArray(sc.cols, k * V);
+        }
+        m.intoArray(sc.max, 0);
+    }
+
+    /**
+     * The target logit of each lane (stored after the classes, so that its exponential comes
+     * with theirs), the target weight, and {@code sum_c w_c (max - x_c)} for smoothing.
+     */
+    private static void targetTerms(CeProblem p, Scratch sc, int c) {
+        final MemorySegment w = p.weight();
+        final boolean smooth = p.eps() > 0;
+        final FloatVector t = FloatVector.fromArray(F, sc.targets, 0);
+        final FloatVector m = FloatVector.fromArray(F, sc.max, 0);
         FloatVector xy = FloatVector.zero(F);
         FloatVector wy = FloatVector.broadcast(F, 1f);
         FloatVector d = FloatVector.zero(F);
         for (int k = 0; k < c; k++) {
-            FloatVector v = load(x, sc, rows, k, base, sp);
+            FloatVector v = FloatVector.fromArray(F, sc.cols, k * V);
             VectorMask<Float> isT = t.compare(VectorOperators.EQ, (float) k);
-            FloatVector e = VectorMath.exp(v.sub(m));
-            rest = rest.add(e.blend(0f, isT));
             xy = xy.blend(v, isT);
-            if (w != null) {
-                float wk = w.getAtIndex(Mem.F32, k);
-                wy = wy.blend(wk, isT);
-                if (smooth) {
-                    d = m.sub(v).fma(FloatVector.broadcast(F, wk), d);
-                }
-            } else if (smooth) {
-                d = d.add(m.sub(v));
+            float wk = w == null ? 1f : w.getAtIndex(Mem.F32, k);
+            wy = wy.blend(wk, isT);
+            if (smooth) {
+                d = m.sub(v).mul(wk).add(d);
             }
         }
-        final FloatVector ey = VectorMath.exp(xy.sub(m));
-        final FloatVector sum = rest.add(ey); // >= 1: the maximum's own term is exp(0)
-        // nll = log1p(S' / e_y), without cancellation for a confident position; past a gap of
-        // 80 e_y underflows and log1p(S - 1) + gap has nothing left to cancel
-        final FloatVector gap = m.sub(xy);
-        final VectorMask<Float> far = gap.compare(VectorOperators.GT, 80f);
-        FloatVector nll = VectorMath.log1pNonNegative(rest.div(ey).blend(sum.sub(1f), far))
-                .add(FloatVector.zero(F).blend(gap, far));
-        // an infinite maximum means inf - inf somewhere in the column: NaN, as in PyTorch
-        nll = nll.blend(Float.NaN, m.abs().compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
-        FloatVector loss = wy.mul(nll);
-        if (smooth) {
-            FloatVector logSum = VectorMath.log1pNonNegative(sum.sub(1f));
-            FloatVector smoothTerm = logSum.mul((float) p.weightSum()).add(d);
-            loss = loss.mul((float) (1 - eps)).add(smoothTerm.mul((float) (eps / c)));
-        }
-        loss = loss.blend(0f, active.not());
-        if (p.losses() != null) {
-            loss.intoMemorySegment(p.losses(), pos * 4L, LE);
-        }
-        if (p.grad() != null) {
-            grad(p, sc, rows, c, base, m, sum, rest, wy, t, active);
-        }
-        return VectorMath.sum(loss);
+        xy.intoArray(sc.cols, c * V);
+        wy.intoArray(sc.targetWeight, 0);
+        d.intoArray(sc.spread, 0);
     }
 
-    private static void grad(CeProblem p, Scratch sc, boolean rows, int c, long base, FloatVector m,
-            FloatVector sum, FloatVector rest, FloatVector wy, FloatVector t, VectorMask<Float> active) {
-        final MemorySegment x = p.input();
+    /** The block's losses, 0 at ignored positions, into {@code sc.loss}; the sums S into {@code sc.sum}. */
+    private static void finish(CeProblem p, Scratch sc, int c) {
+        final FloatVector t = FloatVector.fromArray(F, sc.targets, 0);
+        FloatVector rest = FloatVector.zero(F);
+        for (int k = 0; k < c; k++) {
+            rest = rest.add(FloatVector.fromArray(F, sc.exps, k * V).blend(0f, t.compare(VectorOperators.EQ, (float) k)));
+        }
+        final FloatVector m = FloatVector.fromArray(F, sc.max, 0);
+        final FloatVector xy = FloatVector.fromArray(F, sc.cols, c * V);
+        final FloatVector ey = FloatVector.fromArray(F, sc.exps, c * V);
+        final FloatVector sum = rest.add(ey); // >= 1: the maximum's own term is exp(0)
+        sum.intoArray(sc.sum, 0);
+        // nll = log1p(S' / e_y), no cancellation for a confident position; past a gap of 80
+        // e_y underflows and log1p(S - 1) + gap has nothing left to cancel
+        final FloatVector gap = m.sub(xy);
+        final VectorMask<Float> far = gap.compare(VectorOperators.GT, 80f);
+        rest.div(ey).blend(sum.sub(1f), far).intoArray(sc.loss, 0);
+        VectorMath.log1pInPlace(sc.loss, 0);
+        FloatVector nll = FloatVector.fromArray(F, sc.loss, 0).add(FloatVector.zero(F).blend(gap, far));
+        // an infinite maximum means inf - inf somewhere in the column: NaN, as in PyTorch
+        nll = nll.blend(Float.NaN, m.abs().compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
+        FloatVector loss = FloatVector.fromArray(F, sc.targetWeight, 0).mul(nll);
+        final double eps = p.eps();
+        if (eps > 0) {
+            FloatVector logSum = nll.sub(gap); // log(S) = log1p(S'/e_y) + (x_y - max)
+            FloatVector smoothTerm = logSum.mul((float) p.weightSum()).add(FloatVector.fromArray(F, sc.spread, 0));
+            loss = loss.mul((float) (1 - eps)).add(smoothTerm.mul((float) (eps / c)));
+        }
+        loss.blend(0f, t.compare(VectorOperators.LT, 0f)).intoArray(sc.loss, 0);
+    }
+
+    /** The gradient from the block's exponentials: {@code p_k = exp_k / S}. */
+    private static void grad(CeProblem p, Scratch sc, boolean rows, int c, long base) {
         final MemorySegment w = p.weight();
         final MemorySegment g = p.grad();
         final long sp = p.s();
         final double eps = p.eps();
         final boolean smooth = eps > 0;
+        final FloatVector t = FloatVector.fromArray(F, sc.targets, 0);
+        final VectorMask<Float> ignored = t.compare(VectorOperators.LT, 0f);
+        final FloatVector sum = FloatVector.fromArray(F, sc.sum, 0);
         final FloatVector invSum = FloatVector.broadcast(F, 1f).div(sum);
-        final FloatVector pyMinus1 = rest.neg().mul(invSum); // p_y - 1 = -S'/S, without cancellation
-        final FloatVector a = wy.mul((float) (p.gradScale() * (1 - eps))).blend(0f, active.not());
-        final float b = (float) (p.gradScale() * eps / c);
-        final FloatVector bv = FloatVector.broadcast(F, b).blend(0f, active.not());
+        final FloatVector ey = FloatVector.fromArray(F, sc.exps, c * V);
+        final FloatVector pyMinus1 = sum.sub(ey).neg().mul(invSum); // p_y - 1 = -S'/S, without cancellation
+        final FloatVector a = FloatVector.fromArray(F, sc.targetWeight, 0).mul((float) (p.gradScale() * (1 - eps)))
+                .blend(0f, ignored);
+        final FloatVector b = FloatVector.broadcast(F, (float) (p.gradScale() * eps / c)).blend(0f, ignored);
         final float wSum = (float) p.weightSum();
         for (int k = 0; k < c; k++) {
-            FloatVector v = load(x, sc, rows, k, base, sp);
-            FloatVector pk = VectorMath.exp(v.sub(m)).mul(invSum);
+            FloatVector pk = FloatVector.fromArray(F, sc.exps, k * V).mul(invSum);
             FloatVector hard = pk.blend(pyMinus1, t.compare(VectorOperators.EQ, (float) k));
             FloatVector gv = a.mul(hard);
             if (smooth) {
                 float wk = w == null ? 1f : w.getAtIndex(Mem.F32, k);
-                gv = gv.add(bv.mul(pk.mul(wSum).sub(wk)));
+                gv = gv.add(b.mul(pk.mul(wSum).sub(wk)));
             }
-            gv = gv.blend(0f, active.not());
+            gv = gv.blend(0f, ignored);
             if (rows) {
-                gv.intoArray(sc.gradRows, k, sc.laneStride, 0);
+                gv.intoArray(sc.rows, k, sc.laneStride, 0);
             } else {
                 gv.intoMemorySegment(g, (base + k * sp) * 4L, LE);
             }
         }
         if (rows) {
-            MemorySegment.copy(sc.gradRows, 0, g, Mem.F32, base * 4L, V * c);
+            MemorySegment.copy(sc.rows, 0, g, Mem.F32, base * 4L, V * c);
         }
     }
 }

@@ -45,8 +45,11 @@ final class AlongClasses {
     /** Per-thread state: the tile buffer and the results of {@link #rowSums}. */
     private static final class Scratch {
         final float[] tile = new float[TILE];
+        /** The reference in every lane, for {@link VectorMath#expInto}; and a vector's lanes to sum. */
+        final float[] ref = new float[V];
+        final float[] lanes = new float[V];
         /** Reference maximum, sum of exponentials but the target's, sum of w (x - x0), sum of w q. */
-        double ref, rest, shifted, wq;
+        double reference, rest, shifted, wq;
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -68,7 +71,7 @@ final class AlongClasses {
             final int yi = (int) y;
             final float x0 = x.get(Mem.F32, off); // shift of the smoothing sum, against cancellation
             rowSums(p, off, c, yi, null, x0, sc);
-            final double m = sc.ref;
+            final double m = sc.reference;
             final double rest = sc.rest;
             final double xy = x.get(Mem.F32, off + yi * 4L);
             final double ey = Math.exp(xy - m);
@@ -91,7 +94,7 @@ final class AlongClasses {
                 double sigma = p.gradScale();
                 double a = sigma * (1 - eps) * wy;
                 double b = sigma * eps / c;
-                gradRow(p, off, c, (float) m, (float) ((a + b * p.weightSum()) / sum), (float) b, null, sc.tile);
+                gradRow(p, off, c, (float) m, (float) ((a + b * p.weightSum()) / sum), (float) b, null, sc);
                 // the target's entry: p_y - 1 = -S'/S, exact where it would cancel
                 double gy = a * (-rest / sum) + b * (ey / sum * p.weightSum() - wy);
                 p.grad().set(Mem.F32, off + yi * 4L, (float) gy);
@@ -110,14 +113,14 @@ final class AlongClasses {
             final float x0 = x.get(Mem.F32, off);
             rowSums(p, off, c, -1, p.probTarget(), x0, sc);
             // -sum_c w_c q_c (x_c - lse) = (log(S) + m - x0) sum w q - sum w q (x - x0)
-            final double loss = (Math.log(sc.rest) + (sc.ref - x0)) * sc.wq - sc.shifted;
+            final double loss = (Math.log(sc.rest) + (sc.reference - x0)) * sc.wq - sc.shifted;
             total += loss;
             if (p.losses() != null) {
                 p.losses().setAtIndex(Mem.F32, row, (float) loss);
             }
             if (p.grad() != null) {
-                gradRow(p, off, c, (float) sc.ref, (float) (p.gradScale() * sc.wq / sc.rest), (float) p.gradScale(),
-                        p.probTarget(), sc.tile);
+                gradRow(p, off, c, (float) sc.reference, (float) (p.gradScale() * sc.wq / sc.rest), (float) p.gradScale(),
+                        p.probTarget(), sc);
             }
         }
         return total;
@@ -147,18 +150,19 @@ final class AlongClasses {
                 ref = tileMax;
             }
             if (shifted) {
-                sh += shiftedSum(p, buf, n, t0, off, q, x0);
+                sh += shiftedSum(p, buf, n, t0, off, q, x0, sc.lanes);
                 if (q != null) {
-                    wq += targetSum(p, n, t0, off, q);
+                    wq += targetSum(p, n, t0, off, q, sc.lanes);
                 }
             }
-            VectorMath.expInPlace(buf, nv, (float) ref);
+            java.util.Arrays.fill(sc.ref, (float) ref);
+            VectorMath.expInto(buf, buf, nv, sc.ref);
             if (y >= t0 && y < t0 + n) {
                 buf[y - t0] = 0; // the target's term stays out of the sum
             }
             rest += VectorMath.sum(buf, nv);
         }
-        sc.ref = ref;
+        sc.reference = ref;
         sc.rest = rest;
         sc.shifted = sh;
         sc.wq = wq;
@@ -191,24 +195,27 @@ final class AlongClasses {
     }
 
     /** {@code sum_k w_k q_k (x_k - x0)} over the tile in {@code buf} (not yet exponentiated). */
-    private static float shiftedSum(CeProblem p, float[] buf, int n, int t0, long off, MemorySegment q, float x0) {
+    private static float shiftedSum(CeProblem p, float[] buf, int n, int t0, long off, MemorySegment q, float x0,
+            float[] lanes) {
         FloatVector s = FloatVector.zero(F);
         for (int i = 0; i < n; i += V) {
             VectorMask<Float> in = F.indexInRange(i, n);
             FloatVector d = FloatVector.fromArray(F, buf, i, in).sub(x0).mul(weightedTarget(p, t0 + i, off, q, in));
             s = s.add(d.blend(0f, in.not()));
         }
-        return VectorMath.sum(s);
+        s.intoArray(lanes, 0);
+        return VectorMath.sum(lanes, V);
     }
 
     /** {@code sum_k w_k q_k} over the tile. */
-    private static float targetSum(CeProblem p, int n, int t0, long off, MemorySegment q) {
+    private static float targetSum(CeProblem p, int n, int t0, long off, MemorySegment q, float[] lanes) {
         FloatVector s = FloatVector.zero(F);
         for (int i = 0; i < n; i += V) {
             VectorMask<Float> in = F.indexInRange(i, n);
             s = s.add(weightedTarget(p, t0 + i, off, q, in).blend(0f, in.not()));
         }
-        return VectorMath.sum(s);
+        s.intoArray(lanes, 0);
+        return VectorMath.sum(lanes, V);
     }
 
     /**
@@ -230,12 +237,14 @@ final class AlongClasses {
      * Writes {@code exp(x_k - m) * a - b * w_k q_k} over the row, tile by tile ({@code q_k = 1}
      * for index targets): the gradient, but for the target entry of index targets.
      */
-    private static void gradRow(CeProblem p, long off, int c, float m, float a, float b, MemorySegment q, float[] buf) {
+    private static void gradRow(CeProblem p, long off, int c, float m, float a, float b, MemorySegment q, Scratch sc) {
         final boolean second = b != 0 || q != null;
+        final float[] buf = sc.tile;
+        java.util.Arrays.fill(sc.ref, m);
         for (int t0 = 0; t0 < c; t0 += TILE) {
             final int n = Math.min(TILE, c - t0);
             copyTile(p.input(), off + t0 * 4L, n, buf);
-            VectorMath.expInPlace(buf, (n + V - 1) / V * V, m);
+            VectorMath.expInto(buf, buf, (n + V - 1) / V * V, sc.ref);
             for (int i = 0; i < n; i += V) {
                 VectorMask<Float> in = F.indexInRange(i, n);
                 FloatVector g = FloatVector.fromArray(F, buf, i).mul(a);

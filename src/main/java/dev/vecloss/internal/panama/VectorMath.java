@@ -8,8 +8,8 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * The transcendental functions and the lane sum of the kernels, written with IEEE arithmetic
- * (add, multiply, fused multiply-add, divide) and bit moves only.
+ * The exponential, log1p and lane sum of the kernels, written with IEEE arithmetic (add,
+ * multiply, fused multiply-add, divide) and bit moves only, over L1 buffers.
  *
  * <p>Why not {@code lanewise(EXP)}, {@code LOG1P} and {@code reduceLanes(ADD)}: their results are
  * not specified to the bit, and they differ between the JIT-compiled intrinsic (a vector math
@@ -19,6 +19,12 @@ import jdk.incubator.vector.VectorOperators;
  * another thread: the reductions would not be deterministic. The functions below give the same
  * bits compiled or interpreted. They are also fast: {@code LOG1P} and {@code LOG} of the Vector
  * API ran at a tenth of the speed of {@code EXP} on the machine measured.
+ *
+ * <p>Why arrays in, arrays out: the kernels stage their exponentials through these loops rather
+ * than call a function of a vector. C2 inlines a bounded number of nodes per compilation and
+ * judges a call made once per block cold; a vector passed to or returned from a call left out of
+ * line is boxed, every time (megabytes per call were seen). A method here takes and returns no
+ * vector, so it needs no inlining to be fast.
  */
 final class VectorMath {
     private VectorMath() {}
@@ -31,82 +37,56 @@ final class VectorMath {
     private static final int ROUND_BITS = Float.floatToRawIntBits(ROUND);
     /** Below this, exp underflows to 0 (the subnormal range is flushed: 2^-126 is the smallest kept). */
     private static final float EXP_MIN = -87.33654f;
-    /** The largest argument kept (exp overflows above). */
+    /** The largest argument kept. */
     private static final float EXP_MAX = 88.72283f;
-
-    /**
-     * {@code exp(x)} within about 1.3 ulp for {@code x} in {@code [-87.3, 88.7]}, 0 below (no
-     * subnormal results), NaN for NaN: {@code x = k ln2 + r}, {@code |r| <= ln2/2}, Cephes'
-     * minimax polynomial for {@code exp(r)}, then {@code 2^k} added to the exponent bits. Above
-     * 88.7 the result is the largest value, not +inf: the kernels only take exponentials of
-     * {@code x - max <= 30}. Kept short on purpose: C2 inlines a bounded number of nodes per
-     * compilation, and each vector operation costs many before they fold.
-     */
-    static FloatVector exp(FloatVector x) {
-        FloatVector xc = x.max(EXP_MIN).min(EXP_MAX);
-        FloatVector t = xc.fma(LOG2E, ROUND);
-        FloatVector k = t.sub(ROUND);
-        IntVector ki = t.reinterpretAsInts().sub(ROUND_BITS);
-        FloatVector r = k.fma(FloatVector.broadcast(F, -EXP_LN2_HI), xc);
-        r = k.fma(FloatVector.broadcast(F, -EXP_LN2_LO), r);
-        FloatVector r2 = r.mul(r);
-        FloatVector p = r.fma(1.9875691500e-4f, 1.3981999507e-3f)
-                .fma(r, FloatVector.broadcast(F, 8.3334519073e-3f))
-                .fma(r, FloatVector.broadcast(F, 4.1665795894e-2f))
-                .fma(r, FloatVector.broadcast(F, 1.6666665459e-1f))
-                .fma(r, FloatVector.broadcast(F, 5.0000001201e-1f));
-        p = p.fma(r2, r.add(1f));
-        FloatVector y = p.reinterpretAsInts().add(ki.lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
-        y = y.blend(0f, x.compare(VectorOperators.LT, EXP_MIN));
-        return y.blend(x, x.test(VectorOperators.IS_NAN));
-    }
-
-    /**
-     * {@code a[i] = exp(a[i] - m)} for {@code i} in {@code [0, n)}, {@code n} a multiple of the
-     * lane count. The kernels stage their exponentials through this loop over an L1 buffer: a
-     * kernel loop that inlined {@link #exp} beside its own segment loads would exceed the number
-     * of nodes C2 inlines per compilation, and the vectors of a helper left out of line are boxed
-     * on every call.
-     */
-    static void expInPlace(float[] a, int n, float m) {
-        for (int i = 0; i < n; i += F.length()) {
-            exp(FloatVector.fromArray(F, a, i).sub(m)).intoArray(a, i);
-        }
-    }
-
-    /** The sum of {@code a[0, n)}, {@code n} a multiple of the lane count, by a fixed order. */
-    static float sum(float[] a, int n) {
-        FloatVector s = FloatVector.zero(F);
-        for (int i = 0; i < n; i += F.length()) {
-            s = s.add(FloatVector.fromArray(F, a, i));
-        }
-        return sum(s);
-    }
-
-    /**
-     * The sum of the lanes by a fixed tree (halves added lane-wise, then quarters, ...), the same
-     * bits compiled or interpreted.
-     */
-    static float sum(FloatVector v) {
-        FloatVector zero = FloatVector.zero(F);
-        for (int half = F.length() / 2; half > 0; half /= 2) {
-            v = v.add(v.slice(half, zero));
-        }
-        return v.lane(0);
-    }
 
     private static final float LN2_HI = 0.693145752f; // ln 2 split so that e * LN2_HI is exact
     private static final float LN2_LO = 1.42860677e-6f;
     private static final float SQRT2 = 1.41421356f;
 
     /**
-     * {@code log1p(u)} for {@code u >= 0}, +inf and NaN (as {@code Math.log1p}), within about
-     * 2 ulps: {@code w = 1 + u = 2^e * f} with {@code f} in {@code [sqrt(1/2), sqrt(2))},
-     * {@code log(f) = 2 atanh(t)}, {@code t = (f - 1)/(f + 1)} by its odd series to
-     * {@code t^9}, plus the rounding error of {@code 1 + u} as the first-order correction
+     * {@code dst[i] = exp(src[i] - m[i mod V])} for {@code i} in {@code [0, n)}, {@code n} a
+     * multiple of the lane count: a reference per lane (fill {@code m} with one value for a
+     * scalar reference). {@code src} and {@code dst} may be the same array.
+     *
+     * <p>Within about 1.3 ulp for arguments in {@code [-87.3, 88.7]}, 0 below (no subnormal
+     * results), NaN for NaN: {@code x = k ln2 + r}, {@code |r| <= ln2/2}, Cephes' minimax
+     * polynomial for {@code exp(r)}, then {@code 2^k} added to the exponent bits. Above 88.7 the
+     * result is the largest float, not +inf: the kernels only take exponentials of
+     * {@code x - max <= 30}.
+     */
+    static void expInto(float[] src, float[] dst, int n, float[] m) {
+        final FloatVector mv = FloatVector.fromArray(F, m, 0);
+        for (int i = 0; i < n; i += F.length()) {
+            FloatVector x = FloatVector.fromArray(F, src, i).sub(mv);
+            FloatVector xc = x.max(EXP_MIN).min(EXP_MAX);
+            FloatVector t = xc.fma(LOG2E, ROUND);
+            FloatVector k = t.sub(ROUND);
+            IntVector ki = t.reinterpretAsInts().sub(ROUND_BITS);
+            FloatVector r = k.fma(FloatVector.broadcast(F, -EXP_LN2_HI), xc);
+            r = k.fma(FloatVector.broadcast(F, -EXP_LN2_LO), r);
+            FloatVector p = r.fma(1.9875691500e-4f, 1.3981999507e-3f)
+                    .fma(r, FloatVector.broadcast(F, 8.3334519073e-3f))
+                    .fma(r, FloatVector.broadcast(F, 4.1665795894e-2f))
+                    .fma(r, FloatVector.broadcast(F, 1.6666665459e-1f))
+                    .fma(r, FloatVector.broadcast(F, 5.0000001201e-1f));
+            p = p.fma(r.mul(r), r.add(1f));
+            FloatVector y = p.reinterpretAsInts().add(ki.lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
+            y = y.blend(0f, x.compare(VectorOperators.LT, EXP_MIN));
+            y.blend(x, x.test(VectorOperators.IS_NAN)).intoArray(dst, i);
+        }
+    }
+
+    /**
+     * {@code a[off + l] = log1p(a[off + l])} for the V lanes at {@code off}, for arguments
+     * {@code >= 0}, +inf and NaN (as {@code Math.log1p}), within about 3 ulps:
+     * {@code w = 1 + u = 2^e * f} with {@code f} in {@code [sqrt(1/2), sqrt(2))},
+     * {@code log(f) = 2 atanh(t)}, {@code t = (f - 1)/(f + 1)} by its odd series to {@code t^9},
+     * plus the rounding error of {@code 1 + u} as the first-order correction
      * {@code (u - (w - 1)) / w}.
      */
-    static FloatVector log1pNonNegative(FloatVector u) {
+    static void log1pInPlace(float[] a, int off) {
+        FloatVector u = FloatVector.fromArray(F, a, off);
         FloatVector w = u.add(1f);
         FloatVector corr = u.sub(w.sub(1f)).div(w);
         IntVector bits = w.reinterpretAsInts();
@@ -124,7 +104,25 @@ final class VectorMath {
         FloatVector logF = t.mul(2f).mul(poly);
         FloatVector r = ef.fma(FloatVector.broadcast(F, LN2_LO), logF.add(corr)).add(ef.mul(LN2_HI));
         // +inf stays +inf, NaN stays NaN; exact 0 for 0
-        VectorMask<Float> special = u.test(VectorOperators.IS_NAN).or(u.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
-        return r.blend(u, special.or(u.compare(VectorOperators.EQ, 0f)));
+        VectorMask<Float> keep = u.test(VectorOperators.IS_NAN).or(u.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY))
+                .or(u.compare(VectorOperators.EQ, 0f));
+        r.blend(u, keep).intoArray(a, off);
+    }
+
+    /**
+     * The sum of {@code a[0, n)}, {@code n} a multiple of the lane count: lane-wise in order, then
+     * the lanes by a fixed tree (halves added lane-wise, then quarters, ...). Not
+     * {@code reduceLanes(ADD)}, whose order differs between the intrinsic and the fallback.
+     */
+    static float sum(float[] a, int n) {
+        FloatVector s = FloatVector.zero(F);
+        for (int i = 0; i < n; i += F.length()) {
+            s = s.add(FloatVector.fromArray(F, a, i));
+        }
+        FloatVector zero = FloatVector.zero(F);
+        for (int half = F.length() / 2; half > 0; half /= 2) {
+            s = s.add(s.slice(half, zero));
+        }
+        return s.lane(0);
     }
 }
