@@ -45,6 +45,8 @@ final class AlongClasses {
     /** Per-thread state: the tile buffer and the results of {@link #rowSums}. */
     private static final class Scratch {
         final float[] tile = new float[TILE];
+        /** {@code w_k q_k} of the tile's classes (1 and w_k for index targets), 0 past its end. */
+        final float[] weighted = new float[TILE];
         /** The reference in every lane, for {@link VectorMath#expInto}; and a vector's lanes to sum. */
         final float[] ref = new float[V];
         final float[] lanes = new float[V];
@@ -150,10 +152,9 @@ final class AlongClasses {
                 ref = tileMax;
             }
             if (shifted) {
-                sh += shiftedSum(p, buf, n, t0, off, q, x0, sc.lanes);
-                if (q != null) {
-                    wq += targetSum(p, n, t0, off, q, sc.lanes);
-                }
+                targetSums(p, buf, n, t0, off, q, x0, sc);
+                sh += sc.lanes[0];
+                wq += sc.lanes[1];
             }
             java.util.Arrays.fill(sc.ref, (float) ref);
             VectorMath.expInto(buf, buf, nv, sc.ref);
@@ -194,43 +195,70 @@ final class AlongClasses {
         return m0.max(m1).reduceLanes(VectorOperators.MAX);
     }
 
-    /** {@code sum_k w_k q_k (x_k - x0)} over the tile in {@code buf} (not yet exponentiated). */
-    private static float shiftedSum(CeProblem p, float[] buf, int n, int t0, long off, MemorySegment q, float x0,
-            float[] lanes) {
-        FloatVector s = FloatVector.zero(F);
+    /**
+     * Over the tile in {@code buf} (not yet exponentiated): {@code sum_k w_k q_k (x_k - x0)} into
+     * {@code sc.lanes[0]} and {@code sum_k w_k q_k} into {@code sc.lanes[1]}.
+     */
+    private static void targetSums(CeProblem p, float[] buf, int n, int t0, long off, MemorySegment q, float x0,
+            Scratch sc) {
+        final float[] wq = sc.weighted;
+        weightedTargets(p, t0, n, off, q, wq);
+        FloatVector sd = FloatVector.zero(F);
+        FloatVector sq = FloatVector.zero(F);
         for (int i = 0; i < n; i += V) {
-            VectorMask<Float> in = F.indexInRange(i, n);
-            FloatVector d = FloatVector.fromArray(F, buf, i, in).sub(x0).mul(weightedTarget(p, t0 + i, off, q, in));
-            s = s.add(d.blend(0f, in.not()));
+            FloatVector t = FloatVector.fromArray(F, wq, i);
+            FloatVector d = FloatVector.fromArray(F, buf, i).sub(x0).mul(t);
+            if (i + V > n) { // the padding: x = -inf, w q = 0
+                d = d.blend(0f, F.indexInRange(i, n).not());
+            }
+            sd = sd.add(d);
+            sq = sq.add(t);
         }
-        s.intoArray(lanes, 0);
-        return VectorMath.sum(lanes, V);
-    }
-
-    /** {@code sum_k w_k q_k} over the tile. */
-    private static float targetSum(CeProblem p, int n, int t0, long off, MemorySegment q, float[] lanes) {
-        FloatVector s = FloatVector.zero(F);
-        for (int i = 0; i < n; i += V) {
-            VectorMask<Float> in = F.indexInRange(i, n);
-            s = s.add(weightedTarget(p, t0 + i, off, q, in).blend(0f, in.not()));
-        }
-        s.intoArray(lanes, 0);
-        return VectorMath.sum(lanes, V);
+        float[] lanes = sc.lanes;
+        sd.intoArray(lanes, 0);
+        float d = VectorMath.sum(lanes, V);
+        sq.intoArray(lanes, 0);
+        lanes[1] = VectorMath.sum(lanes, V);
+        lanes[0] = d;
     }
 
     /**
-     * {@code w_k q_k} for the classes {@code [k, k + V)} (masked by {@code in}): the smoothed
-     * probability target when {@code q} is not null, else 1; times the weight if any.
+     * {@code out[i] = w_k q_k} for the tile's classes {@code k = t0 + i}, 0 past {@code n}: the
+     * smoothed probability target when {@code q} is not null, else 1; times the weight if any.
      */
-    private static FloatVector weightedTarget(CeProblem p, int k, long off, MemorySegment q, VectorMask<Float> in) {
-        FloatVector t = FloatVector.broadcast(F, 1f);
-        if (q != null) {
-            t = FloatVector.fromMemorySegment(F, q, off + k * 4L, LE, in);
-            if (p.eps() > 0) {
-                t = t.mul((float) (1 - p.eps())).add((float) (p.eps() / p.c()));
+    private static void weightedTargets(CeProblem p, int t0, int n, long off, MemorySegment q, float[] out) {
+        final MemorySegment w = p.weight();
+        final float keep = (float) (1 - p.eps());
+        final float spread = (float) (p.eps() / p.c());
+        final boolean smooth = p.eps() > 0;
+        int i = 0;
+        for (; i + V <= n; i += V) {
+            FloatVector t = FloatVector.broadcast(F, 1f);
+            if (q != null) {
+                t = FloatVector.fromMemorySegment(F, q, off + (t0 + i) * 4L, LE);
+                if (smooth) {
+                    t = t.mul(keep).add(spread);
+                }
             }
+            if (w != null) {
+                t = t.mul(FloatVector.fromMemorySegment(F, w, (t0 + i) * 4L, LE));
+            }
+            t.intoArray(out, i);
         }
-        return p.weight() == null ? t : t.mul(FloatVector.fromMemorySegment(F, p.weight(), k * 4L, LE, in));
+        if (i < n) {
+            VectorMask<Float> in = F.indexInRange(i, n);
+            FloatVector t = FloatVector.broadcast(F, 1f);
+            if (q != null) {
+                t = FloatVector.fromMemorySegment(F, q, off + (t0 + i) * 4L, LE, in);
+                if (smooth) {
+                    t = t.mul(keep).add(spread);
+                }
+            }
+            if (w != null) {
+                t = t.mul(FloatVector.fromMemorySegment(F, w, (t0 + i) * 4L, LE, in));
+            }
+            t.blend(0f, in.not()).intoArray(out, i);
+        }
     }
 
     /**
@@ -240,18 +268,26 @@ final class AlongClasses {
     private static void gradRow(CeProblem p, long off, int c, float m, float a, float b, MemorySegment q, Scratch sc) {
         final boolean second = b != 0 || q != null;
         final float[] buf = sc.tile;
+        final float[] wq = sc.weighted;
         java.util.Arrays.fill(sc.ref, m);
         for (int t0 = 0; t0 < c; t0 += TILE) {
             final int n = Math.min(TILE, c - t0);
             copyTile(p.input(), off + t0 * 4L, n, buf);
             VectorMath.expInto(buf, buf, (n + V - 1) / V * V, sc.ref);
+            if (second) {
+                weightedTargets(p, t0, n, off, q, wq);
+            }
             for (int i = 0; i < n; i += V) {
                 VectorMask<Float> in = F.indexInRange(i, n);
                 FloatVector g = FloatVector.fromArray(F, buf, i).mul(a);
                 if (second) {
-                    g = g.sub(weightedTarget(p, t0 + i, off, q, in).mul(b));
+                    g = g.sub(FloatVector.fromArray(F, wq, i).mul(b));
                 }
-                g.intoMemorySegment(p.grad(), off + (t0 + i) * 4L, LE, in);
+                if (i + V <= n) {
+                    g.intoMemorySegment(p.grad(), off + (t0 + i) * 4L, LE);
+                } else {
+                    g.intoMemorySegment(p.grad(), off + (t0 + i) * 4L, LE, in);
+                }
             }
         }
     }
