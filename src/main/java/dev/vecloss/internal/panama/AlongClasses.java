@@ -14,7 +14,7 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * Cross-entropy over {@code (N, C)} rows with {@code C >= 4V}, vectorised along the class axis,
+ * Cross-entropy over {@code (N, C)} rows with {@code C >= 8V}, vectorised along the class axis,
  * one row at a time, in tiles of {@link #TILE} classes that stay in L1.
  *
  * <p>One read of the row gives the loss (online softmax): each tile is copied to an L1 buffer

@@ -12,7 +12,7 @@ import dev.vecloss.internal.ScalarKernels;
  * The SIMD kernels. Each method picks the loop that fits the layout and leaves to the scalar
  * reference kernels only what SIMD cannot cover, position by position:
  * <ul>
- *   <li>{@code (N, C)} with {@code C >= 4 * lanes}: {@link AlongClasses}, one row at a time,
+ *   <li>{@code (N, C)} with {@code C >= 8 * lanes}: {@link AlongClasses}, one row at a time,
  *       vectorised along the contiguous class axis;</li>
  *   <li>{@code (N, C)} with fewer classes, and {@code (N, C, d...)} with a spatial size of at
  *       least one vector: {@link AcrossPositions}, a block of {@code lanes} positions at a time,
