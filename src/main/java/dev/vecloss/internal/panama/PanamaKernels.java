@@ -18,7 +18,9 @@ import dev.vecloss.internal.ScalarKernels;
  *       least one vector: {@link AcrossPositions}, a block of {@code lanes} positions at a time,
  *       one vector per class (the rows of a narrow (N, C) block are transposed through L1 by a
  *       gather);</li>
- *   <li>spatial sizes below one vector, the last positions of an image that do not fill a
+ *   <li>probability targets: {@link AlongClasses} for {@code (N, C)} with at least one vector of
+ *       classes;</li>
+ *   <li>spatial sizes below one vector, probability targets of spatial inputs, the last positions of an image that do not fill a
  *       vector, and float64 problems: the scalar kernels.</li>
  * </ul>
  * NLL has no SIMD loop: it reads one value per position (a gather, which the Vector API offers
@@ -59,7 +61,7 @@ public final class PanamaKernels implements LossKernels {
 
     @Override
     public double crossEntropyProb(CeProblem p, long from, long to) {
-        if (p.s() == 1 && p.c() >= ALONG_CLASSES_MIN_C) {
+        if (p.s() == 1 && p.c() >= V) {
             return AlongClasses.prob(p, from, to);
         }
         return SCALAR.crossEntropyProb(p, from, to);
