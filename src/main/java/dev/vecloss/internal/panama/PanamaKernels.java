@@ -20,7 +20,8 @@ import dev.vecloss.internal.ScalarKernels;
  *       gather);</li>
  *   <li>probability targets: {@link AlongClasses} for {@code (N, C)} with at least one vector of
  *       classes;</li>
- *   <li>spatial sizes below one vector, probability targets of spatial inputs, the last positions of an image that do not fill a
+ *   <li>spatial sizes below one vector, probability targets of spatial inputs, the last
+ *       positions of an image that do not fill a
  *       vector, and float64 problems: the scalar kernels.</li>
  * </ul>
  * NLL has no SIMD loop: it reads one value per position (a gather, which the Vector API offers
