@@ -55,7 +55,8 @@ public final class CrossEntropy {
      * @param weight          per-class weights of length C, of the input's dtype, or {@code null}
      * @param ignoreIndex     index targets equal to this are skipped (default -100; any value,
      *                        also one in {@code [0, C)})
-     * @param labelSmoothing  eps in {@code [0, 1]} (default 0; cross-entropy only)
+     * @param labelSmoothing  eps at most 1 (default 0; cross-entropy only); a negative or NaN
+     *                        value means no smoothing, as in PyTorch, which ignores it silently
      * @param reduction       default {@link Reduction#MEAN}
      * @param threads         threads to use; 0 (default) means all cores for large inputs
      */
@@ -64,8 +65,8 @@ public final class CrossEntropy {
 
         public Options {
             Objects.requireNonNull(reduction, "reduction");
-            if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) {
-                throw new IllegalArgumentException("label_smoothing must be in [0, 1], got " + labelSmoothing);
+            if (labelSmoothing > 1) {
+                throw new IllegalArgumentException("label_smoothing must be at most 1.0, got " + labelSmoothing);
             }
             if (threads < 0) {
                 throw new IllegalArgumentException("threads must be >= 0 (0 = all cores), got " + threads);
@@ -200,7 +201,7 @@ public final class CrossEntropy {
                         + target.dtype());
             }
         }
-        if (kind == Kind.NLL && o.labelSmoothing() != 0) {
+        if (kind == Kind.NLL && o.labelSmoothing() > 0) {
             throw new IllegalArgumentException("nll_loss has no label_smoothing");
         }
         double weightSum = c;
@@ -234,7 +235,7 @@ public final class CrossEntropy {
                 prob ? null : target.segment(), prob ? 0 : target.dtype().byteSize(),
                 prob ? target.segment() : null,
                 w == null ? null : w.segment(), weightSum, o.ignoreIndex(),
-                kind == Kind.NLL ? 0 : o.labelSmoothing(), 1.0,
+                kind == Kind.NLL || !(o.labelSmoothing() > 0) ? 0 : o.labelSmoothing(), 1.0,
                 losses == null ? null : losses.segment(), losses != null && losses.dtype() == DType.FLOAT64,
                 grad == null ? null : grad.segment(), grad != null && grad.dtype() == DType.FLOAT64);
         try {
