@@ -138,20 +138,6 @@ def case(name, op, x, target, input_dtype="float64", target_dtype="int64", weigh
     loss, losses, grad = evaluate(op, x, target, w, ignore_index, label_smoothing, reduction, "float64")
 
     deviation = None
-    if not prob:
-        # LOSSES.md 1.3: the library writes gradient 0 at ignored positions. PyTorch's
-        # log_softmax backward computes grad_out - exp(lp) * sum(grad_out) there, which is
-        # NaN * 0 = NaN when the ignored row holds a NaN or inf logit (and -0.0 sometimes).
-        # Store the library's value and say so when it differs from PyTorch's.
-        ignored = target == ignore_index
-        g = np.moveaxis(grad.reshape(x.shape if x.ndim > 1 else (1,) + x.shape), 1, -1)
-        mask = ignored.reshape(g.shape[:-1])
-        differs = int(np.count_nonzero(~(g[mask] == 0)))  # NaN counts, -0.0 does not
-        g[mask] = 0.0
-        grad = np.moveaxis(g, -1, 1).reshape(x.shape)
-        if differs:
-            deviation = ("grad: %d value(s) at ignored positions are 0 here where torch gives NaN "
-                         "(LOSSES.md 1.3)" % differs)
 
     torch32 = None
     if input_dtype == "float32":
@@ -336,7 +322,8 @@ def cross_entropy_cases():
     case(base + "_smooth_none_float32", ce, x, t, "float32", label_smoothing=0.1, reduction="none")
     case(base + "_prob_none", ce, x, probabilities(base, (5, 4)), target_dtype="float64", reduction="none")
 
-    # NaN (and inf) at an ignored position: no effect on the loss; gradient 0 there.
+    # NaN (and inf) at an ignored position: no effect on the loss; the gradient there is NaN
+    # where the row's softmax is NaN (log_softmax backward: 0 - softmax * 0), as in PyTorch.
     base = "ce_nan_at_ignored"
     x = logits(base, 4, 5)
     x[1, 3] = np.nan

@@ -34,7 +34,7 @@ public final class ScalarKernels implements LossKernels {
             long base = (pos / s) * c * s + pos % s;
             long y = Mem.getIndex(p.target(), p.targetKind(), pos);
             if (y == p.ignoreIndex()) {
-                ignored(p, pos, base);
+                ignored(p, pos, base, true);
                 continue;
             }
             double m = Double.NEGATIVE_INFINITY;
@@ -154,7 +154,7 @@ public final class ScalarKernels implements LossKernels {
             long base = (pos / s) * c * s + pos % s;
             long y = Mem.getIndex(p.target(), p.targetKind(), pos);
             if (y == p.ignoreIndex()) {
-                ignored(p, pos, base);
+                ignored(p, pos, base, false);
                 continue;
             }
             double wy = weight(p, y);
@@ -172,14 +172,27 @@ public final class ScalarKernels implements LossKernels {
         return total;
     }
 
-    /** An ignored position: loss 0 and a zero gradient (LOSSES.md 1.3: never NaN). */
-    static void ignored(CeProblem p, long pos, long base) {
+    /**
+     * An ignored position: loss 0 and gradient 0, except, after a softmax, in a row whose
+     * softmax is NaN (a NaN or +inf logit, or all -inf): PyTorch's log_softmax backward computes
+     * {@code 0 - softmax * 0} there, which is NaN, and so does this library (LOSSES.md 1.3 chose
+     * 0; PyTorch wins).
+     */
+    static void ignored(CeProblem p, long pos, long base, boolean softmax) {
         if (p.losses() != null) {
             Mem.set(p.losses(), p.lossesF64(), pos, 0);
         }
         if (p.grad() != null) {
+            double g = 0;
+            if (softmax) {
+                double m = Double.NEGATIVE_INFINITY;
+                for (long k = 0; k < p.c(); k++) {
+                    m = Math.max(m, Mem.get(p.input(), p.f64(), base + k * p.s()));
+                }
+                g = Double.isFinite(m) ? 0 : Double.NaN;
+            }
             for (long k = 0; k < p.c(); k++) {
-                Mem.set(p.grad(), p.gradF64(), base + k * p.s(), 0);
+                Mem.set(p.grad(), p.gradF64(), base + k * p.s(), g);
             }
         }
     }

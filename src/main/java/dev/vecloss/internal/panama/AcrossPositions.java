@@ -221,6 +221,10 @@ final class AcrossPositions {
                 .blend(0f, ignored);
         final FloatVector b = FloatVector.broadcast(F, (float) (p.gradScale() * eps / c)).blend(0f, ignored);
         final float wSum = (float) p.weightSum();
+        // ignored lanes: 0, or NaN where the softmax is NaN, as PyTorch's log_softmax backward
+        final FloatVector m = FloatVector.fromArray(F, sc.max, 0);
+        final FloatVector atIgnored = FloatVector.zero(F).blend(Float.NaN,
+                m.abs().compare(VectorOperators.EQ, Float.POSITIVE_INFINITY).or(m.test(VectorOperators.IS_NAN)));
         for (int k = 0; k < c; k++) {
             FloatVector pk = FloatVector.fromArray(F, sc.exps, k * V).mul(invSum);
             FloatVector hard = pk.blend(pyMinus1, t.compare(VectorOperators.EQ, (float) k));
@@ -229,7 +233,7 @@ final class AcrossPositions {
                 float wk = w == null ? 1f : w.getAtIndex(Mem.F32, k);
                 gv = gv.add(b.mul(pk.mul(wSum).sub(wk)));
             }
-            gv = gv.blend(0f, ignored);
+            gv = gv.blend(atIgnored, ignored);
             if (rows) {
                 gv.intoArray(sc.rows, k, sc.laneStride, 0);
             } else {

@@ -67,7 +67,7 @@ final class AlongClasses {
             final long off = row * c * 4L;
             final long y = Mem.getIndex(p.target(), p.targetKind(), row);
             if (y == p.ignoreIndex()) {
-                ignoredRow(p, row, off, c);
+                ignoredRow(p, row, off, c, sc.tile);
                 continue;
             }
             final int yi = (int) y;
@@ -292,12 +292,23 @@ final class AlongClasses {
         }
     }
 
-    private static void ignoredRow(CeProblem p, long row, long off, int c) {
+    /** An ignored row: loss 0, gradient 0, or NaN where the row's softmax is NaN (see {@link ScalarKernels}). */
+    private static void ignoredRow(CeProblem p, long row, long off, int c, float[] buf) {
         if (p.losses() != null) {
             p.losses().setAtIndex(Mem.F32, row, 0f);
         }
         if (p.grad() != null) {
-            p.grad().asSlice(off, c * 4L).fill((byte) 0);
+            float m = Float.NEGATIVE_INFINITY;
+            for (int t0 = 0; t0 < c; t0 += TILE) {
+                m = Math.max(m, copyTile(p.input(), off + t0 * 4L, Math.min(TILE, c - t0), buf));
+            }
+            if (Float.isFinite(m)) {
+                p.grad().asSlice(off, c * 4L).fill((byte) 0);
+            } else {
+                for (int k = 0; k < c; k++) {
+                    p.grad().setAtIndex(Mem.F32, row * c + k, Float.NaN);
+                }
+            }
         }
     }
 }
