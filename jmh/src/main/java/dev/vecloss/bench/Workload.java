@@ -151,7 +151,7 @@ record Workload(String name, long[] inputShape, boolean heap, boolean weighted, 
         in[0] = rows;
         long[] tg = ops.target.shape();
         tg[0] = rows;
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) { // shared: the library's worker threads read it
             long inNumel = Arrays.stream(in).reduce(1, (a, b) -> a * b);
             long tgNumel = Arrays.stream(tg).reduce(1, (a, b) -> a * b);
             Tensor x32 = Tensor.of(ops.input.segment().asSlice(0, inNumel * 4), DType.FLOAT32, in);
