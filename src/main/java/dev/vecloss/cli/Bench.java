@@ -31,8 +31,8 @@ final class Bench {
     static final Set<String> OPTIONS = Set.of("--loss", "--n", "--c", "--threads", "--layout", "--format");
     static final String CSV_HEADER = "loss,n,c,layout,kernel,threads,gelem_per_s,rel_error";
 
-    private static final long WARMUP_NANOS = 250_000_000L;
-    private static final long MAX_WARMUP_NANOS = 3_000_000_000L;
+    private static final long WARMUP_NANOS = 1_500_000_000L;
+    private static final long MAX_WARMUP_NANOS = 4_000_000_000L;
     private static final long REP_NANOS = 80_000_000L;
     private static final int REPS = 5;
     private static final long SEED = 0x5EED_CAFEL;
