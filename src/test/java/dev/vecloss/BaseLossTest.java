@@ -428,7 +428,7 @@ abstract class BaseLossTest {
 
     /**
      * Sizes that are not multiples of any vector length, along C for (N, C) input and along S
-     * for (N, C, S) input with C = 3 and 21; the largest ones in the first regime only (the Dfp
+     * for (N, C, S) input with C = 3 and 21 (21 up to S = 1021); sizes above 500 in the first regime only (the Dfp
      * oracle is slow). Each reduction goes through a different entry point.
      */
     @TestFactory
