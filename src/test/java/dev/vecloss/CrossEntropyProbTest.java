@@ -1,0 +1,53 @@
+package dev.vecloss;
+
+import dev.vecloss.internal.CeProblem;
+import dev.vecloss.internal.LossKernels;
+import dev.vecloss.oracle.DfpOracle;
+import java.util.List;
+
+/** {@code cross_entropy} with class-probability targets (LOSSES.md 1.2): mean divides by M, not the weights. */
+class CrossEntropyProbTest extends BaseLossTest {
+
+    /*
+     * As for index targets (see CrossEntropyTest): l = log S * sum(w q) + sum w q (m - x) has
+     * only non-negative terms, so a float32 kernel stays within a few ulps. The gradient
+     * p_k * sum(w q) - w_k q_k cancels where p_k ~ q_k, hence the gradient's scale floor.
+     */
+    @Override
+    protected List<Regime> regimes() {
+        return List.of(
+                new Regime("uniform logits [-4,4]", uniform(-4, 4), 8, 8, new Budget(6, 1.5), new Budget(8, 2)),
+                new Regime("wide logits [-30,30]", uniform(-30, 30), 8, 8, new Budget(6, 1.5), new Budget(8, 2)),
+                new Regime("confident: target leads by 20", confident(), 8, 8, new Budget(6, 1.5), new Budget(8, 2)),
+                new Regime("near-tie", nearTie(), 8, 8, new Budget(6, 1.5), new Budget(8, 2)));
+    }
+
+    @Override
+    protected List<Config> configs() {
+        return List.of(
+                new Config("plain", false, false, 0),
+                new Config("weight", true, false, 0),
+                new Config("label_smoothing 0.1", false, false, 0.1),
+                new Config("weight + label_smoothing 0.1", true, false, 0.1));
+    }
+
+    @Override
+    protected boolean probTargets() {
+        return true;
+    }
+
+    @Override
+    protected double call(Tensor input, Tensor target, CrossEntropy.Options o, Tensor losses, Tensor grad) {
+        return CrossEntropy.crossEntropy(input, target, o, losses, grad);
+    }
+
+    @Override
+    protected DfpOracle.Result oracle(Case k) {
+        return DfpOracle.crossEntropyProb(logSoftmax(k), k.prob(), k.weight(), k.eps());
+    }
+
+    @Override
+    protected double kernel(LossKernels kernels, CeProblem p, long from, long to) {
+        return kernels.crossEntropyProb(p, from, to);
+    }
+}

@@ -1,0 +1,72 @@
+package dev.vecloss;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.vecloss.internal.CeProblem;
+import dev.vecloss.internal.LossKernels;
+import dev.vecloss.oracle.DfpOracle;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** {@code nll_loss} on log-probabilities (LOSSES.md 2): the input is read only at the target. */
+class NllLossTest extends BaseLossTest {
+
+    /*
+     * -w_y * x_y is one float32 product, rounded once: 0.5 ulp (the double product of two floats
+     * is exact). The gradient -w_y * sigma is exact for none/sum and one division for mean. The
+     * regimes only change the values read, but cover tails and signs all the same.
+     */
+    @Override
+    protected List<Regime> regimes() {
+        return List.of(
+                new Regime("uniform logits [-4,4]", uniform(-4, 4), 1, 1, new Budget(0.5, 0.3), new Budget(1, 0.5)),
+                new Regime("wide logits [-30,30]", uniform(-30, 30), 1, 1, new Budget(0.5, 0.3), new Budget(1, 0.5)),
+                new Regime("confident: target leads by 20", confident(), 1, 1, new Budget(0.5, 0.3), new Budget(1, 0.5)),
+                new Regime("near-tie", nearTie(), 1, 1, new Budget(0.5, 0.3), new Budget(1, 0.5)));
+    }
+
+    @Override
+    protected List<Config> configs() {
+        return List.of(
+                new Config("plain", false, false, 0),
+                new Config("weight", true, false, 0),
+                new Config("ignore_index inside [0,C)", false, true, 0),
+                new Config("weight + ignore_index", true, true, 0));
+    }
+
+    @Override
+    protected boolean probTargets() {
+        return false;
+    }
+
+    @Override
+    protected double call(Tensor input, Tensor target, CrossEntropy.Options o, Tensor losses, Tensor grad) {
+        return CrossEntropy.nllLoss(input, target, o, losses, grad);
+    }
+
+    @Override
+    protected DfpOracle.Result oracle(Case k) {
+        return DfpOracle.nllLoss(k.x(), k.n(), k.c(), k.s(), k.target(), k.weight(), k.ignoreIndex());
+    }
+
+    @Override
+    protected double kernel(LossKernels kernels, CeProblem p, long from, long to) {
+        return kernels.nllLoss(p, from, to);
+    }
+
+    @Test
+    void noLabelSmoothing() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CrossEntropy.nllLoss(
+                Tensor.of(new float[6], 2, 3), Tensor.of(new long[2], 2), CrossEntropy.Options.defaults().withLabelSmoothing(0.1)));
+        assertTrue(e.getMessage().contains("label_smoothing"), e.getMessage());
+    }
+
+    @Test
+    void labelOutOfRange() {
+        long[] t = {0, 1, 3};
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CrossEntropy.nllLoss(
+                Tensor.of(new float[9], 3, 3), Tensor.of(t, 3)));
+        assertTrue(e.getMessage().contains("3") && e.getMessage().contains("2"), e.getMessage());
+    }
+}
