@@ -231,6 +231,10 @@ public final class CrossEntropy {
         }
         long positions = n * s;
         int threads = Parallel.threadsFor(o.threads(), input.numel());
+        if (threads > 1 && !Parallel.shareable(input.segment(), target.segment(), w == null ? null : w.segment(),
+                losses == null ? null : losses.segment(), grad == null ? null : grad.segment())) {
+            threads = 1; // a confined arena's memory can only be touched by its owner thread
+        }
         CeProblem p = CeProblem.forThisThread().set(input.segment(), input.dtype() == DType.FLOAT64, n, c, s,
                 prob ? null : target.segment(), prob ? 0 : target.dtype().byteSize(),
                 prob ? target.segment() : null,

@@ -36,9 +36,14 @@ class CrossEntropyTest extends BaseLossTest {
                 // The common case: losses of order 1, C <= 100 in the sweep.
                 new Regime("uniform logits [-4,4]", uniform(-4, 4), 8, 8, new Budget(6, 1.5), new Budget(8, 2)),
                 // exp(x - m) spans 1e-26..1: tiny probabilities must not flush, losses reach 60.
-                new Regime("wide logits [-30,30]", uniform(-30, 30), 8, 8, new Budget(6, 1.5), new Budget(8, 2)),
+                // The SIMD kernels round x - m to float32, as PyTorch's float32 kernels do, and exp turns
+                // that absolute error (|x - m| 2^-25) into a relative one: up to 30 ulps measured on
+                // the tiniest losses (1e-18, a sum of such terms), where the scalar kernels (double)
+                // stay within 0.5. The per-element budget, 1e-5 relative, is 84+ ulps.
+                new Regime("wide logits [-30,30]", uniform(-30, 30), 48, 8, new Budget(48, 4), new Budget(8, 2)),
                 // loss ~ (C-1) e^-20: only log1p of the other terms keeps it (float32 lse - x_y is 0).
-                new Regime("confident: target leads by 20", confident(), 8, 8, new Budget(6, 1.5), new Budget(8, 2)),
+                // Same cause with |x - m| >= 20: 14 ulps measured (RMS 3.2) on losses of 1e-9.
+                new Regime("confident: target leads by 20", confident(), 24, 8, new Budget(24, 6), new Budget(8, 2)),
                 // p_k ~ 1/C, losses ~ log C; x - m is tiny and exact.
                 new Regime("near-tie", nearTie(), 8, 8, new Budget(6, 1.5), new Budget(8, 2)));
     }

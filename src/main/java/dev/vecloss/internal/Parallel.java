@@ -1,5 +1,6 @@
 package dev.vecloss.internal;
 
+import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -58,6 +59,22 @@ public final class Parallel {
             return requested;
         }
         return elements >= PARALLEL_THRESHOLD ? cores() : 1;
+    }
+
+    /** A thread that is no segment's owner: segments it may access are shared (global, auto, shared, heap). */
+    private static final Thread STRANGER = new Thread(() -> { });
+
+    /**
+     * Whether worker threads may read and write all of {@code segments} (nulls are skipped): false
+     * when one belongs to a confined arena, whose memory only its owner thread may touch.
+     */
+    public static boolean shareable(MemorySegment... segments) {
+        for (MemorySegment s : segments) {
+            if (s != null && !s.isAccessibleBy(STRANGER)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The deterministic sum of {@code fn} over {@code [0, total)} in chunks of {@code grain}. */

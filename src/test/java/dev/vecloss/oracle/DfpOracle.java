@@ -223,8 +223,12 @@ public final class DfpOracle {
         for (int pos = 0; pos < m; pos++) {
             long yl = target[pos];
             if (yl == ignoreIndex) {
-                for (int k = 0; k < c; k++) {
-                    grad[ls.at(pos, k)] = ZERO;
+                // PyTorch's log_softmax backward gives 0 - softmax * 0 here: NaN where the softmax
+                // is NaN (grad left null), else 0
+                if (!ls.nanRow[pos]) {
+                    for (int k = 0; k < c; k++) {
+                        grad[ls.at(pos, k)] = ZERO;
+                    }
                 }
                 continue;
             }
