@@ -37,8 +37,6 @@ final class VectorMath {
     private static final int ROUND_BITS = Float.floatToRawIntBits(ROUND);
     /** Below this, exp underflows to 0 (the subnormal range is flushed: 2^-126 is the smallest kept). */
     private static final float EXP_MIN = -87.33654f;
-    /** The largest argument kept. */
-    private static final float EXP_MAX = 88.72283f;
 
     private static final float LN2_HI = 0.693145752f; // ln 2 split so that e * LN2_HI is exact
     private static final float LN2_LO = 1.42860677e-6f;
@@ -51,15 +49,17 @@ final class VectorMath {
      *
      * <p>Within about 1.3 ulp for arguments in {@code [-87.3, 88.7]}, 0 below (no subnormal
      * results), NaN for NaN: {@code x = k ln2 + r}, {@code |r| <= ln2/2}, Cephes' minimax
-     * polynomial for {@code exp(r)}, then {@code 2^k} added to the exponent bits. Above 88.7 the
-     * result is the largest float, not +inf: the kernels only take exponentials of
-     * {@code x - max <= 30}.
+     * polynomial for {@code exp(r)}, then {@code 2^k} added to the exponent bits. Arguments above
+     * 88.7 are not handled (they would overflow the exponent bits): the kernels only take
+     * exponentials of {@code x - max <= 30}, and +inf logits make {@code x - max} NaN.
      */
     static void expInto(float[] src, float[] dst, int n, float[] m) {
         final FloatVector mv = FloatVector.fromArray(F, m, 0);
         for (int i = 0; i < n; i += F.length()) {
             FloatVector x = FloatVector.fromArray(F, src, i).sub(mv);
-            FloatVector xc = x.max(EXP_MIN).min(EXP_MAX);
+            // a compare and a blend, not max/min: those must follow Math.max on NaN and cost more
+            VectorMask<Float> low = x.compare(VectorOperators.LT, EXP_MIN);
+            FloatVector xc = x.blend(EXP_MIN, low);
             FloatVector t = xc.fma(LOG2E, ROUND);
             FloatVector k = t.sub(ROUND);
             IntVector ki = t.reinterpretAsInts().sub(ROUND_BITS);
@@ -72,7 +72,7 @@ final class VectorMath {
                     .fma(r, FloatVector.broadcast(F, 5.0000001201e-1f));
             p = p.fma(r.mul(r), r.add(1f));
             FloatVector y = p.reinterpretAsInts().add(ki.lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
-            y = y.blend(0f, x.compare(VectorOperators.LT, EXP_MIN));
+            y = y.blend(0f, low);
             y.blend(x, x.test(VectorOperators.IS_NAN)).intoArray(dst, i);
         }
     }
