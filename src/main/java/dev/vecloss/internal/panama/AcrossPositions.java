@@ -46,9 +46,10 @@ final class AcrossPositions {
         final float[] targetWeight = new float[V];
         /** sum_c w_c (max - x_c), for smoothing. */
         final float[] spread = new float[V];
-        /** The block's losses, then the sum S of each lane. */
+        /** The block's losses, the sum S of each lane, and S' (S without the target's term). */
         final float[] loss = new float[V];
         final float[] sum = new float[V];
+        final float[] rest = new float[V];
         final int[] laneStride = new int[V];
 
         Scratch(int c) {
@@ -185,6 +186,7 @@ final class AcrossPositions {
         final FloatVector ey = FloatVector.fromArray(F, sc.exps, c * V);
         final FloatVector sum = rest.add(ey); // >= 1: the maximum's own term is exp(0)
         sum.intoArray(sc.sum, 0);
+        rest.intoArray(sc.rest, 0);
         // nll = log1p(S' / e_y), no cancellation for a confident position; past a gap of 80
         // e_y underflows and log1p(S - 1) + gap has nothing left to cancel
         final FloatVector gap = m.sub(xy);
@@ -215,8 +217,8 @@ final class AcrossPositions {
         final VectorMask<Float> ignored = t.compare(VectorOperators.LT, 0f);
         final FloatVector sum = FloatVector.fromArray(F, sc.sum, 0);
         final FloatVector invSum = FloatVector.broadcast(F, 1f).div(sum);
-        final FloatVector ey = FloatVector.fromArray(F, sc.exps, c * V);
-        final FloatVector pyMinus1 = sum.sub(ey).neg().mul(invSum); // p_y - 1 = -S'/S, without cancellation
+        // p_y - 1 = -S'/S, from S' itself: S - e_y would cancel to 0 in a confident lane
+        final FloatVector pyMinus1 = FloatVector.fromArray(F, sc.rest, 0).neg().mul(invSum);
         final FloatVector a = FloatVector.fromArray(F, sc.targetWeight, 0).mul((float) (p.gradScale() * (1 - eps)))
                 .blend(0f, ignored);
         final FloatVector b = FloatVector.broadcast(F, (float) (p.gradScale() * eps / c)).blend(0f, ignored);
