@@ -156,12 +156,11 @@ final class AlongClasses {
                 sh += sc.lanes[0];
                 wq += sc.lanes[1];
             }
-            java.util.Arrays.fill(sc.ref, (float) ref);
-            VectorMath.expInto(buf, buf, nv, sc.ref);
             if (y >= t0 && y < t0 + n) {
-                buf[y - t0] = 0; // the target's term stays out of the sum
+                buf[y - t0] = Float.NEGATIVE_INFINITY; // the target's term stays out of the sum
             }
-            rest += VectorMath.sum(buf, nv);
+            java.util.Arrays.fill(sc.ref, (float) ref);
+            rest += VectorMath.expSum(buf, nv, sc.ref);
         }
         sc.reference = ref;
         sc.rest = rest;

@@ -56,25 +56,45 @@ final class VectorMath {
     static void expInto(float[] src, float[] dst, int n, float[] m) {
         final FloatVector mv = FloatVector.fromArray(F, m, 0);
         for (int i = 0; i < n; i += F.length()) {
-            FloatVector x = FloatVector.fromArray(F, src, i).sub(mv);
-            // a compare and a blend, not max/min: those must follow Math.max on NaN and cost more
-            VectorMask<Float> low = x.compare(VectorOperators.LT, EXP_MIN);
-            FloatVector xc = x.blend(EXP_MIN, low);
-            FloatVector t = xc.fma(LOG2E, ROUND);
-            FloatVector k = t.sub(ROUND);
-            IntVector ki = t.reinterpretAsInts().sub(ROUND_BITS);
-            FloatVector r = k.fma(FloatVector.broadcast(F, -EXP_LN2_HI), xc);
-            r = k.fma(FloatVector.broadcast(F, -EXP_LN2_LO), r);
-            FloatVector p = r.fma(1.9875691500e-4f, 1.3981999507e-3f)
-                    .fma(r, FloatVector.broadcast(F, 8.3334519073e-3f))
-                    .fma(r, FloatVector.broadcast(F, 4.1665795894e-2f))
-                    .fma(r, FloatVector.broadcast(F, 1.6666665459e-1f))
-                    .fma(r, FloatVector.broadcast(F, 5.0000001201e-1f));
-            p = p.fma(r.mul(r), r.add(1f));
-            FloatVector y = p.reinterpretAsInts().add(ki.lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
-            y = y.blend(0f, low);
-            y.blend(x, x.test(VectorOperators.IS_NAN)).intoArray(dst, i);
+            exp(FloatVector.fromArray(F, src, i).sub(mv)).intoArray(dst, i);
         }
+    }
+
+    /**
+     * {@code sum_i exp(a[i] - m[i mod V])} over {@code [0, n)}, as {@link #expInto} followed by
+     * {@link #sum}, in one pass: nothing is stored.
+     */
+    static float expSum(float[] a, int n, float[] m) {
+        final FloatVector mv = FloatVector.fromArray(F, m, 0);
+        FloatVector s = FloatVector.zero(F);
+        for (int i = 0; i < n; i += F.length()) {
+            s = s.add(exp(FloatVector.fromArray(F, a, i).sub(mv)));
+        }
+        return laneSum(s);
+    }
+
+    /**
+     * The exponential of {@link #expInto}. Called only from the short loops of this class, where
+     * C2 inlines it (the loops are hot and small); kernels must not call it.
+     */
+    private static FloatVector exp(FloatVector x) {
+        // a compare and a blend, not max/min: those must follow Math.max on NaN and cost more
+        VectorMask<Float> low = x.compare(VectorOperators.LT, EXP_MIN);
+        FloatVector xc = x.blend(EXP_MIN, low);
+        FloatVector t = xc.fma(LOG2E, ROUND);
+        FloatVector k = t.sub(ROUND);
+        IntVector ki = t.reinterpretAsInts().sub(ROUND_BITS);
+        FloatVector r = k.fma(FloatVector.broadcast(F, -EXP_LN2_HI), xc);
+        r = k.fma(FloatVector.broadcast(F, -EXP_LN2_LO), r);
+        FloatVector p = r.fma(1.9875691500e-4f, 1.3981999507e-3f)
+                .fma(r, FloatVector.broadcast(F, 8.3334519073e-3f))
+                .fma(r, FloatVector.broadcast(F, 4.1665795894e-2f))
+                .fma(r, FloatVector.broadcast(F, 1.6666665459e-1f))
+                .fma(r, FloatVector.broadcast(F, 5.0000001201e-1f));
+        p = p.fma(r.mul(r), r.add(1f));
+        FloatVector y = p.reinterpretAsInts().add(ki.lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
+        y = y.blend(0f, low);
+        return y.blend(x, x.test(VectorOperators.IS_NAN));
     }
 
     /**
@@ -119,6 +139,11 @@ final class VectorMath {
         for (int i = 0; i < n; i += F.length()) {
             s = s.add(FloatVector.fromArray(F, a, i));
         }
+        return laneSum(s);
+    }
+
+    /** The lanes of {@code s} by a fixed tree; inlined into the loops of this class only. */
+    private static float laneSum(FloatVector s) {
         FloatVector zero = FloatVector.zero(F);
         for (int half = F.length() / 2; half > 0; half /= 2) {
             s = s.add(s.slice(half, zero));
