@@ -99,11 +99,13 @@ final class AcrossPositions {
     private static double block(CeProblem p, Scratch sc, boolean rows, int c, long pos, long base) {
         readTargets(p, sc, pos);
         if (rows) {
-            transposeRows(p.input(), sc, c, base);
+            transposeRows(p, sc, c, base);
         } else {
-            copyClasses(p.input(), sc, c, base, p.s());
+            copyClasses(p, sc, c, base);
         }
-        targetTerms(p, sc, c);
+        if (p.eps() > 0) {
+            spread(p, sc, c);
+        }
         VectorMath.expInto(sc.cols, sc.exps, (c + 1) * V, sc.max);
         finish(p, sc, c);
         if (p.losses() != null) {
@@ -124,53 +126,73 @@ final class AcrossPositions {
         }
     }
 
-    /** Spatial input: class k of the block is one load at element {@code base + k*S}. */
-    private static void copyClasses(MemorySegment x, Scratch sc, int c, long base, long sp) {
+    /**
+     * Spatial input: class k of the block is one load at element {@code base + k*S}. Into
+     * {@code sc}: the maximum, the class vectors with each lane's target blended to -inf (its
+     * exponential is then 0: the sum S' needs no mask), the target logits after the classes (so
+     * that their exponential comes with the others), and the target weights.
+     */
+    private static void copyClasses(CeProblem p, Scratch sc, int c, long base) {
+        final MemorySegment x = p.input();
+        final MemorySegment w = p.weight();
+        final long sp = p.s();
+        final FloatVector t = FloatVector.fromArray(F, sc.targets, 0);
         FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        FloatVector xy = FloatVector.zero(F);
+        FloatVector wy = FloatVector.broadcast(F, 1f);
         for (int k = 0; k < c; k++) {
             FloatVector v = FloatVector.fromMemorySegment(F, x, (base + k * sp) * 4L, LE);
+            VectorMask<Float> isT = t.compare(VectorOperators.EQ, (float) k);
             m = m.max(v);
-            v.intoArray(sc.cols, k * V);
+            xy = xy.blend(v, isT);
+            if (w != null) {
+                wy = wy.blend(w.getAtIndex(Mem.F32, k), isT);
+            }
+            v.blend(Float.NEGATIVE_INFINITY, isT).intoArray(sc.cols, k * V);
         }
         m.intoArray(sc.max, 0);
-    }
-
-    /** Narrow rows: the V*C floats of the block to L1, then class k gathered with stride C. */
-    private static void transposeRows(MemorySegment x, Scratch sc, int c, long base) {
-        MemorySegment.copy(x, Mem.F32, base * 4L, sc.rows, 0, V * c);
-        FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        for (int k = 0; k < c; k++) {
-            FloatVector v = FloatVector.fromArray(F, sc.rows, k, sc.laneStride, 0);
-            m = m.max(v);
-            v.intoArray(sc.cols, k * V);
-        }
-        m.intoArray(sc.max, 0);
+        xy.intoArray(sc.cols, c * V);
+        wy.intoArray(sc.targetWeight, 0);
     }
 
     /**
-     * The target logit of each lane (stored after the classes, so that its exponential comes
-     * with theirs), the target weight, and {@code sum_c w_c (max - x_c)} for smoothing.
+     * Narrow rows: the V*C floats of the block to L1, then class k gathered with stride C; into
+     * {@code sc} as {@link #copyClasses} does.
      */
-    private static void targetTerms(CeProblem p, Scratch sc, int c) {
+    private static void transposeRows(CeProblem p, Scratch sc, int c, long base) {
         final MemorySegment w = p.weight();
-        final boolean smooth = p.eps() > 0;
+        MemorySegment.copy(p.input(), Mem.F32, base * 4L, sc.rows, 0, V * c);
         final FloatVector t = FloatVector.fromArray(F, sc.targets, 0);
-        final FloatVector m = FloatVector.fromArray(F, sc.max, 0);
+        FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         FloatVector xy = FloatVector.zero(F);
         FloatVector wy = FloatVector.broadcast(F, 1f);
-        FloatVector d = FloatVector.zero(F);
         for (int k = 0; k < c; k++) {
-            FloatVector v = FloatVector.fromArray(F, sc.cols, k * V);
+            FloatVector v = FloatVector.fromArray(F, sc.rows, k, sc.laneStride, 0);
             VectorMask<Float> isT = t.compare(VectorOperators.EQ, (float) k);
+            m = m.max(v);
             xy = xy.blend(v, isT);
-            float wk = w == null ? 1f : w.getAtIndex(Mem.F32, k);
-            wy = wy.blend(wk, isT);
-            if (smooth) {
-                d = m.sub(v).mul(wk).add(d);
+            if (w != null) {
+                wy = wy.blend(w.getAtIndex(Mem.F32, k), isT);
             }
+            v.blend(Float.NEGATIVE_INFINITY, isT).intoArray(sc.cols, k * V);
         }
+        m.intoArray(sc.max, 0);
         xy.intoArray(sc.cols, c * V);
         wy.intoArray(sc.targetWeight, 0);
+    }
+
+    /** For smoothing: {@code sum_c w_c (max - x_c)} into {@code sc.spread} (the target's x restored). */
+    private static void spread(CeProblem p, Scratch sc, int c) {
+        final MemorySegment w = p.weight();
+        final FloatVector t = FloatVector.fromArray(F, sc.targets, 0);
+        final FloatVector m = FloatVector.fromArray(F, sc.max, 0);
+        final FloatVector xy = FloatVector.fromArray(F, sc.cols, c * V);
+        FloatVector d = FloatVector.zero(F);
+        for (int k = 0; k < c; k++) {
+            FloatVector v = FloatVector.fromArray(F, sc.cols, k * V).blend(xy, t.compare(VectorOperators.EQ, (float) k));
+            float wk = w == null ? 1f : w.getAtIndex(Mem.F32, k);
+            d = m.sub(v).mul(wk).add(d);
+        }
         d.intoArray(sc.spread, 0);
     }
 
@@ -178,8 +200,8 @@ final class AcrossPositions {
     private static void finish(CeProblem p, Scratch sc, int c) {
         final FloatVector t = FloatVector.fromArray(F, sc.targets, 0);
         FloatVector rest = FloatVector.zero(F);
-        for (int k = 0; k < c; k++) {
-            rest = rest.add(FloatVector.fromArray(F, sc.exps, k * V).blend(0f, t.compare(VectorOperators.EQ, (float) k)));
+        for (int k = 0; k < c; k++) { // the targets' terms are exp(-inf) = 0
+            rest = rest.add(FloatVector.fromArray(F, sc.exps, k * V));
         }
         final FloatVector m = FloatVector.fromArray(F, sc.max, 0);
         final FloatVector xy = FloatVector.fromArray(F, sc.cols, c * V);
@@ -227,13 +249,14 @@ final class AcrossPositions {
         final FloatVector m = FloatVector.fromArray(F, sc.max, 0);
         final FloatVector atIgnored = FloatVector.zero(F).blend(Float.NaN,
                 m.abs().compare(VectorOperators.EQ, Float.POSITIVE_INFINITY).or(m.test(VectorOperators.IS_NAN)));
+        final FloatVector py = FloatVector.fromArray(F, sc.exps, c * V).mul(invSum);
         for (int k = 0; k < c; k++) {
-            FloatVector pk = FloatVector.fromArray(F, sc.exps, k * V).mul(invSum);
-            FloatVector hard = pk.blend(pyMinus1, t.compare(VectorOperators.EQ, (float) k));
-            FloatVector gv = a.mul(hard);
+            VectorMask<Float> isT = t.compare(VectorOperators.EQ, (float) k);
+            FloatVector pk = FloatVector.fromArray(F, sc.exps, k * V).mul(invSum); // 0 at the targets
+            FloatVector gv = a.mul(pk.blend(pyMinus1, isT));
             if (smooth) {
                 float wk = w == null ? 1f : w.getAtIndex(Mem.F32, k);
-                gv = gv.add(b.mul(pk.mul(wSum).sub(wk)));
+                gv = gv.add(b.mul(pk.blend(py, isT).mul(wSum).sub(wk)));
             }
             gv = gv.blend(atIgnored, ignored);
             if (rows) {
