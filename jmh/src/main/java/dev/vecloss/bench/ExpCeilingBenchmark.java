@@ -29,6 +29,7 @@ import org.openjdk.jmh.annotations.Warmup;
  *       loss that reads its input once;</li>
  *   <li>{@link #exp}: {@code sum(exp(x))} with the Vector API's own
  *       {@code lanewise(VectorOperators.EXP)} (SVML or libm stubs on C2): the exp throughput;</li>
+ *   <li>{@link #log1p}, {@link #log}: the Vector API's own logarithms (the kernels use their own);</li>
  *   <li>{@link #softmaxDenominator}: max then {@code sum(exp(x - max))} in two passes, the least
  *       work of a cross-entropy forward.</li>
  * </ul>
@@ -85,6 +86,29 @@ public class ExpCeilingBenchmark {
         long bytes = (long) ELEMENTS * 4;
         for (long off = 0; off < bytes; off += step) {
             sum = sum.add(FloatVector.fromMemorySegment(S, x, off, LE).lanewise(VectorOperators.EXP));
+        }
+        return sum.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** {@code lanewise(LOG1P)} of |x|: why the kernels carry their own log1p ({@code VectorMath}). */
+    @Benchmark
+    public float log1p() {
+        return unary(VectorOperators.LOG1P);
+    }
+
+    /** {@code lanewise(LOG)} of 1 + |x|, for comparison with {@link #log1p}. */
+    @Benchmark
+    public float log() {
+        return unary(VectorOperators.LOG);
+    }
+
+    private float unary(VectorOperators.Unary op) {
+        FloatVector sum = FloatVector.zero(S);
+        long step = (long) S.length() * 4;
+        long bytes = (long) ELEMENTS * 4;
+        for (long off = 0; off < bytes; off += step) {
+            FloatVector v = FloatVector.fromMemorySegment(S, x, off, LE).abs();
+            sum = sum.add((op == VectorOperators.LOG ? v.add(1f) : v).lanewise(op));
         }
         return sum.reduceLanes(VectorOperators.ADD);
     }
