@@ -2,6 +2,7 @@ package dev.vecloss.internal.panama;
 
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -12,8 +13,21 @@ import jdk.incubator.vector.VectorSpecies;
 final class PanamaConstants {
     private PanamaConstants() {}
 
-    /** The widest float species of the machine: 8 lanes on AVX2, 16 on AVX-512, 4 on NEON. */
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** The machine's widest float vectors, in bits: 512 on AVX-512, 256 on AVX2, 128 on NEON. */
+    static final int MACHINE_BITS = FloatVector.SPECIES_PREFERRED.vectorBitSize();
+
+    /**
+     * The vector width the kernels run at: the machine's, or the narrower one asked for by the
+     * system property {@code vecloss.vectorBits} (128, 256 or 512), so that an AVX-512 machine
+     * can run, and test, the 8- and 4-lane paths of AVX2 and NEON machines (as Lucene's
+     * {@code tests.vectorsize}). A width above the machine's gives the machine's.
+     */
+    static final int BITS = Math.min(MACHINE_BITS, requestedBits(System.getProperty("vecloss.vectorBits")));
+
+    /** The float species of {@link #BITS}: 16 lanes at 512 bits, 8 at 256, 4 at 128. */
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.vectorBitSize() == BITS
+            ? FloatVector.SPECIES_PREFERRED
+            : VectorSpecies.of(float.class, VectorShape.forBitSize(BITS));
 
     /** Lanes of {@link #F}. */
     static final int V = F.length();
@@ -34,4 +48,18 @@ final class PanamaConstants {
      * has seen only -inf yet still has exp(x - max) = 0 rather than exp(-inf + inf) = NaN.
      */
     static final float LOWEST = -Float.MAX_VALUE;
+
+    /** The value of {@code vecloss.vectorBits}: unset or empty for the machine's width. */
+    static int requestedBits(String property) {
+        if (property == null || property.isBlank()) {
+            return Integer.MAX_VALUE;
+        }
+        return switch (property.strip()) {
+            case "128" -> 128;
+            case "256" -> 256;
+            case "512" -> 512;
+            default -> throw new IllegalArgumentException(
+                    "vecloss.vectorBits must be 128, 256 or 512, not '" + property + "'");
+        };
+    }
 }

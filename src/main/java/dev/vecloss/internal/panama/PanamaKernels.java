@@ -46,7 +46,10 @@ public final class PanamaKernels implements LossKernels {
 
     @Override
     public String toString() {
-        return "panama kernels (" + F.vectorBitSize() + "-bit vectors, " + V + " float lanes)";
+        return "panama kernels (" + F.vectorBitSize() + "-bit vectors, " + V + " float lanes"
+                + (PanamaConstants.BITS < PanamaConstants.MACHINE_BITS
+                        ? ", narrowed by vecloss.vectorBits from the machine's " + PanamaConstants.MACHINE_BITS : "")
+                + ")";
     }
 
     @Override
