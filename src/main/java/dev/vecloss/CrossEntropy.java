@@ -1,8 +1,9 @@
 package dev.vecloss;
 
-import dev.vecloss.internal.CeProblem;
 import dev.vecloss.internal.KernelProvider;
 import dev.vecloss.internal.Parallel;
+import dev.vecloss.internal.RowOp;
+import dev.vecloss.internal.RowProblem;
 import dev.vecloss.internal.Targets;
 import java.util.Arrays;
 import java.util.Objects;
@@ -158,25 +159,15 @@ public final class CrossEntropy {
         Objects.requireNonNull(target, "target");
         Objects.requireNonNull(o, "options");
         String what = kind == Kind.NLL ? "nll_loss" : "cross_entropy";
-        if (!input.dtype().isFloating()) {
-            throw new IllegalArgumentException(what + ": input must be float32 or float64, got " + input.dtype());
-        }
-        if (input.rank() == 0) {
-            throw new IllegalArgumentException(what + ": input must have a class axis, got a 0-d tensor");
-        }
+        Checks.classInput(what, input);
         long[] in = input.dims();
-        long[] tg = target.dims();
-        boolean unbatched = in.length == 1;
-        long n = unbatched ? 1 : in[0];
-        long c = unbatched ? in[0] : in[1];
-        long s = 1;
-        for (int i = 2; i < in.length; i++) {
-            s *= in[i];
-        }
-        boolean prob = Arrays.equals(in, tg);
+        long n = Layout.batch(in);
+        long c = Layout.classes(in);
+        long s = Layout.spatial(in);
+        boolean prob = Arrays.equals(in, target.dims());
         if (prob) {
             if (kind == Kind.NLL) {
-                throw new IllegalArgumentException("nll_loss: target " + Arrays.toString(tg)
+                throw new IllegalArgumentException("nll_loss: target " + Arrays.toString(target.dims())
                         + " must have the input's shape " + Arrays.toString(in) + " without the class axis");
             }
             if (target.dtype() != input.dtype()) {
@@ -191,58 +182,38 @@ public final class CrossEntropy {
                 throw new IllegalArgumentException(what + ": the class axis is empty");
             }
         } else {
-            if (!isPositionShape(in, tg)) {
-                throw new IllegalArgumentException(what + ": target shape " + Arrays.toString(tg)
-                        + " does not fit input shape " + Arrays.toString(in) + " (expected "
-                        + Arrays.toString(positionShape(in)) + ")");
-            }
-            if (target.dtype().isFloating()) {
-                throw new IllegalArgumentException(what + ": index target must be int64, int32, uint8 or bool, got "
-                        + target.dtype());
-            }
+            Checks.indexTarget(what, input, target);
         }
         if (kind == Kind.NLL && o.labelSmoothing() > 0) {
             throw new IllegalArgumentException("nll_loss has no label_smoothing");
         }
-        double weightSum = c;
         Tensor w = o.weight();
-        if (w != null) {
-            if (w.rank() != 1 || w.dim(0) != c) {
-                throw new IllegalArgumentException(what + ": weight must be 1-D of length C = " + c + ", got shape "
-                        + Arrays.toString(w.dims()));
-            }
-            if (w.dtype() != input.dtype()) {
-                throw new IllegalArgumentException(what + ": weight must be " + input.dtype() + " like the input, got "
-                        + w.dtype());
-            }
-            weightSum = 0;
-            for (long k = 0; k < c; k++) {
-                weightSum += w.getDouble(k);
-            }
-        }
+        double weightSum = Checks.classWeight(what, w, c, input.dtype());
         if (o.reduction() == Reduction.NONE && losses == null) {
             throw new IllegalArgumentException(what + ": reduction none needs a losses tensor");
         }
         if (losses != null) {
-            checkOutput(what, "losses", losses, in, true);
+            Checks.output(what, "losses", losses, Layout.positionShape(in), grad, input, target, w);
         }
-        if (grad != null) {
-            checkOutput(what, "grad", grad, in, false);
+        Checks.output(what, "grad", grad, in, losses, input, target, w);
+        int threads = Checks.threads(o.threads(), input.numel(), input, target, w, losses, grad);
+        boolean f64 = input.dtype() == DType.FLOAT64;
+        boolean lossesF64 = losses != null && losses.dtype() == DType.FLOAT64;
+        boolean gradF64 = grad != null && grad.dtype() == DType.FLOAT64;
+        RowProblem p = RowProblem.forThisThread()
+                .kernels(f64 || lossesF64 || gradF64 ? KernelProvider.scalar() : KernelProvider.get())
+                .input(input.segment(), f64, n, c, s)
+                .weight(w == null ? null : w.segment(), weightSum)
+                .labelSmoothing(kind == Kind.NLL || !(o.labelSmoothing() > 0) ? 0 : o.labelSmoothing())
+                .losses(losses == null ? null : losses.segment(), lossesF64)
+                .grad(grad == null ? null : grad.segment(), gradF64);
+        if (prob) {
+            p.probTarget(target.segment());
+        } else {
+            p.indexTarget(target.segment(), target.dtype().byteSize(), o.ignoreIndex());
         }
-        long positions = n * s;
-        int threads = Parallel.threadsFor(o.threads(), input.numel());
-        if (threads > 1 && !Parallel.shareable(input.segment(), target.segment(), w == null ? null : w.segment(),
-                losses == null ? null : losses.segment(), grad == null ? null : grad.segment())) {
-            threads = 1; // a confined arena's memory can only be touched by its owner thread
-        }
-        CeProblem p = CeProblem.forThisThread().set(input.segment(), input.dtype() == DType.FLOAT64, n, c, s,
-                prob ? null : target.segment(), prob ? 0 : target.dtype().byteSize(),
-                prob ? target.segment() : null,
-                w == null ? null : w.segment(), weightSum, o.ignoreIndex(),
-                kind == Kind.NLL || !(o.labelSmoothing() > 0) ? 0 : o.labelSmoothing(), 1.0,
-                losses == null ? null : losses.segment(), losses != null && losses.dtype() == DType.FLOAT64,
-                grad == null ? null : grad.segment(), grad != null && grad.dtype() == DType.FLOAT64);
         try {
+            long positions = n * s;
             double denominator;
             if (prob) {
                 denominator = positions;
@@ -257,10 +228,9 @@ public final class CrossEntropy {
             }
             boolean mean = o.reduction() == Reduction.MEAN;
             if (mean) {
-                p.setGradScale(1.0 / denominator);
+                p.gradScale(1.0 / denominator);
             }
-            long grain = Parallel.grain(c);
-            double sum = Parallel.sum(positions, grain, threads,
+            double sum = Parallel.sum(positions, Parallel.grain(c), threads,
                     kind == Kind.NLL ? CrossEntropy::nllChunk : prob ? CrossEntropy::probChunk : CrossEntropy::indexChunk,
                     p);
             return mean ? sum / denominator : sum;
@@ -269,49 +239,15 @@ public final class CrossEntropy {
         }
     }
 
-    private static double indexChunk(CeProblem p, long from, long to) {
-        return KernelProvider.forProblem(p).crossEntropyIndex(p, from, to);
+    private static double indexChunk(RowProblem p, long from, long to) {
+        return p.kernels().rows(RowOp.CROSS_ENTROPY, p, from, to);
     }
 
-    private static double probChunk(CeProblem p, long from, long to) {
-        return KernelProvider.forProblem(p).crossEntropyProb(p, from, to);
+    private static double probChunk(RowProblem p, long from, long to) {
+        return p.kernels().rows(RowOp.CROSS_ENTROPY_PROB, p, from, to);
     }
 
-    private static double nllChunk(CeProblem p, long from, long to) {
-        return KernelProvider.forProblem(p).nllLoss(p, from, to);
-    }
-
-    /** The input's shape without the class axis: the shape of index targets and per-position losses. */
-    private static long[] positionShape(long[] in) {
-        if (in.length == 1) {
-            return new long[0];
-        }
-        long[] t = new long[in.length - 1];
-        t[0] = in[0];
-        System.arraycopy(in, 2, t, 1, in.length - 2);
-        return t;
-    }
-
-    /** Whether {@code tg} is the input's shape without the class axis. */
-    private static boolean isPositionShape(long[] in, long[] tg) {
-        if (tg.length != Math.max(0, in.length - 1)) {
-            return false;
-        }
-        for (int i = 0; i < tg.length; i++) {
-            if (tg[i] != in[i == 0 ? 0 : i + 1]) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static void checkOutput(String what, String name, Tensor t, long[] in, boolean perPosition) {
-        if (t.dtype() != DType.FLOAT32 && t.dtype() != DType.FLOAT64) {
-            throw new IllegalArgumentException(what + ": " + name + " must be float32 or float64, got " + t.dtype());
-        }
-        if (perPosition ? !isPositionShape(in, t.dims()) : !Arrays.equals(t.dims(), in)) {
-            throw new IllegalArgumentException(what + ": " + name + " shape " + Arrays.toString(t.dims())
-                    + " must be " + Arrays.toString(perPosition ? positionShape(in) : in));
-        }
+    private static double nllChunk(RowProblem p, long from, long to) {
+        return p.kernels().rows(RowOp.NLL, p, from, to);
     }
 }

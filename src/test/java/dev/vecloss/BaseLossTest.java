@@ -5,9 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.vecloss.internal.CeProblem;
 import dev.vecloss.internal.KernelProvider;
 import dev.vecloss.internal.LossKernels;
+import dev.vecloss.internal.RowOp;
+import dev.vecloss.internal.RowProblem;
 import dev.vecloss.oracle.DfpOracle;
 import dev.vecloss.oracle.Tolerance;
 import dev.vecloss.oracle.Tolerance.ErrorStats;
@@ -89,8 +90,8 @@ abstract class BaseLossTest {
     /** The truth for {@code k}. */
     protected abstract DfpOracle.Result oracle(Case k);
 
-    /** The kernel entry of this loss, for the parity test. */
-    protected abstract double kernel(LossKernels kernels, CeProblem p, long from, long to);
+    /** The kernels' operation of this loss, for the parity test. */
+    protected abstract RowOp op();
 
     // ------------------------------------------------------------------ shared data helpers
 
@@ -606,7 +607,7 @@ abstract class BaseLossTest {
         return tests.stream();
     }
 
-    private CeProblem problem(Arena arena, Case k, double gradScale, MemorySegment losses, MemorySegment grad) {
+    private RowProblem problem(Arena arena, Case k, double gradScale, MemorySegment losses, MemorySegment grad) {
         EntryPoint ep = EntryPoint.NATIVE;
         MemorySegment in = ep.floats(arena, k.x(), k.x().length).segment();
         MemorySegment tg = probTargets() ? null : EntryPoint.NATIVE_SLICE.labels(arena, k.target(), k.target().length).segment();
@@ -619,8 +620,9 @@ abstract class BaseLossTest {
                 wsum += f(v);
             }
         }
-        return new CeProblem(in, false, k.n(), k.c(), k.s(), tg, probTargets() ? 0 : 8, prob, w, wsum,
-                k.ignoreIndex(), k.eps(), gradScale, losses, false, grad, false);
+        RowProblem p = RowProblem.create().input(in, false, k.n(), k.c(), k.s()).weight(w, wsum)
+                .labelSmoothing(k.eps()).gradScale(gradScale).losses(losses, false).grad(grad, false);
+        return probTargets() ? p.probTarget(prob) : p.indexTarget(tg, 8, k.ignoreIndex());
     }
 
     private void parity(Case k, int from, int to) {
@@ -632,8 +634,8 @@ abstract class BaseLossTest {
             double scale = 0.37; // an arbitrary gradient scale, as for mean
             Tensor l1 = ep.output(arena, m), l2 = ep.output(arena, m);
             Tensor g1 = ep.output(arena, k.x().length), g2 = ep.output(arena, k.x().length);
-            double want = kernel(scalar, problem(arena, k, scale, l1.segment(), g1.segment()), from, to);
-            double got = kernel(selected, problem(arena, k, scale, l2.segment(), g2.segment()), from, to);
+            double want = scalar.rows(op(), problem(arena, k, scale, l1.segment(), g1.segment()), from, to);
+            double got = selected.rows(op(), problem(arena, k, scale, l2.segment(), g2.segment()), from, to);
             double maxW = k.maxWeight();
             double rowErr = (k.c() + 4) * Tolerance.F32_EPS * maxW;
             Tolerance lossTol = Tolerance.ulps(4).or(Tolerance.absolute(rowErr));

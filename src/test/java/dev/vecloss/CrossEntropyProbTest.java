@@ -1,7 +1,6 @@
 package dev.vecloss;
 
-import dev.vecloss.internal.CeProblem;
-import dev.vecloss.internal.LossKernels;
+import dev.vecloss.internal.RowOp;
 import dev.vecloss.oracle.DfpOracle;
 import java.util.List;
 
@@ -47,7 +46,7 @@ class CrossEntropyProbTest extends BaseLossTest {
     }
 
     @Override
-    protected double kernel(LossKernels kernels, CeProblem p, long from, long to) {
-        return kernels.crossEntropyProb(p, from, to);
+    protected RowOp op() {
+        return RowOp.CROSS_ENTROPY_PROB;
     }
 }

@@ -5,8 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vecloss.internal.CeProblem;
-import dev.vecloss.internal.LossKernels;
+import dev.vecloss.internal.RowOp;
 import dev.vecloss.oracle.DfpOracle;
 import dev.vecloss.oracle.Tolerance;
 import java.util.Arrays;
@@ -74,8 +73,8 @@ class CrossEntropyTest extends BaseLossTest {
     }
 
     @Override
-    protected double kernel(LossKernels kernels, CeProblem p, long from, long to) {
-        return kernels.crossEntropyIndex(p, from, to);
+    protected RowOp op() {
+        return RowOp.CROSS_ENTROPY;
     }
 
     // ------------------------------------------------------------------ properties

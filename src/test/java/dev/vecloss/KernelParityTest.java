@@ -2,9 +2,10 @@ package dev.vecloss;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vecloss.internal.CeProblem;
 import dev.vecloss.internal.KernelProvider;
 import dev.vecloss.internal.LossKernels;
+import dev.vecloss.internal.RowOp;
+import dev.vecloss.internal.RowProblem;
 import dev.vecloss.oracle.Tolerance;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -58,13 +59,15 @@ class KernelParityTest {
             for (int i = 0; i < 2; i++) {
                 MemorySegment l = arena.allocate(4 * m);
                 MemorySegment g = arena.allocate(4L * n * c * s);
-                CeProblem p = new CeProblem(x, false, n, c, s, prob ? null : t, prob ? 0 : 8, prob ? q : null, w, wsum,
-                        prob ? -100 : 1, eps, 0.25, l, false, g, false);
-                sums[i] = switch (op) {
-                    case "index" -> ks[i].crossEntropyIndex(p, 0, m);
-                    case "prob" -> ks[i].crossEntropyProb(p, 0, m);
-                    default -> ks[i].nllLoss(p, 0, m);
+                RowProblem p = RowProblem.create().input(x, false, n, c, s).weight(w, wsum).labelSmoothing(eps)
+                        .gradScale(0.25).losses(l, false).grad(g, false);
+                p = prob ? p.probTarget(q) : p.indexTarget(t, 8, 1);
+                RowOp rowOp = switch (op) {
+                    case "index" -> RowOp.CROSS_ENTROPY;
+                    case "prob" -> RowOp.CROSS_ENTROPY_PROB;
+                    default -> RowOp.NLL;
                 };
+                sums[i] = ks[i].rows(rowOp, p, 0, m);
                 losses[i] = l.toArray(F32);
                 grads[i] = g.toArray(F32);
             }

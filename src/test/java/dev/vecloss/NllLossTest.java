@@ -3,8 +3,7 @@ package dev.vecloss;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vecloss.internal.CeProblem;
-import dev.vecloss.internal.LossKernels;
+import dev.vecloss.internal.RowOp;
 import dev.vecloss.oracle.DfpOracle;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -56,8 +55,8 @@ class NllLossTest extends BaseLossTest {
     }
 
     @Override
-    protected double kernel(LossKernels kernels, CeProblem p, long from, long to) {
-        return kernels.nllLoss(p, from, to);
+    protected RowOp op() {
+        return RowOp.NLL;
     }
 
     @Test

@@ -1,14 +1,14 @@
 package dev.vecloss.cli;
 
-import dev.vecloss.internal.CeProblem;
-import dev.vecloss.internal.KernelProvider;
-import dev.vecloss.internal.LossKernels;
-import dev.vecloss.internal.Mem;
-import dev.vecloss.internal.Parallel;
-import dev.vecloss.internal.Targets;
+import dev.vecloss.CrossEntropy;
+import dev.vecloss.DType;
+import dev.vecloss.Kernels;
+import dev.vecloss.Tensor;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -20,8 +20,8 @@ import java.util.SplittableRandom;
  * kernels on the same synthetic float32 problem in native memory, and the relative error of
  * each against the same formula evaluated in float64 (the scalar kernel on a float64 copy).
  *
- * <p>It calls the kernels the way {@code CrossEntropy} does (a {@link CeProblem}, the target
- * pre-pass for the mean's denominator, {@link Parallel#sum} over positions), so it compares
+ * <p>It measures the public API ({@link CrossEntropy}, the mean as users call it) once with each
+ * kind of kernels ({@link Kernels#callWith}), so it compares
  * the kernels alone, like with like. Each kernel is warmed up for {@value #WARMUP_NANOS} ns,
  * then measured {@value #REPS} times for at least {@value #REP_NANOS} ns each; the best rate
  * counts (the least disturbed by the other process sharing the cores). This is a quick check,
@@ -71,7 +71,7 @@ final class Bench {
     void run(Args args) throws CliError {
         args.requireOnly(OPTIONS);
         String format = args.choice("--format", "table", "table", "csv");
-        int threads = args.intValue("--threads", Parallel.cores(), 1);
+        int threads = args.intValue("--threads", Runtime.getRuntime().availableProcessors(), 1);
         List<Case> cases;
         if (args.has("--loss") || args.has("--n") || args.has("--c") || args.has("--layout")) {
             String loss = args.choice("--loss", "cross-entropy", "cross-entropy", "nll-loss");
@@ -93,20 +93,20 @@ final class Bench {
         } else {
             cases = tour();
         }
-        LossKernels scalar = KernelProvider.scalar();
-        LossKernels selected = KernelProvider.get();
+        Kernels.Implementation selected = Kernels.selected();
+        List<Kernels.Implementation> kernels = List.of(Kernels.Implementation.SCALAR, selected);
         boolean csv = format.equals("csv");
         if (csv) {
             out.println(CSV_HEADER);
         } else {
             out.printf(Locale.ROOT, "vecloss bench: %s; %d thread%s; G elements (logits) per second, best of %d%n",
-                    KernelProvider.description(), threads, threads == 1 ? "" : "s", REPS);
+                    Kernels.description(), threads, threads == 1 ? "" : "s", REPS);
             out.printf(Locale.ROOT, "%-44s %-16s %8s %8s %7s %11s %11s%n",
-                    "case", "shape", "scalar", selected.name(), "ratio", "err scalar", "err " + selected.name());
+                    "case", "shape", "scalar", selected.name().toLowerCase(Locale.ROOT), "ratio", "err scalar", "err " + selected.name().toLowerCase(Locale.ROOT));
         }
         String failure = null;
         for (Case cs : cases) {
-            List<Row> rows = measure(cs, threads, scalar, selected);
+            List<Row> rows = measure(cs, threads, kernels);
             for (Row r : rows) {
                 if (!(r.relError <= MAX_REL_ERROR) && failure == null) {
                     failure = "bench: the " + r.kernel + " kernels are off on " + cs.label + " " + cs.shape()
@@ -148,47 +148,36 @@ final class Bench {
         return t;
     }
 
-    private List<Row> measure(Case cs, int threads, LossKernels scalar, LossKernels selected) {
+    private List<Row> measure(Case cs, int threads, List<Kernels.Implementation> kernels) {
         try (Arena arena = Arena.ofShared()) {
             Data d = Data.make(cs, arena);
-            CeProblem p32 = problem(cs, d.input, false, d.target, d.prob, d.weight, d.weightSum, d.grad);
-            // The mean's denominator, from the same pre-pass CrossEntropy runs; it scales the gradient.
-            double denominator = cs.prob ? cs.positions()
-                    : Parallel.sum(cs.positions(), Parallel.grain(1), threads, Targets::weightSum, p32);
-            p32.setGradScale(1.0 / denominator);
-            CeProblem p = p32;
-            CeProblem ref = problem(cs, widen(d.input, arena), true, d.target,
-                    d.prob == null ? null : widen(d.prob, arena), d.weight == null ? null : widen(d.weight, arena),
-                    d.weightSum, null);
-            double reference = sum(scalar, ref, cs, threads);
+            Call call = new Call(cs, d.input, d.target, d.weight, d.grad, threads);
+            // The same formula in float64 (computed by the scalar kernels in double): the reference.
+            Call ref = new Call(cs, widen(d.input, arena), d.target, d.weight == null ? null : widen(d.weight, arena),
+                    null, threads);
+            double reference = ref.run();
             List<Row> rows = new ArrayList<>(2);
-            for (LossKernels k : List.of(scalar, selected)) {
-                double[] m = time(k, p, cs, threads);
-                rows.add(new Row(cs, k.name(), m[0], Math.abs(m[1] - reference) / Math.abs(reference)));
+            for (Kernels.Implementation k : kernels) {
+                double[] m = Kernels.callWith(k, () -> time(call, cs));
+                rows.add(new Row(cs, k.name().toLowerCase(Locale.ROOT), m[0],
+                        Math.abs(m[1] - reference) / Math.abs(reference)));
             }
             return rows;
         }
     }
 
-    private static CeProblem problem(Case cs, MemorySegment input, boolean f64, MemorySegment target,
-            MemorySegment prob, MemorySegment weight, double weightSum, MemorySegment grad) {
-        return new CeProblem(input, f64, cs.b, cs.c, cs.s, cs.prob ? null : target, cs.prob ? 0 : 8,
-                cs.prob ? prob : null, weight, weightSum, IGNORE, cs.eps, 1.0, null, false, grad, false);
-    }
-
-    private static double sum(LossKernels k, CeProblem p, Case cs, int threads) {
-        long grain = Parallel.grain(cs.c);
-        if (cs.nll) {
-            return Parallel.sum(cs.positions(), grain, threads, k::nllLoss, p);
+    /** One public API call of a case: the mean loss (and its gradient), as users call it. */
+    private record Call(Case cs, Tensor input, Tensor target, Tensor weight, Tensor grad, int threads) {
+        double run() {
+            CrossEntropy.Options o = CrossEntropy.Options.defaults().withWeight(weight).withIgnoreIndex(IGNORE)
+                    .withLabelSmoothing(cs.eps).withThreads(threads);
+            return cs.nll ? CrossEntropy.nllLoss(input, target, o, null, grad)
+                    : CrossEntropy.crossEntropy(input, target, o, null, grad);
         }
-        if (cs.prob) {
-            return Parallel.sum(cs.positions(), grain, threads, k::crossEntropyProb, p);
-        }
-        return Parallel.sum(cs.positions(), grain, threads, k::crossEntropyIndex, p);
     }
 
     /** {rate in G elements/s, result}: warm-up, then the best of {@link #REPS} timed runs. */
-    private static double[] time(LossKernels k, CeProblem p, Case cs, int threads) {
+    private static double[] time(Call call, Case cs) {
         double result = 0;
         // Warm up for at least WARMUP_NANOS and until the JIT has settled: a window's rate within 5%
         // of the best one before it (a large vector kernel can take seconds to reach C2 on a busy
@@ -199,7 +188,7 @@ final class Bench {
             long t0 = System.nanoTime();
             int n = 0;
             do {
-                result = sum(k, p, cs, threads);
+                result = call.run();
                 n++;
             } while (System.nanoTime() - t0 < REP_NANOS);
             double rate = n / (double) (System.nanoTime() - t0);
@@ -216,7 +205,7 @@ final class Bench {
             long elapsed;
             int n = 0;
             do {
-                double r = sum(k, p, cs, threads);
+                double r = call.run();
                 if (Double.doubleToRawLongBits(r) != Double.doubleToRawLongBits(result)) {
                     result = Double.NaN; // not deterministic: let the error column show it
                 }
@@ -228,18 +217,20 @@ final class Bench {
         return new double[] {best, result};
     }
 
-    private static MemorySegment widen(MemorySegment f32, Arena arena) {
-        long n = f32.byteSize() / 4;
-        MemorySegment d = arena.allocate(n * 8, 64);
-        for (long i = 0; i < n; i++) {
-            d.setAtIndex(Mem.F64, i, f32.getAtIndex(Mem.F32, i));
+    private static Tensor widen(Tensor f32, Arena arena) {
+        Tensor d = Tensor.allocate(arena, DType.FLOAT64, f32.shape());
+        for (long i = 0; i < f32.numel(); i++) {
+            d.segment().setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i,
+                    f32.getDouble(i));
         }
         return d;
     }
 
     /** The synthetic operands, float32 in native memory, from a fixed seed. */
-    private record Data(MemorySegment input, MemorySegment target, MemorySegment prob, MemorySegment weight,
-            double weightSum, MemorySegment grad) {
+    private record Data(Tensor input, Tensor target, Tensor weight, Tensor grad) {
+        private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+        private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
         static Data make(Case cs, Arena arena) {
             SplittableRandom rnd = new SplittableRandom(SEED);
             long numel = cs.elements();
@@ -247,7 +238,7 @@ final class Bench {
             for (long i = 0; i < numel; i++) {
                 // logits in [-4, 4); for NLL, log-probability-like values in (-8, 0]
                 float v = cs.nll ? (float) -rnd.nextDouble(8) : (float) rnd.nextDouble(-4, 4);
-                x.setAtIndex(Mem.F32, i, v);
+                x.setAtIndex(F32, i, v);
             }
             MemorySegment target = null;
             MemorySegment prob = null;
@@ -262,14 +253,14 @@ final class Bench {
                         total += q[k];
                     }
                     for (int k = 0; k < cs.c; k++) {
-                        prob.setAtIndex(Mem.F32, base + k * cs.s, (float) (q[k] / total));
+                        prob.setAtIndex(F32, base + k * cs.s, (float) (q[k] / total));
                     }
                 }
             } else {
                 target = arena.allocate(cs.positions() * 8, 64);
                 for (long pos = 0; pos < cs.positions(); pos++) {
                     long y = cs.ignore && rnd.nextInt(10) == 0 ? IGNORE : rnd.nextLong(cs.c);
-                    target.setAtIndex(Mem.I64, pos, y);
+                    target.setAtIndex(I64, pos, y);
                 }
             }
             MemorySegment weight = null;
@@ -279,12 +270,16 @@ final class Bench {
                 weightSum = 0;
                 for (long k = 0; k < cs.c; k++) {
                     float w = (float) rnd.nextDouble(0.5, 1.5);
-                    weight.setAtIndex(Mem.F32, k, w);
+                    weight.setAtIndex(F32, k, w);
                     weightSum += w;
                 }
             }
-            MemorySegment grad = cs.grad ? arena.allocate(numel * 4, 64) : null;
-            return new Data(x, target, prob, weight, weightSum, grad);
+            long[] shape = cs.nchw ? new long[] {cs.b, cs.c, cs.s} : new long[] {cs.b, cs.c};
+            long[] positions = cs.nchw ? new long[] {cs.b, cs.s} : new long[] {cs.b};
+            return new Data(Tensor.of(x, DType.FLOAT32, shape),
+                    cs.prob ? Tensor.of(prob, DType.FLOAT32, shape) : Tensor.of(target, DType.INT64, positions),
+                    weight == null ? null : Tensor.of(weight, DType.FLOAT32, cs.c),
+                    cs.grad ? Tensor.allocate(arena, DType.FLOAT32, shape) : null);
         }
     }
 }

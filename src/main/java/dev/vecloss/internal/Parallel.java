@@ -7,15 +7,24 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Deterministic parallel sums. The range {@code [0, total)} is cut into chunks of
+ * Deterministic parallel reductions. The range {@code [0, total)} is cut into chunks of
  * {@code grain} items, a size chosen from the problem's shape only; each chunk is reduced by a
- * kernel in its own fixed order, and the chunk sums are combined by a fixed balanced binary
+ * kernel in its own fixed order, and the chunk results are combined by a fixed balanced binary
  * tree. Which thread computes which chunk does not matter, so the result has the same bits for
- * 1, 2 or 16 threads.
+ * 1, 2 or 16 threads. Three reductions share that scheme:
+ * <ul>
+ *   <li>{@link #sum}: one double per chunk (a reduced loss);</li>
+ *   <li>{@link #sums}: a vector of doubles per chunk (per-class sums), combined lane by lane by
+ *       the same tree;</li>
+ *   <li>{@link #counts}: a vector of exact 64-bit counts per chunk (histograms), whose sum does
+ *       not depend on any order.</li>
+ * </ul>
  *
- * <p>Threads come from one shared pool of daemon threads, as many as the machine has cores;
- * the calling thread works too. A call that fits in one chunk, or runs on one thread, creates
- * nothing and touches no other thread.
+ * <p>Threads come from one shared pool of daemon threads, as many as the machine has cores; the
+ * calling thread works too, and returns as soon as every chunk is done (a helper still queued
+ * then finds nothing to do). A call that fits in one chunk, or runs on one thread, creates nothing
+ * and touches no other thread. An error in a kernel is rethrown on the calling thread: the one of
+ * the lowest chunk, the same whatever the thread count.
  */
 public final class Parallel {
 
@@ -29,8 +38,27 @@ public final class Parallel {
         double apply(P problem, long from, long to);
     }
 
+    /** A kernel over a range of items that adds its per-lane results into {@code out[off, off + width)}. */
+    @FunctionalInterface
+    public interface RangeSums<P> {
+        void apply(P problem, long from, long to, double[] out, int off);
+    }
+
+    /** A kernel over a range of items that adds its per-lane counts into {@code out[off, off + width)}. */
+    @FunctionalInterface
+    public interface RangeCounts<P> {
+        void apply(P problem, long from, long to, long[] out, int off);
+    }
+
     /** Work units of about this many input elements make one chunk (also the parallel grain). */
     public static final long CHUNK_ELEMENTS = 1L << 16;
+
+    /**
+     * Chunks of at least this many items are a multiple of it: a multiple of every vector's lane
+     * count (up to 64 bytes of 8-bit lanes), so that no chunk ends inside a vector block of a
+     * kernel that runs across positions.
+     */
+    public static final long ALIGN = 64;
 
     /** Below this many input elements, the default thread count is 1: a hand-off costs more. */
     public static final long PARALLEL_THRESHOLD = 1L << 18;
@@ -44,10 +72,11 @@ public final class Parallel {
 
     /**
      * The number of items per chunk when each item costs {@code elementsPerItem} elements: a
-     * function of the shape alone.
+     * function of the shape alone, a multiple of {@link #ALIGN} when it is at least that.
      */
     public static long grain(long elementsPerItem) {
-        return Math.max(1, CHUNK_ELEMENTS / Math.max(1, elementsPerItem));
+        long g = Math.max(1, CHUNK_ELEMENTS / Math.max(1, elementsPerItem));
+        return g >= ALIGN ? g / ALIGN * ALIGN : g;
     }
 
     /**
@@ -65,16 +94,11 @@ public final class Parallel {
     private static final Thread STRANGER = new Thread(() -> { });
 
     /**
-     * Whether worker threads may read and write all of {@code segments} (nulls are skipped): false
-     * when one belongs to a confined arena, whose memory only its owner thread may touch.
+     * Whether worker threads may read and write {@code segment} (null is fine): false when it
+     * belongs to a confined arena, whose memory only its owner thread may touch.
      */
-    public static boolean shareable(MemorySegment... segments) {
-        for (MemorySegment s : segments) {
-            if (s != null && !s.isAccessibleBy(STRANGER)) {
-                return false;
-            }
-        }
-        return true;
+    public static boolean shareable(MemorySegment segment) {
+        return segment == null || segment.isAccessibleBy(STRANGER);
     }
 
     /** The deterministic sum of {@code fn} over {@code [0, total)} in chunks of {@code grain}. */
@@ -82,50 +106,155 @@ public final class Parallel {
         if (total <= 0) {
             return 0;
         }
-        long chunks = (total + grain - 1) / grain;
+        long chunks = chunks(total, grain);
         if (threads <= 1 || chunks == 1) {
             return tree(fn, problem, total, grain, 0, chunks);
         }
+        double[] partial = new double[(int) chunks];
+        run(chunks, threads, (i, worker) -> {
+            long from = i * grain;
+            partial[i] = fn.apply(problem, from, Math.min(total, from + grain));
+        });
+        return tree(partial, 0, partial.length);
+    }
+
+    /**
+     * The deterministic lane-wise sums of {@code fn} over {@code [0, total)}: {@code width} doubles
+     * per chunk, combined lane by lane by the fixed tree, into {@code out[0, width)} (overwritten).
+     * It allocates {@code chunks * width} doubles.
+     */
+    public static <P> void sums(long total, long grain, int threads, int width, RangeSums<P> fn, P problem,
+            double[] out) {
+        java.util.Arrays.fill(out, 0, width, 0.0);
+        if (total <= 0) {
+            return;
+        }
+        long chunks = chunks(total, grain);
+        if (chunks * width > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("too many partial sums: " + chunks + " chunks of " + width);
+        }
+        double[] partial = new double[(int) chunks * width];
+        run(chunks, threads, (i, worker) -> {
+            long from = i * grain;
+            fn.apply(problem, from, Math.min(total, from + grain), partial, i * width);
+        });
+        combine(partial, width, 0, (int) chunks);
+        System.arraycopy(partial, 0, out, 0, width);
+    }
+
+    /** Adds the lanes of chunks {@code [lo, hi)} into chunk {@code lo} by the tree of {@link #tree(double[], int, int)}. */
+    private static void combine(double[] partial, int width, int lo, int hi) {
+        if (hi - lo == 1) {
+            return;
+        }
+        int mid = (lo + hi) >>> 1;
+        combine(partial, width, lo, mid);
+        combine(partial, width, mid, hi);
+        for (int l = 0; l < width; l++) {
+            partial[lo * width + l] += partial[mid * width + l];
+        }
+    }
+
+    /**
+     * The exact lane-wise counts of {@code fn} over {@code [0, total)} into {@code out[0, width)}
+     * (overwritten): each thread counts into its own array, and 64-bit integer sums do not depend
+     * on their order.
+     *
+     * @throws ArithmeticException if a count overflows a long
+     */
+    public static <P> void counts(long total, long grain, int threads, int width, RangeCounts<P> fn, P problem,
+            long[] out) {
+        java.util.Arrays.fill(out, 0, width, 0L);
+        if (total <= 0) {
+            return;
+        }
+        long chunks = chunks(total, grain);
+        int workers = (int) Math.min(Math.max(1, threads), chunks);
+        long[] partial = new long[workers * width]; // one row per worker thread
+        run(chunks, workers, (i, worker) -> {
+            long from = i * grain;
+            fn.apply(problem, from, Math.min(total, from + grain), partial, worker * width);
+        });
+        for (int w = 0; w < workers; w++) {
+            for (int l = 0; l < width; l++) {
+                out[l] = Math.addExact(out[l], partial[w * width + l]);
+            }
+        }
+    }
+
+    private static long chunks(long total, long grain) {
+        long chunks = (total + grain - 1) / grain;
         if (chunks > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("too many chunks: " + chunks);
         }
-        double[] partial = new double[(int) chunks];
-        RuntimeException[] errors = new RuntimeException[(int) chunks];
+        return chunks;
+    }
+
+    /** The work of one chunk, done by worker {@code worker} (0 is the caller, then the helpers). */
+    @FunctionalInterface
+    private interface Chunk {
+        void run(int index, int worker);
+    }
+
+    /**
+     * Runs chunks {@code [0, chunks)} on up to {@code threads} threads, the caller among them, and
+     * rethrows the error of the lowest failing chunk. Returns when every chunk has run; helpers
+     * that start later find no chunk left and return at once.
+     */
+    private static void run(long chunks, int threads, Chunk chunk) {
+        int n = (int) chunks;
+        if (threads <= 1 || n == 1) {
+            for (int i = 0; i < n; i++) {
+                chunk.run(i, 0);
+            }
+            return;
+        }
+        Throwable[] errors = new Throwable[n];
         AtomicInteger next = new AtomicInteger();
-        int helpers = (int) Math.min(threads, chunks) - 1;
-        AtomicInteger running = new AtomicInteger(helpers);
+        AtomicInteger done = new AtomicInteger();
         Thread caller = Thread.currentThread();
-        Runnable work = () -> {
-            for (int i; (i = next.getAndIncrement()) < chunks; ) {
-                long from = i * grain;
+        IntConsumerWork work = worker -> {
+            for (int i; (i = next.getAndIncrement()) < n; ) {
                 try {
-                    partial[i] = fn.apply(problem, from, Math.min(total, from + grain));
+                    chunk.run(i, worker);
                 } catch (RuntimeException | Error e) {
-                    errors[i] = e instanceof RuntimeException re ? re : new IllegalStateException(e);
+                    errors[i] = e;
+                }
+                if (done.incrementAndGet() == n && Thread.currentThread() != caller) {
+                    LockSupport.unpark(caller);
                 }
             }
         };
-        for (int h = 0; h < helpers; h++) {
-            Pool.EXECUTOR.execute(() -> {
-                try {
-                    work.run();
-                } finally {
-                    if (running.decrementAndGet() == 0) {
-                        LockSupport.unpark(caller);
-                    }
-                }
-            });
+        int helpers = Math.min(threads, n) - 1;
+        for (int h = 1; h <= helpers; h++) {
+            int worker = h;
+            Pool.EXECUTOR.execute(() -> work.run(worker));
         }
-        work.run();
-        while (running.get() > 0) {
+        work.run(0);
+        // park returns at once while the interrupt flag is set: clear it while waiting (the
+        // remaining chunks are short) and restore it after, rather than spin
+        boolean interrupted = false;
+        while (done.get() < n) {
             LockSupport.park(Parallel.class);
+            interrupted |= Thread.interrupted();
         }
-        for (RuntimeException e : errors) {
-            if (e != null) {
-                throw e; // the error of the lowest chunk: the same whatever the thread count
+        if (interrupted) {
+            caller.interrupt();
+        }
+        for (Throwable e : errors) {
+            if (e instanceof RuntimeException re) {
+                throw re; // the error of the lowest chunk: the same whatever the thread count
+            }
+            if (e instanceof Error err) {
+                throw err;
             }
         }
-        return tree(partial, 0, partial.length);
+    }
+
+    /** A worker's loop over the chunks left. */
+    @FunctionalInterface
+    private interface IntConsumerWork {
+        void run(int worker);
     }
 
     private static <P> double tree(RangeSum<P> fn, P problem, long total, long grain, long lo, long hi) {

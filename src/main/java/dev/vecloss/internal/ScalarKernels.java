@@ -23,66 +23,80 @@ public final class ScalarKernels implements LossKernels {
         return "scalar";
     }
 
+    /**
+     * The row family's position loop: the position's base element, its loss from the operation's
+     * position function (which also writes the position's gradient), the loss stored and summed.
+     */
     @Override
-    public double crossEntropyIndex(CeProblem p, long from, long to) {
+    public double rows(RowOp op, RowProblem p, long from, long to) {
         final long c = p.c(), s = p.s();
-        final MemorySegment x = p.input();
-        final boolean f64 = p.f64();
-        final double eps = p.eps();
         double total = 0;
         for (long pos = from; pos < to; pos++) {
             long base = (pos / s) * c * s + pos % s;
-            long y = Mem.getIndex(p.target(), p.targetKind(), pos);
-            if (y == p.ignoreIndex()) {
-                ignored(p, pos, base, true);
-                continue;
-            }
-            double m = Double.NEGATIVE_INFINITY;
-            for (long k = 0; k < c; k++) {
-                m = Math.max(m, Mem.get(x, f64, base + k * s));
-            }
-            double xy = Mem.get(x, f64, base + y * s);
-            double rest = 0; // S' = sum over k != y of exp(x_k - m)
-            for (long k = 0; k < c; k++) {
-                if (k != y) {
-                    rest += Math.exp(Mem.get(x, f64, base + k * s) - m);
-                }
-            }
-            double ey = Math.exp(xy - m);
-            double sum = rest + ey;
-            double nll = nll(xy, m, rest, ey);
-            double wy = weight(p, y);
-            double loss;
-            double smooth = 0;
-            if (eps > 0) {
-                // sum_c w_c * (lse - x_c) = log(S) * sum_c w_c + sum_c w_c * (m - x_c)
-                double wd = 0;
-                for (long k = 0; k < c; k++) {
-                    wd += weight(p, k) * (m - Mem.get(x, f64, base + k * s));
-                }
-                smooth = Math.log(sum) * p.weightSum() + wd;
-                loss = (1 - eps) * (wy * nll) + eps / c * smooth;
-            } else {
-                loss = wy * nll;
-            }
+            double loss = switch (op) {
+                case CROSS_ENTROPY -> crossEntropy(p, pos, base);
+                case CROSS_ENTROPY_PROB -> crossEntropyProb(p, base);
+                case NLL -> nllLoss(p, pos, base);
+            };
             total += loss;
             if (p.losses() != null) {
                 Mem.set(p.losses(), p.lossesF64(), pos, loss);
             }
-            if (p.grad() != null) {
-                double sigma = p.gradScale();
-                double a = (1 - eps) * wy;
-                double b = eps / c;
-                for (long k = 0; k < c; k++) {
-                    double pk = Math.exp(Mem.get(x, f64, base + k * s) - m) / sum;
-                    // p_y - 1 = -S'/S, exact where 1 - p_y would cancel
-                    double hard = k == y ? -rest / sum : pk;
-                    double g = eps > 0 ? a * hard + b * (pk * p.weightSum() - weight(p, k)) : wy * hard;
-                    Mem.set(p.grad(), p.gradF64(), base + k * s, sigma * g);
-                }
-            }
         }
         return total;
+    }
+
+    /** Cross-entropy with an index target at one position (LOSSES.md 1.1); writes its gradient. */
+    private static double crossEntropy(RowProblem p, long pos, long base) {
+        final long c = p.c(), s = p.s();
+        final MemorySegment x = p.input();
+        final boolean f64 = p.f64();
+        final double eps = p.eps();
+        long y = Mem.getIndex(p.target(), p.targetKind(), pos);
+        if (y == p.ignoreIndex()) {
+            ignored(p, base, true);
+            return 0;
+        }
+        double m = Double.NEGATIVE_INFINITY;
+        for (long k = 0; k < c; k++) {
+            m = Math.max(m, Mem.get(x, f64, base + k * s));
+        }
+        double xy = Mem.get(x, f64, base + y * s);
+        double rest = 0; // S' = sum over k != y of exp(x_k - m)
+        for (long k = 0; k < c; k++) {
+            if (k != y) {
+                rest += Math.exp(Mem.get(x, f64, base + k * s) - m);
+            }
+        }
+        double ey = Math.exp(xy - m);
+        double sum = rest + ey;
+        double nll = nll(xy, m, rest, ey);
+        double wy = weight(p, y);
+        double loss;
+        if (eps > 0) {
+            // sum_c w_c * (lse - x_c) = log(S) * sum_c w_c + sum_c w_c * (m - x_c)
+            double wd = 0;
+            for (long k = 0; k < c; k++) {
+                wd += weight(p, k) * (m - Mem.get(x, f64, base + k * s));
+            }
+            double smooth = Math.log(sum) * p.weightSum() + wd;
+            loss = (1 - eps) * (wy * nll) + eps / c * smooth;
+        } else {
+            loss = wy * nll;
+        }
+        if (p.grad() != null) {
+            double sigma = p.gradScale();
+            double a = (1 - eps) * wy;
+            double b = eps / c;
+            for (long k = 0; k < c; k++) {
+                double pk = Math.exp(Mem.get(x, f64, base + k * s) - m) / sum;
+                // p_y - 1 = -S'/S, exact where 1 - p_y would cancel
+                double hard = k == y ? -rest / sum : pk;
+                double g = eps > 0 ? a * hard + b * (pk * p.weightSum() - weight(p, k)) : wy * hard;
+                Mem.set(p.grad(), p.gradF64(), base + k * s, sigma * g);
+            }
+        }
+        return loss;
     }
 
     /**
@@ -101,87 +115,67 @@ public final class ScalarKernels implements LossKernels {
         return gap < 700 ? Math.log1p(rest * Math.exp(gap)) : Math.log(rest + ey) + gap;
     }
 
-    @Override
-    public double crossEntropyProb(CeProblem p, long from, long to) {
+    /** Cross-entropy with class-probability targets at one position (LOSSES.md 1.2); writes its gradient. */
+    private static double crossEntropyProb(RowProblem p, long base) {
         final long c = p.c(), s = p.s();
         final MemorySegment x = p.input();
         final MemorySegment t = p.probTarget();
         final boolean f64 = p.f64();
         final double eps = p.eps();
-        double total = 0;
-        for (long pos = from; pos < to; pos++) {
-            long base = (pos / s) * c * s + pos % s;
-            double m = Double.NEGATIVE_INFINITY;
+        double m = Double.NEGATIVE_INFINITY;
+        for (long k = 0; k < c; k++) {
+            m = Math.max(m, Mem.get(x, f64, base + k * s));
+        }
+        double sum = 0, wq = 0, wqd = 0;
+        for (long k = 0; k < c; k++) {
+            double xk = Mem.get(x, f64, base + k * s);
+            double q = smoothed(Mem.get(t, f64, base + k * s), eps, c);
+            double w = weight(p, k) * q;
+            sum += Math.exp(xk - m);
+            wq += w;
+            wqd += w * (m - xk);
+        }
+        // -sum_c w_c q_c (x_c - lse) = log(S) * sum w q + sum w q (m - x)
+        double loss = Math.log(sum) * wq + wqd;
+        if (p.grad() != null) {
+            double sigma = p.gradScale();
             for (long k = 0; k < c; k++) {
-                m = Math.max(m, Mem.get(x, f64, base + k * s));
-            }
-            double sum = 0, wq = 0, wqd = 0;
-            for (long k = 0; k < c; k++) {
-                double xk = Mem.get(x, f64, base + k * s);
+                double pk = Math.exp(Mem.get(x, f64, base + k * s) - m) / sum;
                 double q = smoothed(Mem.get(t, f64, base + k * s), eps, c);
-                double w = weight(p, k) * q;
-                sum += Math.exp(xk - m);
-                wq += w;
-                wqd += w * (m - xk);
-            }
-            // -sum_c w_c q_c (x_c - lse) = log(S) * sum w q + sum w q (m - x)
-            double loss = Math.log(sum) * wq + wqd;
-            total += loss;
-            if (p.losses() != null) {
-                Mem.set(p.losses(), p.lossesF64(), pos, loss);
-            }
-            if (p.grad() != null) {
-                double sigma = p.gradScale();
-                for (long k = 0; k < c; k++) {
-                    double pk = Math.exp(Mem.get(x, f64, base + k * s) - m) / sum;
-                    double q = smoothed(Mem.get(t, f64, base + k * s), eps, c);
-                    Mem.set(p.grad(), p.gradF64(), base + k * s, sigma * (pk * wq - weight(p, k) * q));
-                }
+                Mem.set(p.grad(), p.gradF64(), base + k * s, sigma * (pk * wq - weight(p, k) * q));
             }
         }
-        return total;
+        return loss;
     }
 
     static double smoothed(double q, double eps, long c) {
         return eps > 0 ? (1 - eps) * q + eps / c : q;
     }
 
-    @Override
-    public double nllLoss(CeProblem p, long from, long to) {
+    /** NLL at one position (LOSSES.md 2); writes its gradient. */
+    private static double nllLoss(RowProblem p, long pos, long base) {
         final long c = p.c(), s = p.s();
-        double total = 0;
-        for (long pos = from; pos < to; pos++) {
-            long base = (pos / s) * c * s + pos % s;
-            long y = Mem.getIndex(p.target(), p.targetKind(), pos);
-            if (y == p.ignoreIndex()) {
-                ignored(p, pos, base, false);
-                continue;
-            }
-            double wy = weight(p, y);
-            double loss = -wy * Mem.get(p.input(), p.f64(), base + y * s);
-            total += loss;
-            if (p.losses() != null) {
-                Mem.set(p.losses(), p.lossesF64(), pos, loss);
-            }
-            if (p.grad() != null) {
-                for (long k = 0; k < c; k++) {
-                    Mem.set(p.grad(), p.gradF64(), base + k * s, k == y ? -wy * p.gradScale() : 0);
-                }
+        long y = Mem.getIndex(p.target(), p.targetKind(), pos);
+        if (y == p.ignoreIndex()) {
+            ignored(p, base, false);
+            return 0;
+        }
+        double wy = weight(p, y);
+        if (p.grad() != null) {
+            for (long k = 0; k < c; k++) {
+                Mem.set(p.grad(), p.gradF64(), base + k * s, k == y ? -wy * p.gradScale() : 0);
             }
         }
-        return total;
+        return -wy * Mem.get(p.input(), p.f64(), base + y * s);
     }
 
     /**
-     * An ignored position: loss 0 and gradient 0, except, after a softmax, in a row whose
+     * An ignored position's gradient: 0, except, after a softmax, in a row whose
      * softmax is NaN (a NaN or +inf logit, or all -inf): PyTorch's log_softmax backward computes
      * {@code 0 - softmax * 0} there, which is NaN, and so does this library (LOSSES.md 1.3 chose
      * 0; PyTorch wins).
      */
-    static void ignored(CeProblem p, long pos, long base, boolean softmax) {
-        if (p.losses() != null) {
-            Mem.set(p.losses(), p.lossesF64(), pos, 0);
-        }
+    static void ignored(RowProblem p, long base, boolean softmax) {
         if (p.grad() != null) {
             double g = 0;
             if (softmax) {
@@ -197,7 +191,7 @@ public final class ScalarKernels implements LossKernels {
         }
     }
 
-    static double weight(CeProblem p, long k) {
+    static double weight(RowProblem p, long k) {
         return p.weight() == null ? 1 : Mem.get(p.weight(), p.f64(), k);
     }
 }

@@ -14,7 +14,7 @@ public final class Targets {
      *
      * @throws BadTarget for the first active target of the range outside {@code [0, C)}
      */
-    public static double weightSum(CeProblem p, long from, long to) {
+    public static double weightSum(RowProblem p, long from, long to) {
         double w = 0;
         long c = p.c();
         for (long pos = from; pos < to; pos++) {

@@ -4,8 +4,9 @@ import static dev.vecloss.internal.panama.PanamaConstants.F;
 import static dev.vecloss.internal.panama.PanamaConstants.LE;
 import static dev.vecloss.internal.panama.PanamaConstants.V;
 
-import dev.vecloss.internal.CeProblem;
 import dev.vecloss.internal.Mem;
+import dev.vecloss.internal.RowOp;
+import dev.vecloss.internal.RowProblem;
 import dev.vecloss.internal.ScalarKernels;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
@@ -24,7 +25,7 @@ import jdk.incubator.vector.VectorOperators;
  * pass over the input), the target logit, target weight and, with smoothing,
  * {@code sum_c w_c (max - x_c)} (blended where the class equals the lane's target), then all the
  * exponentials at once ({@link VectorMath#expInto}), the sum without each lane's target term, and
- * the loss {@code log1p(S' / exp(x_y - max))} ({@link VectorMath#log1pNonNegative}). The gradient
+ * the loss {@code log1p(S' / exp(x_y - max))} ({@link VectorMath#log1pInPlace}). The gradient
  * reuses the exponentials. Positions that do not fill a block (an image's last
  * {@code S mod V}, a chunk's end) go to the scalar kernel. Each step is a method of its own, so
  * that C2 inlines every vector operation (see {@link AlongClasses}).
@@ -74,7 +75,7 @@ final class AcrossPositions {
         return s;
     }
 
-    static double index(CeProblem p, long from, long to) {
+    static double index(RowProblem p, long from, long to) {
         final int c = Math.toIntExact(p.c());
         final long sp = p.s();
         final boolean rows = sp == 1;
@@ -88,7 +89,7 @@ final class AcrossPositions {
                 total += block(p, sc, rows, c, pos, n * c * sp + s);
                 pos += V;
             } else {
-                total += ScalarKernels.INSTANCE.crossEntropyIndex(p, pos, pos + 1);
+                total += ScalarKernels.INSTANCE.rows(RowOp.CROSS_ENTROPY, p, pos, pos + 1);
                 pos++;
             }
         }
@@ -96,7 +97,7 @@ final class AcrossPositions {
     }
 
     /** Positions {@code [pos, pos + V)}, whose class-0 logits start at element {@code base}. */
-    private static double block(CeProblem p, Scratch sc, boolean rows, int c, long pos, long base) {
+    private static double block(RowProblem p, Scratch sc, boolean rows, int c, long pos, long base) {
         readTargets(p, sc, pos);
         if (rows) {
             transposeRows(p, sc, c, base);
@@ -118,7 +119,7 @@ final class AcrossPositions {
     }
 
     /** The block's targets as floats, -1 for an ignored position. */
-    private static void readTargets(CeProblem p, Scratch sc, long pos) {
+    private static void readTargets(RowProblem p, Scratch sc, long pos) {
         final long ignore = p.ignoreIndex();
         for (int l = 0; l < V; l++) {
             long y = Mem.getIndex(p.target(), p.targetKind(), pos + l);
@@ -132,7 +133,7 @@ final class AcrossPositions {
      * exponential is then 0: the sum S' needs no mask), the target logits after the classes (so
      * that their exponential comes with the others), and the target weights.
      */
-    private static void copyClasses(CeProblem p, Scratch sc, int c, long base) {
+    private static void copyClasses(RowProblem p, Scratch sc, int c, long base) {
         final MemorySegment x = p.input();
         final MemorySegment w = p.weight();
         final long sp = p.s();
@@ -160,7 +161,7 @@ final class AcrossPositions {
      * {@code sc} as {@link #copyClasses} does. Kept apart from it on purpose: one loop choosing
      * its load with a ternary ran 9 % slower (C = 10, 21 and 100, measured side by side).
      */
-    private static void transposeRows(CeProblem p, Scratch sc, int c, long base) {
+    private static void transposeRows(RowProblem p, Scratch sc, int c, long base) {
         final MemorySegment w = p.weight();
         MemorySegment.copy(p.input(), Mem.F32, base * 4L, sc.rows, 0, V * c);
         final FloatVector t = FloatVector.fromArray(F, sc.targets, 0);
@@ -183,7 +184,7 @@ final class AcrossPositions {
     }
 
     /** For smoothing: {@code sum_c w_c (max - x_c)} into {@code sc.spread} (the target's x restored). */
-    private static void spread(CeProblem p, Scratch sc, int c) {
+    private static void spread(RowProblem p, Scratch sc, int c) {
         final MemorySegment w = p.weight();
         final FloatVector t = FloatVector.fromArray(F, sc.targets, 0);
         final FloatVector m = FloatVector.fromArray(F, sc.max, 0);
@@ -198,7 +199,7 @@ final class AcrossPositions {
     }
 
     /** The block's losses, 0 at ignored positions, into {@code sc.loss}; the sums S into {@code sc.sum}. */
-    private static void finish(CeProblem p, Scratch sc, int c) {
+    private static void finish(RowProblem p, Scratch sc, int c) {
         final FloatVector t = FloatVector.fromArray(F, sc.targets, 0);
         FloatVector rest = FloatVector.zero(F);
         for (int k = 0; k < c; k++) { // the targets' terms are exp(-inf) = 0
@@ -230,7 +231,7 @@ final class AcrossPositions {
     }
 
     /** The gradient from the block's exponentials: {@code p_k = exp_k / S}. */
-    private static void grad(CeProblem p, Scratch sc, boolean rows, int c, long base) {
+    private static void grad(RowProblem p, Scratch sc, boolean rows, int c, long base) {
         final MemorySegment w = p.weight();
         final MemorySegment g = p.grad();
         final long sp = p.s();

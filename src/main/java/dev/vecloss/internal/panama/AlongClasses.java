@@ -5,8 +5,8 @@ import static dev.vecloss.internal.panama.PanamaConstants.LE;
 import static dev.vecloss.internal.panama.PanamaConstants.LOWEST;
 import static dev.vecloss.internal.panama.PanamaConstants.V;
 
-import dev.vecloss.internal.CeProblem;
 import dev.vecloss.internal.Mem;
+import dev.vecloss.internal.RowProblem;
 import dev.vecloss.internal.ScalarKernels;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
@@ -19,7 +19,7 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p>One read of the row gives the loss (online softmax): each tile is copied to an L1 buffer
  * while its maximum is taken, its exponentials relative to the row's running reference are
- * computed in place ({@link VectorMath#expInPlace}) and summed. The reference is raised only when
+ * computed and summed ({@link VectorMath#expSum}). The reference is raised only when
  * a tile exceeds it by more than {@link #RESCALE_GAP}, so the rescaling of the running sum is a
  * rare scalar step; the loss does not need the exact maximum ({@link ScalarKernels#nll} takes any
  * reference). The target's own exponential is zeroed in the buffer before the sum, so that the
@@ -56,7 +56,7 @@ final class AlongClasses {
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
-    static double index(CeProblem p, long from, long to) {
+    static double index(RowProblem p, long from, long to) {
         final MemorySegment x = p.input();
         final int c = Math.toIntExact(p.c());
         final double eps = p.eps();
@@ -105,7 +105,7 @@ final class AlongClasses {
         return total;
     }
 
-    static double prob(CeProblem p, long from, long to) {
+    static double prob(RowProblem p, long from, long to) {
         final MemorySegment x = p.input();
         final int c = Math.toIntExact(p.c());
         final Scratch sc = SCRATCH.get();
@@ -134,7 +134,7 @@ final class AlongClasses {
      * ({@code q}, or null for index targets), {@code sum_k w_k q_k (x_k - x0)} and
      * {@code sum_k w_k q_k}, where {@code q_k = 1} for index targets.
      */
-    private static void rowSums(CeProblem p, long off, int c, int y, MemorySegment q, float x0, Scratch sc) {
+    private static void rowSums(RowProblem p, long off, int c, int y, MemorySegment q, float x0, Scratch sc) {
         final float[] buf = sc.tile;
         final boolean shifted = q != null || p.eps() > 0;
         double ref = 0;
@@ -198,7 +198,7 @@ final class AlongClasses {
      * Over the tile in {@code buf} (not yet exponentiated): {@code sum_k w_k q_k (x_k - x0)} into
      * {@code sc.lanes[0]} and {@code sum_k w_k q_k} into {@code sc.lanes[1]}.
      */
-    private static void targetSums(CeProblem p, float[] buf, int n, int t0, long off, MemorySegment q, float x0,
+    private static void targetSums(RowProblem p, float[] buf, int n, int t0, long off, MemorySegment q, float x0,
             Scratch sc) {
         final float[] wq = sc.weighted;
         weightedTargets(p, t0, n, off, q, wq);
@@ -225,7 +225,7 @@ final class AlongClasses {
      * {@code out[i] = w_k q_k} for the tile's classes {@code k = t0 + i}, 0 past {@code n}: the
      * smoothed probability target when {@code q} is not null, else 1; times the weight if any.
      */
-    private static void weightedTargets(CeProblem p, int t0, int n, long off, MemorySegment q, float[] out) {
+    private static void weightedTargets(RowProblem p, int t0, int n, long off, MemorySegment q, float[] out) {
         final MemorySegment w = p.weight();
         final float keep = (float) (1 - p.eps());
         final float spread = (float) (p.eps() / p.c());
@@ -266,7 +266,7 @@ final class AlongClasses {
      * Writes {@code exp(x_k - m) * a - b * w_k q_k} over the row, tile by tile ({@code q_k = 1}
      * for index targets): the gradient, but for the target entry of index targets.
      */
-    private static void gradRow(CeProblem p, long off, int c, float m, float a, float b, MemorySegment q, Scratch sc) {
+    private static void gradRow(RowProblem p, long off, int c, float m, float a, float b, MemorySegment q, Scratch sc) {
         final boolean second = b != 0 || q != null;
         final float[] buf = sc.tile;
         final float[] wq = sc.weighted;
@@ -294,7 +294,7 @@ final class AlongClasses {
     }
 
     /** An ignored row: loss 0, gradient 0, or NaN where the row's softmax is NaN (see {@link ScalarKernels}). */
-    private static void ignoredRow(CeProblem p, long row, long off, int c, float[] buf) {
+    private static void ignoredRow(RowProblem p, long row, long off, int c, float[] buf) {
         if (p.losses() != null) {
             p.losses().setAtIndex(Mem.F32, row, 0f);
         }

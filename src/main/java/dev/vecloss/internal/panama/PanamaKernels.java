@@ -4,8 +4,9 @@ import static dev.vecloss.internal.panama.PanamaConstants.ALONG_CLASSES_MIN_C;
 import static dev.vecloss.internal.panama.PanamaConstants.F;
 import static dev.vecloss.internal.panama.PanamaConstants.V;
 
-import dev.vecloss.internal.CeProblem;
 import dev.vecloss.internal.LossKernels;
+import dev.vecloss.internal.RowOp;
+import dev.vecloss.internal.RowProblem;
 import dev.vecloss.internal.ScalarKernels;
 
 /**
@@ -53,26 +54,14 @@ public final class PanamaKernels implements LossKernels {
     }
 
     @Override
-    public double crossEntropyIndex(CeProblem p, long from, long to) {
-        if (p.s() == 1 && p.c() >= ALONG_CLASSES_MIN_C) {
-            return AlongClasses.index(p, from, to);
-        }
-        if (p.s() == 1 || p.s() >= V) {
-            return AcrossPositions.index(p, from, to);
-        }
-        return SCALAR.crossEntropyIndex(p, from, to);
-    }
-
-    @Override
-    public double crossEntropyProb(CeProblem p, long from, long to) {
-        if (p.s() == 1 && p.c() >= V) {
-            return AlongClasses.prob(p, from, to);
-        }
-        return SCALAR.crossEntropyProb(p, from, to);
-    }
-
-    @Override
-    public double nllLoss(CeProblem p, long from, long to) {
-        return SCALAR.nllLoss(p, from, to);
+    public double rows(RowOp op, RowProblem p, long from, long to) {
+        return switch (op) {
+            case CROSS_ENTROPY -> p.s() == 1 && p.c() >= ALONG_CLASSES_MIN_C ? AlongClasses.index(p, from, to)
+                    : p.s() == 1 || p.s() >= V ? AcrossPositions.index(p, from, to)
+                    : SCALAR.rows(op, p, from, to);
+            case CROSS_ENTROPY_PROB -> p.s() == 1 && p.c() >= V ? AlongClasses.prob(p, from, to)
+                    : SCALAR.rows(op, p, from, to);
+            case NLL -> SCALAR.rows(op, p, from, to);
+        };
     }
 }
