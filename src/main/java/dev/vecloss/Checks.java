@@ -62,11 +62,11 @@ final class Checks {
 
     /**
      * An optional output of shape {@code shape}: float32 or float64, writable, and sharing no byte
-     * with any input or with the other output ({@code other}), so that writing it can neither
-     * change what the kernels read nor be lost to the other's writes.
+     * with the input, the target, the weight, or the other output ({@code otherName}), so that
+     * writing it can neither change what the kernels read nor be lost to the other's writes.
      */
-    static void output(String what, String name, Tensor out, long[] shape, Tensor other, Tensor in0, Tensor in1,
-            Tensor in2) {
+    static void output(String what, String name, Tensor out, long[] shape, String otherName, Tensor other,
+            Tensor input, Tensor target, Tensor weight) {
         if (out == null) {
             return;
         }
@@ -80,10 +80,10 @@ final class Checks {
         if (out.segment().isReadOnly()) {
             throw new IllegalArgumentException(what + ": " + name + " is read-only");
         }
-        disjoint(what, name, out, "the other output", other);
-        disjoint(what, name, out, "input", in0);
-        disjoint(what, name, out, "target", in1);
-        disjoint(what, name, out, "weight", in2);
+        disjoint(what, name, out, otherName, other);
+        disjoint(what, name, out, "the input", input);
+        disjoint(what, name, out, "the target", target);
+        disjoint(what, name, out, "the weight", weight);
     }
 
     private static void disjoint(String what, String name, Tensor out, String otherName, Tensor other) {
@@ -93,7 +93,7 @@ final class Checks {
         MemorySegment a = out.segment();
         MemorySegment b = other.segment();
         if (a.asOverlappingSlice(b).isPresent()) {
-            throw new IllegalArgumentException(what + ": " + name + " overlaps the " + otherName
+            throw new IllegalArgumentException(what + ": " + name + " overlaps " + otherName
                     + " (an output must not share memory with an input or another output)");
         }
     }

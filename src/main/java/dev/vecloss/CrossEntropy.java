@@ -193,9 +193,9 @@ public final class CrossEntropy {
             throw new IllegalArgumentException(what + ": reduction none needs a losses tensor");
         }
         if (losses != null) {
-            Checks.output(what, "losses", losses, Layout.positionShape(in), grad, input, target, w);
+            Checks.output(what, "losses", losses, Layout.positionShape(in), "grad", grad, input, target, w);
         }
-        Checks.output(what, "grad", grad, in, losses, input, target, w);
+        Checks.output(what, "grad", grad, in, "losses", losses, input, target, w);
         int threads = Checks.threads(o.threads(), input.numel(), input, target, w, losses, grad);
         boolean f64 = input.dtype() == DType.FLOAT64;
         boolean lossesF64 = losses != null && losses.dtype() == DType.FLOAT64;

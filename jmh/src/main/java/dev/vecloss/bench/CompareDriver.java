@@ -1,9 +1,9 @@
 package dev.vecloss.bench;
 
-import dev.vecloss.CrossEntropy;
 import dev.vecloss.CrossEntropy.Options;
+import dev.vecloss.CrossEntropy;
+import dev.vecloss.Kernels;
 import dev.vecloss.Tensor;
-import dev.vecloss.internal.KernelProvider;
 import dev.vecloss.npy.Npy;
 import dev.vecloss.npy.NpyArray;
 import java.io.IOException;
@@ -56,7 +56,7 @@ public final class CompareDriver {
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
-        System.err.println("kernels: " + KernelProvider.description());
+        System.err.println("kernels: " + Kernels.description());
         System.out.println("workload,threads,seconds");
         for (String name : Files.readAllLines(dir.resolve("workloads.txt"))) {
             name = name.strip();

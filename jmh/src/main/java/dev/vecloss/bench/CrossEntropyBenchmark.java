@@ -1,7 +1,7 @@
 package dev.vecloss.bench;
 
 import dev.vecloss.CrossEntropy.Options;
-import dev.vecloss.internal.KernelProvider;
+import dev.vecloss.Kernels;
 import java.lang.foreign.Arena;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -60,7 +60,7 @@ public class CrossEntropyBenchmark {
     /** Relative error of float32 against float64 above which a trial fails. */
     static final double MAX_REL_ERROR = 1e-5;
 
-    @Param({"c1000", "c32000", "c100", "c10", "c21", "wls1000", "nchw", "grad1000", "prob1000", "c1000heap"})
+    @Param({"c1000", "b256c1000", "b256c100", "c32000", "c100", "c10", "c21", "wls1000", "nchw", "grad1000", "prob1000", "c1000heap"})
     public String workload;
 
     @Param({"1", "2"})
@@ -73,14 +73,14 @@ public class CrossEntropyBenchmark {
     @Setup(Level.Trial)
     public void setUp(BenchmarkParams params) {
         String method = params.getBenchmark().substring(params.getBenchmark().lastIndexOf('.') + 1);
-        String selected = KernelProvider.get().name();
+        String selected = Kernels.selected().name().toLowerCase(java.util.Locale.ROOT);
         String expected = System.getProperty("vecloss.bench.expect");
         if (expected != null && !expected.equals(selected)) {
             throw new IllegalStateException("benchmark " + method + " expected the " + expected
-                    + " kernels but " + KernelProvider.description());
+                    + " kernels but " + Kernels.description());
         }
         if (expected == null) {
-            System.out.println("# vecloss: not forked (-f 0): " + method + " runs with " + KernelProvider.description());
+            System.out.println("# vecloss: not forked (-f 0): " + method + " runs with " + Kernels.description());
         }
         Workload w = Workload.of(workload);
         arena = Arena.ofShared();
@@ -89,7 +89,7 @@ public class CrossEntropyBenchmark {
         double err = Workload.selfCheck(ops, threads);
         if (!(err <= MAX_REL_ERROR)) {
             throw new IllegalStateException("self-check failed on " + workload + ": relative error " + err
-                    + " of float32 against float64 (" + KernelProvider.description() + ")");
+                    + " of float32 against float64 (" + Kernels.description() + ")");
         }
         double full = ops.call(options);
         if (!Double.isFinite(full)) {
@@ -107,6 +107,22 @@ public class CrossEntropyBenchmark {
     @Benchmark
     @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Dvecloss.bench.expect=panama"})
     public double panama() {
+        return ops.call(options);
+    }
+
+    /** The Panama kernels narrowed to 256-bit vectors (AVX2's 8 float lanes), on a wider machine. */
+    @Benchmark
+    @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Dvecloss.vectorBits=256",
+            "-Dvecloss.bench.expect=panama"})
+    public double panama256() {
+        return ops.call(options);
+    }
+
+    /** The Panama kernels narrowed to 128-bit vectors (NEON's 4 float lanes). */
+    @Benchmark
+    @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Dvecloss.vectorBits=128",
+            "-Dvecloss.bench.expect=panama"})
+    public double panama128() {
         return ops.call(options);
     }
 

@@ -3,6 +3,7 @@ package dev.vecloss.bench;
 import dev.vecloss.CrossEntropy;
 import dev.vecloss.CrossEntropy.Options;
 import dev.vecloss.DType;
+import dev.vecloss.Layout;
 import dev.vecloss.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -30,6 +31,8 @@ record Workload(String name, long[] inputShape, boolean heap, boolean weighted, 
         long m = 1L << 24;
         return switch (name) {
             case "c1000" -> rows(name, 65536, 1000);
+            case "b256c1000" -> rows(name, 256, 1000); // a training batch: 1 MB, cache-resident
+            case "b256c100" -> rows(name, 256, 100);
             case "c1000heap" -> new Workload(name, new long[] {65536, 1000}, true, false, -100, 0, false, false, 0);
             case "c32000" -> rows(name, 2048, 32000);
             case "c100" -> rows(name, m / 100, 100);
@@ -64,10 +67,7 @@ record Workload(String name, long[] inputShape, boolean heap, boolean weighted, 
         if (prob) {
             return inputShape.clone();
         }
-        long[] t = new long[inputShape.length - 1];
-        t[0] = inputShape[0];
-        System.arraycopy(inputShape, 2, t, 1, inputShape.length - 2);
-        return t;
+        return Layout.positionShape(inputShape);
     }
 
     /** The options of a call with {@code threads} threads ({@code weight} may be null). */
