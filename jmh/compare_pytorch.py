@@ -10,7 +10,7 @@ Timing, the same on every side: 2 warm-up calls (vecloss: 2 s of warm-up, for th
 REPS >= 5 timed runs of as many calls as fill --min-rep seconds; the median run counts.
 
     ./mvnw -q -f jmh/pom.xml package                 # builds jmh/target/benchmarks.jar
-    /work/V/bin/python jmh/compare_pytorch.py --quick          # smoke run, tiny sizes
+    python3 jmh/compare_pytorch.py --quick                     # smoke run, tiny sizes
     python3 jmh/compare_pytorch.py --out results.md            # full sizes (~2.5 GB of .npy)
 
 Works with Debian's python3-torch or a pip torch. Needs a JDK 25+: JAVA_HOME if it is one,

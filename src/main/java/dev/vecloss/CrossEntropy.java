@@ -26,8 +26,11 @@ import java.util.Objects;
  * weights {@code w} (all 1 by default) and label smoothing {@code eps}:
  * <ul>
  *   <li>index targets: {@code l = (1-eps) * (-w_y * lp_y) + eps/C * sum_c (-w_c * lp_c)};
- *       ignored positions ({@code y == ignoreIndex}) have loss 0 and gradient 0 and are not
- *       read; {@code mean} divides by {@code W = sum over active positions of w_y};</li>
+ *       ignored positions ({@code y == ignoreIndex}) have loss 0 and gradient 0, except where
+ *       the row's softmax is NaN (a NaN or +inf logit, or all -inf): there the gradient is NaN,
+ *       as PyTorch's {@code log_softmax} backward gives (LOSSES.md 1.3 chose 0; PyTorch wins), so
+ *       an ignored row is read when a gradient is asked for; {@code mean} divides by
+ *       {@code W = sum over active positions of w_y};</li>
  *   <li>probability targets: {@code l = -sum_c w_c * q_c * lp_c}, {@code q = (1-eps) * y + eps/C};
  *       {@code mean} divides by {@code M} (weights are not in the denominator);</li>
  *   <li>NLL: {@code l = -w_y * input[y]}, {@code mean} divides by {@code W}.</li>
@@ -42,7 +45,9 @@ import java.util.Objects;
  * <h2>Outputs</h2>
  * The full form takes two optional tensors: {@code losses} (float32 or float64, one loss per
  * position in the target's shape, required for {@link Reduction#NONE}) and {@code grad} (float32
- * or float64, the input's shape) which receives the gradient of the returned value. For
+ * or float64, the input's shape) which receives the gradient of the returned value. Both must be
+ * writable and share no memory with the input, the target, the weight or each other; every
+ * check runs before anything is written. For
  * {@code NONE} the returned value, and the function whose gradient is written, is the sum.
  *
  * <p>Results are deterministic: the same bits for any {@link Options#threads()}.

@@ -17,8 +17,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * {@link KernelProvider#get()} against {@link KernelProvider#scalar()} for all three ops, on a
- * 2-D (N, C) and a 4-D (N, C, H, W) float32 problem with weights, ignore_index and smoothing.
- * Trivial while the Panama kernels delegate; a real check once they do not.
+ * 2-D (N, C) and a 3-D (N, C, S) float32 problem with weights, ignore_index and smoothing, called
+ * through the kernel interface over the whole range.
  */
 class KernelParityTest {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
