@@ -1,8 +1,9 @@
 package dev.vecloss;
 
+import dev.vecloss.internal.Broadcast;
 import dev.vecloss.internal.Parallel;
-import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.Objects;
 
 /**
  * The checks every public loss class makes before its kernels run, each failing with an
@@ -60,13 +61,63 @@ final class Checks {
         return sum;
     }
 
+    /** The three-argument forms return one number: {@link Reduction#NONE} needs the losses tensor. */
+    static void reduced(String what, Reduction reduction) {
+        if (reduction == Reduction.NONE) {
+            throw new IllegalArgumentException(what + ": reduction none gives one loss per element or position:"
+                    + " pass a losses tensor to the five-argument form");
+        }
+    }
+
+    /** An elementwise loss's input and target: floating, of one dtype and one shape. */
+    static void elementOperands(String what, Tensor input, Tensor target) {
+        Objects.requireNonNull(input, "input");
+        Objects.requireNonNull(target, "target");
+        if (!input.dtype().isFloating()) {
+            throw new IllegalArgumentException(what + ": input must be float32 or float64, got " + input.dtype());
+        }
+        if (!Arrays.equals(input.dims(), target.dims())) {
+            throw new IllegalArgumentException(what + ": target shape " + Arrays.toString(target.dims())
+                    + " must be the input's " + Arrays.toString(input.dims()));
+        }
+        if (target.dtype() != input.dtype()) {
+            throw new IllegalArgumentException(what + ": target must be " + input.dtype() + " like the input, got "
+                    + target.dtype());
+        }
+    }
+
+    /** An optional operand broadcast onto the input (NumPy's rule), of the input's dtype. */
+    static void broadcastOperand(String what, String name, Tensor operand, Tensor input) {
+        if (operand == null) {
+            return;
+        }
+        if (!Broadcast.fits(operand.dims(), input.dims())) {
+            throw new IllegalArgumentException(what + ": " + name + " shape " + Arrays.toString(operand.dims())
+                    + " does not broadcast to the input's " + Arrays.toString(input.dims()));
+        }
+        if (operand.dtype() != input.dtype()) {
+            throw new IllegalArgumentException(what + ": " + name + " must be " + input.dtype()
+                    + " like the input, got " + operand.dtype());
+        }
+    }
+
     /**
-     * An optional output of shape {@code shape}: float32 or float64, writable, and sharing no byte
-     * with the input, the target, the weight, or the other output ({@code otherName}), so that
-     * writing it can neither change what the kernels read nor be lost to the other's writes.
+     * The optional outputs of a call: {@code losses} of shape {@code lossShape} (required for
+     * {@link Reduction#NONE}) and {@code grad} of shape {@code gradShape}, each float32 or
+     * float64, writable, and sharing no byte with an operand or with the other output, so that
+     * writing one can neither change what the kernels read nor be lost to the other's writes.
      */
-    static void output(String what, String name, Tensor out, long[] shape, String otherName, Tensor other,
-            Tensor input, Tensor target, Tensor weight) {
+    static void outputs(String what, Reduction reduction, long[] lossShape, Tensor losses, long[] gradShape,
+            Tensor grad, Tensor input, Tensor target, Tensor weight, Tensor extra) {
+        if (reduction == Reduction.NONE && losses == null) {
+            throw new IllegalArgumentException(what + ": reduction none needs a losses tensor");
+        }
+        output(what, "losses", losses, lossShape, "grad", grad, input, target, weight, extra);
+        output(what, "grad", grad, gradShape, "losses", losses, input, target, weight, extra);
+    }
+
+    private static void output(String what, String name, Tensor out, long[] shape, String otherName, Tensor other,
+            Tensor input, Tensor target, Tensor weight, Tensor extra) {
         if (out == null) {
             return;
         }
@@ -84,15 +135,14 @@ final class Checks {
         disjoint(what, name, out, "the input", input);
         disjoint(what, name, out, "the target", target);
         disjoint(what, name, out, "the weight", weight);
+        disjoint(what, name, out, "the pos_weight", extra);
     }
 
     private static void disjoint(String what, String name, Tensor out, String otherName, Tensor other) {
         if (other == null || out.numel() == 0 || other.numel() == 0) {
             return;
         }
-        MemorySegment a = out.segment();
-        MemorySegment b = other.segment();
-        if (a.asOverlappingSlice(b).isPresent()) {
+        if (out.segment().asOverlappingSlice(other.segment()).isPresent()) {
             throw new IllegalArgumentException(what + ": " + name + " overlaps " + otherName
                     + " (an output must not share memory with an input or another output)");
         }
@@ -102,9 +152,10 @@ final class Checks {
      * Threads for a call: {@code requested}, or the default for {@code elements}; 1 when a tensor
      * lives in a confined arena, whose memory only its owner thread may touch.
      */
-    static int threads(int requested, long elements, Tensor a, Tensor b, Tensor c, Tensor d, Tensor e) {
+    static int threads(int requested, long elements, Tensor a, Tensor b, Tensor c, Tensor d, Tensor e, Tensor f) {
         int threads = Parallel.threadsFor(requested, elements);
-        if (threads > 1 && !(shareable(a) && shareable(b) && shareable(c) && shareable(d) && shareable(e))) {
+        if (threads > 1
+                && !(shareable(a) && shareable(b) && shareable(c) && shareable(d) && shareable(e) && shareable(f))) {
             return 1;
         }
         return threads;

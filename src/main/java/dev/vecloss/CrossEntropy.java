@@ -1,6 +1,5 @@
 package dev.vecloss;
 
-import dev.vecloss.internal.KernelProvider;
 import dev.vecloss.internal.Parallel;
 import dev.vecloss.internal.RowOp;
 import dev.vecloss.internal.RowProblem;
@@ -117,7 +116,7 @@ public final class CrossEntropy {
      *         {@code losses} tensor), or for any invalid shape, dtype, option or label
      */
     public static double crossEntropy(Tensor input, Tensor target, Options options) {
-        requireReduced(options);
+        Checks.reduced("cross_entropy", options.reduction());
         return crossEntropy(input, target, options, null, null);
     }
 
@@ -141,7 +140,7 @@ public final class CrossEntropy {
 
     /** The reduced NLL loss; see {@link #crossEntropy(Tensor, Tensor, Options)}. */
     public static double nllLoss(Tensor input, Tensor target, Options options) {
-        requireReduced(options);
+        Checks.reduced("nll_loss", options.reduction());
         return nllLoss(input, target, options, null, null);
     }
 
@@ -151,13 +150,6 @@ public final class CrossEntropy {
     }
 
     private enum Kind { CROSS_ENTROPY, NLL }
-
-    private static void requireReduced(Options options) {
-        if (options.reduction() == Reduction.NONE) {
-            throw new IllegalArgumentException(
-                    "reduction none gives one loss per position: pass a losses tensor to the five-argument form");
-        }
-    }
 
     private static double evaluate(Kind kind, Tensor input, Tensor target, Options o, Tensor losses, Tensor grad) {
         Objects.requireNonNull(input, "input");
@@ -194,24 +186,17 @@ public final class CrossEntropy {
         }
         Tensor w = o.weight();
         double weightSum = Checks.classWeight(what, w, c, input.dtype());
-        if (o.reduction() == Reduction.NONE && losses == null) {
-            throw new IllegalArgumentException(what + ": reduction none needs a losses tensor");
-        }
-        if (losses != null) {
-            Checks.output(what, "losses", losses, Layout.positionShape(in), "grad", grad, input, target, w);
-        }
-        Checks.output(what, "grad", grad, in, "losses", losses, input, target, w);
-        int threads = Checks.threads(o.threads(), input.numel(), input, target, w, losses, grad);
+        Checks.outputs(what, o.reduction(), losses == null ? null : Layout.positionShape(in), losses, in, grad,
+                input, target, w, null);
+        int threads = Checks.threads(o.threads(), input.numel(), input, target, w, null, losses, grad);
         boolean f64 = input.dtype() == DType.FLOAT64;
-        boolean lossesF64 = losses != null && losses.dtype() == DType.FLOAT64;
-        boolean gradF64 = grad != null && grad.dtype() == DType.FLOAT64;
         RowProblem p = RowProblem.forThisThread()
-                .kernels(f64 || lossesF64 || gradF64 ? KernelProvider.scalar() : KernelProvider.get())
+                .kernels(Problems.kernels(f64, losses, grad))
                 .input(input.segment(), f64, n, c, s)
                 .weight(w == null ? null : w.segment(), weightSum)
                 .labelSmoothing(kind == Kind.NLL || !(o.labelSmoothing() > 0) ? 0 : o.labelSmoothing())
-                .losses(losses == null ? null : losses.segment(), lossesF64)
-                .grad(grad == null ? null : grad.segment(), gradF64);
+                .losses(losses == null ? null : losses.segment(), losses != null && losses.dtype() == DType.FLOAT64)
+                .grad(grad == null ? null : grad.segment(), grad != null && grad.dtype() == DType.FLOAT64);
         if (prob) {
             p.probTarget(target.segment());
         } else {

@@ -4,12 +4,13 @@ package dev.vecloss.internal;
  * The kernels behind the public loss classes, one method per shape of work, the loss being an
  * operation of its family:
  * <ul>
- *   <li>{@link #rows}: row losses ({@link RowOp}), a row of class scores per position.</li>
+ *   <li>{@link #rows}: row losses ({@link RowOp}), a row of class scores per position;</li>
+ *   <li>{@link #elements}: elementwise losses ({@link ElementOp}), a loss per element.</li>
  * </ul>
  * Each evaluates positions {@code [from, to)} of a checked problem, writes their per-position
  * losses and gradients where the problem asks for them, and returns the sum of their losses, in
- * double. (The elementwise, per-class-sum and counting families of LOSSES.md 3-9 join here as
- * further methods, each with its operation enum; see docs/ARCHITECTURE.md.)
+ * double. (The per-class-sum and counting families of LOSSES.md 8-9 join here as further
+ * methods, each with its operation enum; see docs/ARCHITECTURE.md.)
  *
  * <p>Two implementations: {@link ScalarKernels}, the reference and the fallback, and the Panama
  * one in {@code internal.panama}, the only package that imports {@code jdk.incubator.vector}.
@@ -29,4 +30,7 @@ public interface LossKernels {
      * {@link Targets}.
      */
     double rows(RowOp op, RowProblem p, long from, long to);
+
+    /** Elementwise loss {@code op} over elements {@code [from, to)}; the operands were checked. */
+    double elements(ElementOp op, ElementProblem p, long from, long to);
 }

@@ -100,6 +100,87 @@ public final class ScalarKernels implements LossKernels {
     }
 
     /**
+     * The elementwise family's loop: element by element, a run at a time (within a run each
+     * broadcast operand is contiguous or constant, see {@link Broadcast}); the loss and the
+     * gradient from the operation's formulas, times the element's weight.
+     */
+    @Override
+    public double elements(ElementOp op, ElementProblem p, long from, long to) {
+        final MemorySegment x = p.input(), y = p.target(), w = p.weight(), pw = p.posWeight();
+        final boolean f64 = p.f64();
+        final double sigma = p.gradScale();
+        double total = 0;
+        for (long i = from; i < to; ) {
+            final long end = p.runEnd(i, to);
+            long wi = w == null ? 0 : p.weightOffset(i);
+            long pi = pw == null ? 0 : p.posWeightOffset(i);
+            for (; i < end; i++) {
+                double xv = Mem.get(x, f64, i);
+                double yv = Mem.get(y, f64, i);
+                double wv = w == null ? 1 : Mem.get(w, f64, wi);
+                double pv = pw == null ? 1 : Mem.get(pw, f64, pi);
+                double loss = wv * switch (op) {
+                    case BINARY_CROSS_ENTROPY -> binaryCrossEntropy(xv, yv);
+                    case BINARY_CROSS_ENTROPY_WITH_LOGITS -> binaryCrossEntropyWithLogits(xv, yv, pv);
+                };
+                total += loss;
+                if (p.losses() != null) {
+                    Mem.set(p.losses(), p.lossesF64(), i, loss);
+                }
+                if (p.grad() != null) {
+                    double g = switch (op) {
+                        case BINARY_CROSS_ENTROPY -> binaryCrossEntropyGrad(xv, yv);
+                        case BINARY_CROSS_ENTROPY_WITH_LOGITS -> binaryCrossEntropyWithLogitsGrad(xv, yv, pv);
+                    };
+                    Mem.set(p.grad(), p.gradF64(), i, sigma * wv * g);
+                }
+                if (p.weightContiguous()) {
+                    wi++;
+                }
+                if (p.posWeightContiguous()) {
+                    pi++;
+                }
+            }
+        }
+        return total;
+    }
+
+    /** PyTorch's floor of {@code p (1 - p)} in the BCE gradient: the float32 constant 1e-12, in every dtype. */
+    public static final double BCE_GRAD_FLOOR = 1e-12f;
+
+    /** BCE on a probability (LOSSES.md 3): {@code -(y max(log p, -100) + (1-y) max(log1p(-p), -100))}. */
+    static double binaryCrossEntropy(double p, double y) {
+        return -(y * Math.max(Math.log(p), -100) + (1 - y) * Math.max(Math.log1p(-p), -100));
+    }
+
+    /** PyTorch's BCE gradient, {@code (p - y) / max(p (1 - p), 1e-12)}: not the derivative of the clamped loss. */
+    static double binaryCrossEntropyGrad(double p, double y) {
+        return (p - y) / Math.max(p * (1 - p), BCE_GRAD_FLOOR);
+    }
+
+    /**
+     * BCE with logits (LOSSES.md 4): {@code (1 - y) x - r logsigmoid(x)}, {@code r = 1 + (P - 1) y},
+     * {@code logsigmoid(x) = min(x, 0) - log1p(exp(-|x|))}. The terms outside the log1p are
+     * gathered first, {@code (1 - y) x - r min(x, 0)}, which is {@code (1 - y) x} for
+     * {@code x >= 0} and {@code -P y x} below: no large terms cancel, so {@code x = -30, y = 0}
+     * keeps its loss of 9.36e-14 (in float32 too). At {@code x = -inf} the reference's form
+     * gives NaN (inf - inf), and so does this one.
+     */
+    static double binaryCrossEntropyWithLogits(double x, double y, double posWeight) {
+        double r = 1 + (posWeight - 1) * y;
+        if (x == Double.NEGATIVE_INFINITY) {
+            return Double.NaN;
+        }
+        return (x >= 0 ? (1 - y) * x : -posWeight * y * x) + r * Math.log1p(Math.exp(-Math.abs(x)));
+    }
+
+    /** Its gradient: {@code r sigmoid(x) - P y}. */
+    static double binaryCrossEntropyWithLogitsGrad(double x, double y, double posWeight) {
+        double r = 1 + (posWeight - 1) * y;
+        return r / (1 + Math.exp(-x)) - posWeight * y;
+    }
+
+    /**
      * {@code -log softmax(x)_y} from a reference {@code m} (the row maximum, or any value not
      * below it by much), the target logit {@code xy}, the sum {@code rest} of
      * {@code exp(x_k - m)} over the other classes and the target's {@code ey = exp(xy - m)}:

@@ -4,6 +4,8 @@ import static dev.vecloss.internal.panama.PanamaConstants.ALONG_CLASSES_MIN_C;
 import static dev.vecloss.internal.panama.PanamaConstants.F;
 import static dev.vecloss.internal.panama.PanamaConstants.V;
 
+import dev.vecloss.internal.ElementOp;
+import dev.vecloss.internal.ElementProblem;
 import dev.vecloss.internal.LossKernels;
 import dev.vecloss.internal.RowOp;
 import dev.vecloss.internal.RowProblem;
@@ -63,5 +65,10 @@ public final class PanamaKernels implements LossKernels {
                     : SCALAR.rows(op, p, from, to);
             case NLL -> SCALAR.rows(op, p, from, to);
         };
+    }
+
+    @Override
+    public double elements(ElementOp op, ElementProblem p, long from, long to) {
+        return Elementwise.covers(op) ? Elementwise.elements(op, p, from, to) : SCALAR.elements(op, p, from, to);
     }
 }

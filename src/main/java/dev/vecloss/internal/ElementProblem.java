@@ -1,0 +1,170 @@
+package dev.vecloss.internal;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One evaluation of an elementwise loss (the family of {@link ElementOp}), checked and laid out
+ * for the kernels: input and target of one shape, {@code numel} elements in C order; a weight
+ * and a pos_weight broadcast onto that shape ({@link Broadcast}: their shapes are kept, and the
+ * kernels read them in runs). Kernels take a range {@code [from, to)} of elements.
+ *
+ * <p>Filled by the public API with the named setters after every check has passed, and
+ * {@link #clear()}ed after; per thread ({@link #forThisThread()}) so that a reduced call
+ * allocates nothing. Segments are little-endian float32, or float64 where {@link #f64()} (the
+ * input, target, weight and pos_weight together; losses and grad independently).
+ */
+public final class ElementProblem {
+    private static final ThreadLocal<ElementProblem> PER_THREAD = ThreadLocal.withInitial(ElementProblem::new);
+
+    private LossKernels kernels;
+    private MemorySegment input;
+    private MemorySegment target;
+    private boolean f64;
+    private long[] shape;
+    private long numel;
+    private MemorySegment weight;
+    private long[] weightShape;
+    private long weightRun;
+    private boolean weightContiguous;
+    private MemorySegment posWeight;
+    private long[] posWeightShape;
+    private long posWeightRun;
+    private boolean posWeightContiguous;
+    private double gradScale = 1;
+    private MemorySegment losses;
+    private boolean lossesF64;
+    private MemorySegment grad;
+    private boolean gradF64;
+
+    private ElementProblem() {}
+
+    /** A problem of its own, for tests and benchmarks of the kernels. */
+    public static ElementProblem create() {
+        return new ElementProblem();
+    }
+
+    /** This thread's reusable instance, to fill and then {@link #clear()}. */
+    public static ElementProblem forThisThread() {
+        return PER_THREAD.get();
+    }
+
+    /** The kernels that evaluate it (chosen on the calling thread, read by the workers). */
+    public ElementProblem kernels(LossKernels k) {
+        this.kernels = k;
+        return this;
+    }
+
+    /** Input and target of shape {@code dims} (not copied: it must not change), float32 or float64. */
+    public ElementProblem operands(MemorySegment x, MemorySegment y, boolean isF64, long[] dims, long count) {
+        this.input = x;
+        this.target = y;
+        this.f64 = isF64;
+        this.shape = dims;
+        this.numel = count;
+        return this;
+    }
+
+    /** A weight of shape {@code dims} broadcast onto the input, or null. */
+    public ElementProblem weight(MemorySegment w, long[] dims) {
+        this.weight = w;
+        this.weightShape = dims;
+        if (w != null) {
+            weightRun = Broadcast.run(dims, shape);
+            weightContiguous = Broadcast.contiguous(dims, shape);
+        }
+        return this;
+    }
+
+    /** A pos_weight of shape {@code dims} broadcast onto the target, or null. */
+    public ElementProblem posWeight(MemorySegment p, long[] dims) {
+        this.posWeight = p;
+        this.posWeightShape = dims;
+        if (p != null) {
+            posWeightRun = Broadcast.run(dims, shape);
+            posWeightContiguous = Broadcast.contiguous(dims, shape);
+        }
+        return this;
+    }
+
+    /** The factor of the gradient: 1, or 1 / the mean's denominator. */
+    public ElementProblem gradScale(double scale) {
+        this.gradScale = scale;
+        return this;
+    }
+
+    /** Per-element losses to write (the input's shape), or null. */
+    public ElementProblem losses(MemorySegment l, boolean isF64) {
+        this.losses = l;
+        this.lossesF64 = isF64;
+        return this;
+    }
+
+    /** The gradient to write (the input's shape), or null. */
+    public ElementProblem grad(MemorySegment g, boolean isF64) {
+        this.grad = g;
+        this.gradF64 = isF64;
+        return this;
+    }
+
+    /** Drops the references to the caller's memory and resets every option. */
+    public void clear() {
+        kernels = null;
+        input = target = weight = posWeight = losses = grad = null;
+        shape = weightShape = posWeightShape = null;
+        gradScale = 1;
+    }
+
+    public LossKernels kernels() { return kernels; }
+    public MemorySegment input() { return input; }
+    public MemorySegment target() { return target; }
+    public boolean f64() { return f64; }
+    public long numel() { return numel; }
+    public MemorySegment weight() { return weight; }
+    public MemorySegment posWeight() { return posWeight; }
+    public double gradScale() { return gradScale; }
+    public MemorySegment losses() { return losses; }
+    public boolean lossesF64() { return lossesF64; }
+    public MemorySegment grad() { return grad; }
+    public boolean gradF64() { return gradF64; }
+
+    /**
+     * The length of the run that starts at element {@code i} and ends before {@code to}: no
+     * longer than any broadcast operand's run, so that within it each operand is contiguous or
+     * constant.
+     */
+    public long runEnd(long i, long to) {
+        long end = to;
+        if (weight != null) {
+            end = Math.min(end, (i / weightRun + 1) * weightRun);
+        }
+        if (posWeight != null) {
+            end = Math.min(end, (i / posWeightRun + 1) * posWeightRun);
+        }
+        return end;
+    }
+
+    /** The weight's element at input element {@code i} (the start of a run). */
+    public long weightOffset(long i) {
+        return Broadcast.offset(weightShape, shape, i);
+    }
+
+    /** Whether the weight advances with the input within a run. */
+    public boolean weightContiguous() {
+        return weightContiguous;
+    }
+
+    /** The pos_weight's element at input element {@code i} (the start of a run). */
+    public long posWeightOffset(long i) {
+        return Broadcast.offset(posWeightShape, shape, i);
+    }
+
+    /** Whether the pos_weight advances with the input within a run. */
+    public boolean posWeightContiguous() {
+        return posWeightContiguous;
+    }
+
+    /** Whether this is the plain float32 case the SIMD kernels handle. */
+    public boolean allFloat32() {
+        return !f64 && !lossesF64 && !gradF64;
+    }
+}

@@ -1,0 +1,182 @@
+package dev.vecloss.internal.panama;
+
+import static dev.vecloss.internal.panama.PanamaConstants.F;
+import static dev.vecloss.internal.panama.PanamaConstants.V;
+
+import dev.vecloss.internal.ElementOp;
+import dev.vecloss.internal.ElementProblem;
+import dev.vecloss.internal.Mem;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * The elementwise losses, vectorised along the flat element axis, in tiles of {@link #TILE}
+ * elements staged through L1 arrays: the family's loop ({@link #elements}) copies a tile of the
+ * input, the target and the broadcast operands (a weight run contiguous or constant, see
+ * {@code Broadcast}) to per-thread arrays, the operation's tile computes the losses and the
+ * gradient there, and the loop applies the weight and the gradient's scale, sums the losses and
+ * copies them out. A tile of an operation is a method over arrays that takes and returns no
+ * vector, so C2 inlines it or calls it without boxing (see {@link VectorMath}); every element,
+ * the last ones of a range included, goes through the same arithmetic (the tile is padded to
+ * whole vectors and the padding's losses are zeroed), so an element's result does not depend on
+ * where it sits.
+ */
+final class Elementwise {
+    private Elementwise() {}
+
+    /** Elements per tile: 2 KiB of floats per array, a multiple of any lane count. */
+    static final int TILE = 512;
+
+    /** Per-thread arrays of a tile. */
+    private static final class Scratch {
+        final float[] x = new float[TILE];
+        final float[] y = new float[TILE];
+        final float[] w = new float[TILE];
+        final float[] pw = new float[TILE];
+        final float[] loss = new float[TILE];
+        final float[] grad = new float[TILE];
+        final float[] tmp = new float[TILE];
+        final float[] zero = new float[V];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /** Whether the SIMD kernels cover {@code op}. */
+    static boolean covers(ElementOp op) {
+        return op == ElementOp.BINARY_CROSS_ENTROPY_WITH_LOGITS;
+    }
+
+    /** The family's loop over elements {@code [from, to)} of a float32 problem. */
+    static double elements(ElementOp op, ElementProblem p, long from, long to) {
+        final Scratch sc = SCRATCH.get();
+        final MemorySegment w = p.weight(), pw = p.posWeight();
+        final boolean wantGrad = p.grad() != null;
+        final float sigma = (float) p.gradScale();
+        double total = 0;
+        for (long i = from; i < to; ) {
+            final long end = p.runEnd(i, to);
+            long wi = w == null ? 0 : p.weightOffset(i);
+            long pi = pw == null ? 0 : p.posWeightOffset(i);
+            while (i < end) {
+                final int n = (int) Math.min(TILE, end - i);
+                final int nv = (n + V - 1) / V * V;
+                load(p.input(), i, n, nv, sc.x);
+                load(p.target(), i, n, nv, sc.y);
+                if (pw != null) {
+                    operand(pw, pi, p.posWeightContiguous(), n, nv, sc.pw);
+                }
+                switch (op) {
+                    case BINARY_CROSS_ENTROPY_WITH_LOGITS -> bceWithLogits(sc, nv, pw != null, wantGrad);
+                    default -> throw new IllegalStateException("no SIMD tile for " + op);
+                }
+                if (w != null) {
+                    operand(w, wi, p.weightContiguous(), n, nv, sc.w);
+                }
+                finish(sc, n, nv, w != null, wantGrad, sigma);
+                total += VectorMath.sum(sc.loss, nv);
+                if (p.losses() != null) {
+                    MemorySegment.copy(sc.loss, 0, p.losses(), Mem.F32, i * 4L, n);
+                }
+                if (wantGrad) {
+                    MemorySegment.copy(sc.grad, 0, p.grad(), Mem.F32, i * 4L, n);
+                }
+                i += n;
+                if (p.weightContiguous()) {
+                    wi += n;
+                }
+                if (p.posWeightContiguous()) {
+                    pi += n;
+                }
+            }
+        }
+        return total;
+    }
+
+    /** {@code n} floats from element {@code i} into {@code a}, zeros up to {@code nv}. */
+    private static void load(MemorySegment seg, long i, int n, int nv, float[] a) {
+        MemorySegment.copy(seg, Mem.F32, i * 4L, a, 0, n);
+        Arrays.fill(a, n, nv, 0f);
+    }
+
+    /** A broadcast operand's run: {@code n} floats from element {@code i}, or element {@code i} repeated. */
+    private static void operand(MemorySegment seg, long i, boolean contiguous, int n, int nv, float[] a) {
+        if (contiguous) {
+            load(seg, i, n, nv, a);
+        } else {
+            Arrays.fill(a, 0, nv, seg.getAtIndex(Mem.F32, i));
+        }
+    }
+
+    /**
+     * The weight (if any) on the losses, the weight and {@code sigma} on the gradient, and the
+     * padding's losses set to 0 so that the tile sums to the sum of its {@code n} losses.
+     */
+    private static void finish(Scratch sc, int n, int nv, boolean weighted, boolean wantGrad, float sigma) {
+        for (int i = 0; i < nv; i += V) {
+            FloatVector l = FloatVector.fromArray(F, sc.loss, i);
+            FloatVector s = FloatVector.broadcast(F, sigma);
+            if (weighted) {
+                FloatVector wv = FloatVector.fromArray(F, sc.w, i);
+                l = l.mul(wv);
+                s = s.mul(wv);
+            }
+            if (i + V > n) {
+                l = l.blend(0f, F.indexInRange(i, n).not());
+            }
+            l.intoArray(sc.loss, i);
+            if (wantGrad) {
+                FloatVector.fromArray(F, sc.grad, i).mul(s).intoArray(sc.grad, i);
+            }
+        }
+    }
+
+    /**
+     * BCE with logits on the tile (see {@code ScalarKernels.binaryCrossEntropyWithLogits}):
+     * {@code e = exp(-|x|)}, the sigmoid from it ({@code 1/(1+e)} or {@code e/(1+e)}), then
+     * {@code log1p(e)} in place, and {@code l = [(1-y) x or -P y x] + r log1p(e)}.
+     */
+    private static void bceWithLogits(Scratch sc, int nv, boolean posWeighted, boolean wantGrad) {
+        for (int i = 0; i < nv; i += V) {
+            FloatVector.fromArray(F, sc.x, i).abs().neg().intoArray(sc.tmp, i);
+        }
+        VectorMath.expInto(sc.tmp, sc.tmp, nv, sc.zero);
+        if (wantGrad) {
+            for (int i = 0; i < nv; i += V) {
+                FloatVector x = FloatVector.fromArray(F, sc.x, i);
+                FloatVector y = FloatVector.fromArray(F, sc.y, i);
+                FloatVector e = FloatVector.fromArray(F, sc.tmp, i);
+                FloatVector onePlusE = e.add(1f);
+                FloatVector sig = FloatVector.broadcast(F, 1f).blend(e, x.compare(VectorOperators.LT, 0f))
+                        .div(onePlusE);
+                sig = sig.blend(x, x.test(VectorOperators.IS_NAN));
+                FloatVector g;
+                if (posWeighted) {
+                    FloatVector pw = FloatVector.fromArray(F, sc.pw, i);
+                    FloatVector r = pw.sub(1f).fma(y, FloatVector.broadcast(F, 1f));
+                    g = r.mul(sig).sub(pw.mul(y));
+                } else {
+                    g = sig.sub(y);
+                }
+                g.intoArray(sc.grad, i);
+            }
+        }
+        for (int i = 0; i < nv; i += V) {
+            VectorMath.log1pInPlace(sc.tmp, i);
+        }
+        for (int i = 0; i < nv; i += V) {
+            FloatVector x = FloatVector.fromArray(F, sc.x, i);
+            FloatVector y = FloatVector.fromArray(F, sc.y, i);
+            FloatVector pw = posWeighted ? FloatVector.fromArray(F, sc.pw, i) : FloatVector.broadcast(F, 1f);
+            FloatVector r = posWeighted ? pw.sub(1f).fma(y, FloatVector.broadcast(F, 1f)) : FloatVector.broadcast(F, 1f);
+            VectorMask<Float> neg = x.compare(VectorOperators.LT, 0f);
+            FloatVector lin = FloatVector.broadcast(F, 1f).sub(y).mul(x).blend(pw.mul(y).mul(x).neg(), neg);
+            FloatVector l = r.fma(FloatVector.fromArray(F, sc.tmp, i), lin);
+            // x = -inf: the reference's (1-y) x - r logsigmoid(x) is inf - inf
+            l = l.blend(Float.NaN, x.compare(VectorOperators.EQ, Float.NEGATIVE_INFINITY));
+            l.intoArray(sc.loss, i);
+        }
+    }
+}
