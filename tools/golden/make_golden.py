@@ -309,10 +309,28 @@ def weights(name, c, zero=()):
     return w
 
 
+# softmax and log_softmax of generated inputs use Python's math (the C library's exp and log,
+# and an exact sum) one value at a time, not numpy's or torch's vectorised kernels: those round
+# differently on AVX2 and AVX-512 machines, and the inputs should not depend on where the script
+# runs (the expected values do: they are PyTorch's, see the header's CPU capability).
+
+
+def softmax_exact(z):
+    m = max(z)
+    e = [math.exp(v - m) for v in z]
+    s = math.fsum(e)
+    return np.array([v / s for v in e])
+
+
+def log_softmax_exact(x):
+    m = max(x)
+    log_sum = math.log(math.fsum(math.exp(v - m) for v in x))
+    return np.array([v - m - log_sum for v in x])
+
+
 def probabilities(name, shape, axis=1):
     z = rng_for(name + "/prob").standard_normal(shape)
-    e = np.exp(z - z.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
+    return np.apply_along_axis(softmax_exact, axis, z)
 
 
 def class_case(case):
@@ -518,8 +536,7 @@ def nll_loss_cases(case):
     add = class_case(case)
 
     def logp(name, *shape):
-        x = torch.tensor(logits(name, *shape))
-        return torch.log_softmax(x, dim=1 if len(shape) > 1 else 0).numpy()
+        return np.apply_along_axis(log_softmax_exact, 1 if len(shape) > 1 else 0, logits(name, *shape))
 
     base = "nll_weight_ignore"
     for red in ("mean", "sum", "none"):
