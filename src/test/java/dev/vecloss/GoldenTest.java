@@ -212,7 +212,7 @@ class GoldenTest {
             if (!Arrays.equals(e.shape(), a.shape())) {
                 failures.add(name + ": shape " + Arrays.toString(a.shape()) + ", expected " + Arrays.toString(e.shape()));
             } else {
-                compare(failures, name, a.tolerance(), e.doubles(), a.values());
+                compare(failures, name, e.shape().length == 0, a.tolerance(), e.doubles(), a.values());
             }
         });
         if (!failures.isEmpty()) {
@@ -245,7 +245,8 @@ class GoldenTest {
      * Adds to {@code failures} one line naming the worst element of {@code what} if any element
      * is out of tolerance, or if the NaN positions differ.
      */
-    private static void compare(List<String> failures, String what, Tolerance tol, double[] expected, double[] actual) {
+    private static void compare(List<String> failures, String what, boolean scalar, Tolerance tol, double[] expected,
+            double[] actual) {
         int worst = -1;
         double worstScore = 0;
         for (int i = 0; i < expected.length; i++) {
@@ -258,8 +259,8 @@ class GoldenTest {
         if (worst >= 0 && !(worstScore <= 1)) {
             double e = expected[worst], a = actual[worst];
             failures.add(String.format(Locale.ROOT,
-                    "%s[%d]: expected %s, got %s; abs error %.3g, rel error %.3g (tolerance %s)",
-                    what, worst, e, a, Math.abs(a - e), Math.abs(a - e) / Math.abs(e), tol));
+                    "%s: expected %s, got %s; abs error %.3g, rel error %.3g (tolerance %s)",
+                    scalar ? what : what + "[" + worst + "]", e, a, Math.abs(a - e), Math.abs(a - e) / Math.abs(e), tol));
         }
     }
 
@@ -445,7 +446,7 @@ class GoldenTest {
         broken.put(NLL_CASE.replace("param reduction sum\n", ""), "needs param 'reduction'");
         broken.put(NLL_CASE.replace("expect losses 2 : 0.25 0.0\n", ""), "no expect line for it");
         broken.put(NLL_CASE.replace("expect loss : 0.25\n", ""), "expects [losses, grad], op nll_loss produces");
-        broken.put(NLL_CASE.replace("expect loss : 0.25", "expect loss : 0.5"), "loss[0]: expected 0.5, got 0.25");
+        broken.put(NLL_CASE.replace("expect loss : 0.25", "expect loss : 0.5"), "loss: expected 0.5, got 0.25");
         broken.put(NLL_CASE.replace("0.0 -1.0 0.0 0.0", "0.0 nan 0.0 0.0"), "grad[1]: expected NaN, got -1.0");
         broken.put(NLL_CASE.replace("expect loss : 0.25", "expect loss 1 : 0.25"), "loss: shape [], expected [1]");
         broken.put(NLL_CASE.replace("expect grad 2 3 :", "expect grad 3 2 :"), "op nll_loss threw java.lang.IllegalArgumentException");
