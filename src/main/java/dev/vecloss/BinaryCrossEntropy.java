@@ -134,36 +134,22 @@ public final class BinaryCrossEntropy {
         Checks.broadcastOperand(what, "pos_weight", pw, input);
         Checks.outputs(what, o.reduction(), input.dims(), losses, input.dims(), grad, input, target, w, pw);
         int threads = Checks.threads(o.threads(), input.numel(), input, target, w, pw, losses, grad);
-        ElementProblem p = Problems.elements(input, target, losses, grad)
+        ElementProblem p = Problems.elements(input, target, losses, grad).op(op)
                 .weight(w == null ? null : w.segment(), w == null ? null : w.dims())
                 .posWeight(pw == null ? null : pw.segment(), pw == null ? null : pw.dims());
-        try {
-            long numel = input.numel();
-            if (!logits) {
-                try {
-                    Parallel.sum(numel, Parallel.grain(1), threads, Ranges::unitInterval, p);
-                } catch (Ranges.BadValue e) {
-                    throw new IllegalArgumentException(what + ": " + e.operand + " " + e.value
-                            + " at flat index " + e.index + " is outside [0, 1]");
-                }
+        long numel = input.numel();
+        if (!logits) {
+            try {
+                Parallel.sum(numel, Parallel.grain(1), threads, Ranges::unitInterval, p);
+            } catch (Ranges.BadValue e) {
+                p.clear();
+                throw new IllegalArgumentException(what + ": " + e.operand + " " + e.value
+                        + " at flat index " + e.index + " is outside [0, 1]");
+            } catch (RuntimeException | Error e) {
+                p.clear();
+                throw e;
             }
-            boolean mean = o.reduction() == Reduction.MEAN;
-            if (mean) {
-                p.gradScale(1.0 / numel);
-            }
-            double sum = Parallel.sum(numel, Parallel.grain(1), threads,
-                    logits ? BinaryCrossEntropy::withLogitsChunk : BinaryCrossEntropy::onProbabilitiesChunk, p);
-            return mean ? sum / numel : sum;
-        } finally {
-            p.clear();
         }
-    }
-
-    private static double onProbabilitiesChunk(ElementProblem p, long from, long to) {
-        return p.kernels().elements(ElementOp.BINARY_CROSS_ENTROPY, p, from, to);
-    }
-
-    private static double withLogitsChunk(ElementProblem p, long from, long to) {
-        return p.kernels().elements(ElementOp.BINARY_CROSS_ENTROPY_WITH_LOGITS, p, from, to);
+        return Problems.reduceElements(p, numel, o.reduction(), numel, threads);
     }
 }

@@ -69,6 +69,13 @@ final class Checks {
         }
     }
 
+    /** A finite or infinite number that must not be NaN and not below {@code min}. */
+    static void atLeast(String what, String name, double value, double min) {
+        if (!(value >= min)) {
+            throw new IllegalArgumentException(what + ": " + name + " must be at least " + min + ", got " + value);
+        }
+    }
+
     /** An elementwise loss's input and target: floating, of one dtype and one shape. */
     static void elementOperands(String what, Tensor input, Tensor target) {
         Objects.requireNonNull(input, "input");
@@ -111,6 +118,9 @@ final class Checks {
             Tensor grad, Tensor input, Tensor target, Tensor weight, Tensor extra) {
         if (reduction == Reduction.NONE && losses == null) {
             throw new IllegalArgumentException(what + ": reduction none needs a losses tensor");
+        }
+        if (reduction == Reduction.BATCHMEAN && !what.equals("kl_div")) {
+            throw new IllegalArgumentException(what + ": reduction batchmean is kl_div's only (use mean, sum or none)");
         }
         output(what, "losses", losses, lossShape, "grad", grad, input, target, weight, extra);
         output(what, "grad", grad, gradShape, "losses", losses, input, target, weight, extra);

@@ -1,6 +1,5 @@
 package dev.vecloss;
 
-import dev.vecloss.internal.Parallel;
 import dev.vecloss.internal.RowOp;
 import dev.vecloss.internal.RowProblem;
 import dev.vecloss.internal.Targets;
@@ -189,55 +188,15 @@ public final class CrossEntropy {
         Checks.outputs(what, o.reduction(), losses == null ? null : Layout.positionShape(in), losses, in, grad,
                 input, target, w, null);
         int threads = Checks.threads(o.threads(), input.numel(), input, target, w, null, losses, grad);
-        boolean f64 = input.dtype() == DType.FLOAT64;
-        RowProblem p = RowProblem.forThisThread()
-                .kernels(Problems.kernels(f64, losses, grad))
-                .input(input.segment(), f64, n, c, s)
+        RowProblem p = Problems.rows(kind == Kind.NLL ? RowOp.NLL : prob ? RowOp.CROSS_ENTROPY_PROB : RowOp.CROSS_ENTROPY,
+                input, losses, grad)
                 .weight(w == null ? null : w.segment(), weightSum)
-                .labelSmoothing(kind == Kind.NLL || !(o.labelSmoothing() > 0) ? 0 : o.labelSmoothing())
-                .losses(losses == null ? null : losses.segment(), losses != null && losses.dtype() == DType.FLOAT64)
-                .grad(grad == null ? null : grad.segment(), grad != null && grad.dtype() == DType.FLOAT64);
+                .labelSmoothing(kind == Kind.NLL || !(o.labelSmoothing() > 0) ? 0 : o.labelSmoothing());
         if (prob) {
             p.probTarget(target.segment());
         } else {
             p.indexTarget(target.segment(), target.dtype().byteSize(), o.ignoreIndex());
         }
-        try {
-            long positions = n * s;
-            double denominator;
-            if (prob) {
-                denominator = positions;
-            } else {
-                try {
-                    denominator = Parallel.sum(positions, Parallel.grain(1), threads, Targets::weightSum, p);
-                } catch (Targets.BadTarget e) {
-                    throw new IllegalArgumentException(what + ": target " + e.value + " is out of bounds at flat index "
-                            + e.position + " of the target (classes 0.." + (c - 1) + ", ignore_index "
-                            + o.ignoreIndex() + ")");
-                }
-            }
-            boolean mean = o.reduction() == Reduction.MEAN;
-            if (mean) {
-                p.gradScale(1.0 / denominator);
-            }
-            double sum = Parallel.sum(positions, Parallel.grain(c), threads,
-                    kind == Kind.NLL ? CrossEntropy::nllChunk : prob ? CrossEntropy::probChunk : CrossEntropy::indexChunk,
-                    p);
-            return mean ? sum / denominator : sum;
-        } finally {
-            p.clear();
-        }
-    }
-
-    private static double indexChunk(RowProblem p, long from, long to) {
-        return p.kernels().rows(RowOp.CROSS_ENTROPY, p, from, to);
-    }
-
-    private static double probChunk(RowProblem p, long from, long to) {
-        return p.kernels().rows(RowOp.CROSS_ENTROPY_PROB, p, from, to);
-    }
-
-    private static double nllChunk(RowProblem p, long from, long to) {
-        return p.kernels().rows(RowOp.NLL, p, from, to);
+        return Problems.reduceRows(what, p, o.reduction(), threads, prob ? null : Targets::weightSum);
     }
 }

@@ -3,6 +3,10 @@ package dev.vecloss;
 import dev.vecloss.internal.ElementProblem;
 import dev.vecloss.internal.KernelProvider;
 import dev.vecloss.internal.LossKernels;
+import dev.vecloss.internal.Parallel;
+import dev.vecloss.internal.RowOp;
+import dev.vecloss.internal.RowProblem;
+import dev.vecloss.internal.Targets;
 
 /**
  * The part of filling a kernel problem that every public loss class of a family shares: this
@@ -29,5 +33,71 @@ final class Problems {
                 .operands(input.segment(), target.segment(), f64, input.dims(), input.numel())
                 .losses(losses == null ? null : losses.segment(), losses != null && losses.dtype() == DType.FLOAT64)
                 .grad(grad == null ? null : grad.segment(), grad != null && grad.dtype() == DType.FLOAT64);
+    }
+
+    /**
+     * Evaluates a filled elementwise problem over its {@code numel} elements and clears it: the
+     * sum, or the sum over {@code denominator} for {@link Reduction#MEAN} and
+     * {@link Reduction#BATCHMEAN} (whose gradient is scaled to match).
+     */
+    static double reduceElements(ElementProblem p, long numel, Reduction reduction, double denominator, int threads) {
+        try {
+            boolean mean = reduction == Reduction.MEAN || reduction == Reduction.BATCHMEAN;
+            if (mean) {
+                p.gradScale(1.0 / denominator);
+            }
+            double sum = Parallel.sum(numel, Parallel.grain(1), threads, ElementProblem::chunk, p);
+            return mean ? sum / denominator : sum;
+        } finally {
+            p.clear();
+        }
+    }
+
+    /**
+     * This thread's row problem for {@code op}, filled with the checked input (read as
+     * {@code (N, C, S)}, see {@link Layout}) and outputs; the caller adds the target and its
+     * options.
+     */
+    static RowProblem rows(RowOp op, Tensor input, Tensor losses, Tensor grad) {
+        boolean f64 = input.dtype() == DType.FLOAT64;
+        long[] in = input.dims();
+        return RowProblem.forThisThread()
+                .kernels(kernels(f64, losses, grad))
+                .op(op)
+                .input(input.segment(), f64, Layout.batch(in), Layout.classes(in), Layout.spatial(in))
+                .losses(losses == null ? null : losses.segment(), losses != null && losses.dtype() == DType.FLOAT64)
+                .grad(grad == null ? null : grad.segment(), grad != null && grad.dtype() == DType.FLOAT64);
+    }
+
+    /**
+     * Evaluates a filled row problem over its positions and clears it. The mean's denominator is
+     * {@code denominator} summed over the positions (a pass over the index targets that also
+     * checks every active label, before anything is written: {@link Targets#weightSum} or
+     * {@link Targets#activeCount}), or the number of positions when it is {@code null}
+     * (probability targets).
+     */
+    static double reduceRows(String what, RowProblem p, Reduction reduction, int threads,
+            Parallel.RangeSum<RowProblem> denominator) {
+        try {
+            long positions = p.positions();
+            double d = positions;
+            if (denominator != null) {
+                try {
+                    d = Parallel.sum(positions, Parallel.grain(1), threads, denominator, p);
+                } catch (Targets.BadTarget e) {
+                    throw new IllegalArgumentException(what + ": target " + e.value + " is out of bounds at flat index "
+                            + e.position + " of the target (classes 0.." + (p.c() - 1)
+                            + (p.ignores() ? ", ignore_index " + p.ignoreIndex() : "") + ")");
+                }
+            }
+            boolean mean = reduction == Reduction.MEAN;
+            if (mean) {
+                p.gradScale(1.0 / d);
+            }
+            double sum = Parallel.sum(positions, Parallel.grain(p.c()), threads, RowProblem::chunk, p);
+            return mean ? sum / d : sum;
+        } finally {
+            p.clear();
+        }
     }
 }

@@ -10,7 +10,9 @@ public enum Reduction {
     /** The sum of the per-element losses divided by the loss's denominator (NaN for 0/0). */
     MEAN,
     /** The plain sum of the per-element losses (0 for an empty input). */
-    SUM;
+    SUM,
+    /** {@code kl_div} only: the sum divided by the batch size, the input's first dimension. */
+    BATCHMEAN;
 
     /** Parses PyTorch's spelling ({@code none}, {@code mean}, {@code sum}). */
     public static Reduction parse(String name) {
@@ -18,8 +20,9 @@ public enum Reduction {
             case "none" -> NONE;
             case "mean" -> MEAN;
             case "sum" -> SUM;
+            case "batchmean" -> BATCHMEAN;
             default -> throw new IllegalArgumentException(
-                    "'" + name + "' is not a valid value for reduction (expected none, mean or sum)");
+                    "'" + name + "' is not a valid value for reduction (expected none, mean, sum or batchmean)");
         };
     }
 

@@ -17,6 +17,7 @@ public final class ElementProblem {
     private static final ThreadLocal<ElementProblem> PER_THREAD = ThreadLocal.withInitial(ElementProblem::new);
 
     private LossKernels kernels;
+    private ElementOp op;
     private MemorySegment input;
     private MemorySegment target;
     private boolean f64;
@@ -30,6 +31,11 @@ public final class ElementProblem {
     private long[] posWeightShape;
     private long posWeightRun;
     private boolean posWeightContiguous;
+    private double alpha = -1;
+    private double gamma;
+    private double margin = 1;
+    private boolean zeroOneLabels;
+    private boolean logTarget;
     private double gradScale = 1;
     private MemorySegment losses;
     private boolean lossesF64;
@@ -52,6 +58,17 @@ public final class ElementProblem {
     public ElementProblem kernels(LossKernels k) {
         this.kernels = k;
         return this;
+    }
+
+    /** The loss to evaluate. */
+    public ElementProblem op(ElementOp o) {
+        this.op = o;
+        return this;
+    }
+
+    /** {@link #op()} by this problem's kernels over elements {@code [from, to)}: the chunk function of {@link Parallel}. */
+    public static double chunk(ElementProblem p, long from, long to) {
+        return p.kernels.elements(p.op, p, from, to);
     }
 
     /** Input and target of shape {@code dims} (not copied: it must not change), float32 or float64. */
@@ -86,6 +103,26 @@ public final class ElementProblem {
         return this;
     }
 
+    /** The sigmoid focal loss's alpha (negative: off) and gamma. */
+    public ElementProblem focal(double a, double g) {
+        this.alpha = a;
+        this.gamma = g;
+        return this;
+    }
+
+    /** The hinge losses' margin, and whether labels 0 and 1 are read as -1 and 1. */
+    public ElementProblem hinge(double m, boolean zeroOne) {
+        this.margin = m;
+        this.zeroOneLabels = zeroOne;
+        return this;
+    }
+
+    /** Whether kl_div's target holds log-probabilities. */
+    public ElementProblem logTarget(boolean log) {
+        this.logTarget = log;
+        return this;
+    }
+
     /** The factor of the gradient: 1, or 1 / the mean's denominator. */
     public ElementProblem gradScale(double scale) {
         this.gradScale = scale;
@@ -109,12 +146,19 @@ public final class ElementProblem {
     /** Drops the references to the caller's memory and resets every option. */
     public void clear() {
         kernels = null;
+        op = null;
         input = target = weight = posWeight = losses = grad = null;
         shape = weightShape = posWeightShape = null;
+        alpha = -1;
+        gamma = 0;
+        margin = 1;
+        zeroOneLabels = false;
+        logTarget = false;
         gradScale = 1;
     }
 
     public LossKernels kernels() { return kernels; }
+    public ElementOp op() { return op; }
     public MemorySegment input() { return input; }
     public MemorySegment target() { return target; }
     public boolean f64() { return f64; }
@@ -122,6 +166,11 @@ public final class ElementProblem {
     public MemorySegment weight() { return weight; }
     public MemorySegment posWeight() { return posWeight; }
     public double gradScale() { return gradScale; }
+    public double alpha() { return alpha; }
+    public double gamma() { return gamma; }
+    public double margin() { return margin; }
+    public boolean zeroOneLabels() { return zeroOneLabels; }
+    public boolean logTarget() { return logTarget; }
     public MemorySegment losses() { return losses; }
     public boolean lossesF64() { return lossesF64; }
     public MemorySegment grad() { return grad; }

@@ -43,4 +43,18 @@ public final class Ranges {
             this.value = value;
         }
     }
+
+    /** The number of targets in {@code [from, to)} that are neither 0 nor 1 (Keras's hinge label rule). */
+    public static double notZeroOne(ElementProblem p, long from, long to) {
+        final MemorySegment y = p.target();
+        final boolean f64 = p.f64();
+        long n = 0;
+        for (long i = from; i < to; i++) {
+            double v = Mem.get(y, f64, i);
+            if (v != 0 && v != 1) {
+                n++;
+            }
+        }
+        return n;
+    }
 }

@@ -13,5 +13,11 @@ public enum RowOp {
     /** {@code cross_entropy} with class-probability targets (LOSSES.md 1.2). */
     CROSS_ENTROPY_PROB,
     /** {@code nll_loss} on log-probabilities (LOSSES.md 2). */
-    NLL
+    NLL,
+    /** The softmax (multi-class) focal loss, {@code -alpha_y (1 - p_y)^gamma log p_y} (LOSSES.md 5.3). */
+    SOFTMAX_FOCAL,
+    /** {@code multi_margin_loss} (LOSSES.md 6.2). */
+    MULTI_MARGIN,
+    /** Keras's {@code categorical_hinge} on one-hot (or soft) targets of the input's shape (LOSSES.md 6.3). */
+    CATEGORICAL_HINGE
 }

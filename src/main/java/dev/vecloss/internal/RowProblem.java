@@ -21,6 +21,7 @@ public final class RowProblem {
     private static final ThreadLocal<RowProblem> PER_THREAD = ThreadLocal.withInitial(RowProblem::new);
 
     private LossKernels kernels;
+    private RowOp op;
     private MemorySegment input;
     private boolean f64;
     private long n, c, s;
@@ -30,7 +31,11 @@ public final class RowProblem {
     private MemorySegment weight;
     private double weightSum;
     private long ignoreIndex;
+    private boolean ignores;
     private double eps;
+    private double gamma;
+    private int power = 1;
+    private double margin = 1;
     private double gradScale = 1;
     private MemorySegment losses;
     private boolean lossesF64;
@@ -55,6 +60,17 @@ public final class RowProblem {
         return this;
     }
 
+    /** The loss to evaluate. */
+    public RowProblem op(RowOp o) {
+        this.op = o;
+        return this;
+    }
+
+    /** {@link #op()} by this problem's kernels over positions {@code [from, to)}: the chunk function of {@link Parallel}. */
+    public static double chunk(RowProblem p, long from, long to) {
+        return p.kernels.rows(p.op, p, from, to);
+    }
+
     /** The scores (logits or log-probabilities), (N, C, S), float32 or float64. */
     public RowProblem input(MemorySegment x, boolean isF64, long batch, long classes, long spatial) {
         this.input = x;
@@ -71,6 +87,14 @@ public final class RowProblem {
         this.targetKind = width;
         this.probTarget = null;
         this.ignoreIndex = ignore;
+        this.ignores = true;
+        return this;
+    }
+
+    /** Index targets with no ignore_index: every label must be in {@code [0, C)} (multi_margin_loss). */
+    public RowProblem indexTargetWithoutIgnore(MemorySegment t, int width) {
+        indexTarget(t, width, Long.MIN_VALUE);
+        this.ignores = false;
         return this;
     }
 
@@ -92,6 +116,19 @@ public final class RowProblem {
     /** Label smoothing, 0 when off. */
     public RowProblem labelSmoothing(double e) {
         this.eps = e;
+        return this;
+    }
+
+    /** The focusing exponent of the softmax focal loss. */
+    public RowProblem focal(double g) {
+        this.gamma = g;
+        return this;
+    }
+
+    /** multi_margin_loss's exponent {@code p} (1 or 2) and margin. */
+    public RowProblem margin(int p, double m) {
+        this.power = p;
+        this.margin = m;
         return this;
     }
 
@@ -118,12 +155,17 @@ public final class RowProblem {
     /** Drops the references to the caller's memory and resets every option. */
     public void clear() {
         kernels = null;
+        op = null;
         input = target = probTarget = weight = losses = grad = null;
         eps = 0;
+        gamma = 0;
+        power = 1;
+        margin = 1;
         gradScale = 1;
     }
 
     public LossKernels kernels() { return kernels; }
+    public RowOp op() { return op; }
     public MemorySegment input() { return input; }
     public boolean f64() { return f64; }
     public long n() { return n; }
@@ -135,6 +177,11 @@ public final class RowProblem {
     public MemorySegment weight() { return weight; }
     public double weightSum() { return weightSum; }
     public long ignoreIndex() { return ignoreIndex; }
+    /** Whether positions whose target is {@link #ignoreIndex()} are skipped. */
+    public boolean ignores() { return ignores; }
+    public double gamma() { return gamma; }
+    public int power() { return power; }
+    public double margin() { return margin; }
     public double eps() { return eps; }
     public double gradScale() { return gradScale; }
     public MemorySegment losses() { return losses; }

@@ -37,6 +37,9 @@ public final class ScalarKernels implements LossKernels {
                 case CROSS_ENTROPY -> crossEntropy(p, pos, base);
                 case CROSS_ENTROPY_PROB -> crossEntropyProb(p, base);
                 case NLL -> nllLoss(p, pos, base);
+                case SOFTMAX_FOCAL -> softmaxFocal(p, pos, base);
+                case MULTI_MARGIN -> multiMargin(p, pos, base);
+                case CATEGORICAL_HINGE -> categoricalHinge(p, base);
             };
             total += loss;
             if (p.losses() != null) {
@@ -119,9 +122,16 @@ public final class ScalarKernels implements LossKernels {
                 double yv = Mem.get(y, f64, i);
                 double wv = w == null ? 1 : Mem.get(w, f64, wi);
                 double pv = pw == null ? 1 : Mem.get(pw, f64, pi);
+                if (p.zeroOneLabels()) {
+                    yv = 2 * yv - 1;
+                }
                 double loss = wv * switch (op) {
                     case BINARY_CROSS_ENTROPY -> binaryCrossEntropy(xv, yv);
                     case BINARY_CROSS_ENTROPY_WITH_LOGITS -> binaryCrossEntropyWithLogits(xv, yv, pv);
+                    case SIGMOID_FOCAL -> sigmoidFocal(xv, yv, p.alpha(), p.gamma(), false);
+                    case HINGE -> hinge(xv, yv, p.margin(), false);
+                    case SQUARED_HINGE -> squaredHinge(xv, yv, p.margin(), false);
+                    case KL_DIV -> klDiv(xv, yv, p.logTarget(), false);
                 };
                 total += loss;
                 if (p.losses() != null) {
@@ -131,6 +141,10 @@ public final class ScalarKernels implements LossKernels {
                     double g = switch (op) {
                         case BINARY_CROSS_ENTROPY -> binaryCrossEntropyGrad(xv, yv);
                         case BINARY_CROSS_ENTROPY_WITH_LOGITS -> binaryCrossEntropyWithLogitsGrad(xv, yv, pv);
+                        case SIGMOID_FOCAL -> sigmoidFocal(xv, yv, p.alpha(), p.gamma(), true);
+                        case HINGE -> hinge(xv, yv, p.margin(), true);
+                        case SQUARED_HINGE -> squaredHinge(xv, yv, p.margin(), true);
+                        case KL_DIV -> klDiv(xv, yv, p.logTarget(), true);
                     };
                     Mem.set(p.grad(), p.gradF64(), i, sigma * wv * g);
                 }
@@ -178,6 +192,71 @@ public final class ScalarKernels implements LossKernels {
     static double binaryCrossEntropyWithLogitsGrad(double x, double y, double posWeight) {
         double r = 1 + (posWeight - 1) * y;
         return r / (1 + Math.exp(-x)) - posWeight * y;
+    }
+
+    /**
+     * torchvision's sigmoid focal loss (LOSSES.md 5.1), its value or, with {@code grad}, its
+     * derivative: {@code l = a_t ce (1 - p_t)^gamma}, {@code ce} the BCE with logits,
+     * {@code p_t = p y + (1 - p)(1 - y)}, {@code a_t = alpha y + (1 - alpha)(1 - y)} (1 for a
+     * negative alpha). Formed without cancellation: {@code 1 - p = sigmoid(-x)}, so
+     * {@code 1 - p_t = (1 - p) y + p (1 - y)} and {@code p - y = p (1 - y) - (1 - p) y} keep
+     * their small values where torchvision's {@code 1 - p} rounds to 0. The derivative is
+     * {@code a_t [(p - y)(1 - p_t)^gamma - gamma (2y - 1) p (1 - p) (1 - p_t)^(gamma-1) ce]},
+     * the second term taken as its limit 0 where {@code 1 - p_t = 0}, so that gamma in (0, 1)
+     * and saturated logits give finite values, never NaN from {@code 0^gamma} or {@code 0 log 0}.
+     */
+    static double sigmoidFocal(double x, double y, double alpha, double gamma, boolean grad) {
+        double e = Math.exp(-Math.abs(x));
+        double p = x >= 0 ? 1 / (1 + e) : e / (1 + e);          // sigmoid(x)
+        double q = x >= 0 ? e / (1 + e) : 1 / (1 + e);          // 1 - sigmoid(x) = sigmoid(-x)
+        double oneMinusPt = q * y + p * (1 - y);
+        double mod = gamma == 0 ? 1 : Math.pow(oneMinusPt, gamma);
+        double at = alpha >= 0 ? alpha * y + (1 - alpha) * (1 - y) : 1;
+        double ce = binaryCrossEntropyWithLogits(x, y, 1);
+        if (!grad) {
+            return at * ce * mod;
+        }
+        double pMinusY = p * (1 - y) - q * y;
+        double second = gamma == 0 || oneMinusPt == 0 ? 0
+                : gamma * (2 * y - 1) * p * q * (mod / oneMinusPt) * ce;
+        return at * (pMinusY * mod - second);
+    }
+
+    /** Keras's hinge, {@code max(0, margin - y x)}, or its derivative {@code -y} where {@code margin - y x > 0}, else 0. */
+    static double hinge(double x, double y, double margin, boolean grad) {
+        double z = margin - y * x;
+        if (grad) {
+            return z > 0 ? -y : 0;
+        }
+        return Math.max(z, 0);
+    }
+
+    /** Keras's squared hinge, {@code max(0, margin - y x)^2}, or its derivative {@code -2 y max(0, margin - y x)}. */
+    static double squaredHinge(double x, double y, double margin, boolean grad) {
+        double z = margin - y * x;
+        if (grad) {
+            return z > 0 ? -2 * y * z : 0;
+        }
+        double h = Math.max(z, 0);
+        return h * h;
+    }
+
+    /**
+     * kl_div (LOSSES.md 7) on a log-probability {@code q}, or its derivative: with a probability
+     * target {@code t}, {@code xlogy(t, t) - t q} ({@code xlogy} is 0 where {@code t = 0}, so
+     * such a term is {@code -0 q}: 0, or NaN for an infinite q; a negative t gives NaN), derivative
+     * {@code -t}; with a log-probability target, {@code exp(t) (t - q)}, derivative {@code -exp(t)}.
+     */
+    static double klDiv(double q, double t, boolean logTarget, boolean grad) {
+        if (logTarget) {
+            double et = Math.exp(t);
+            return grad ? -et : et * (t - q);
+        }
+        if (grad) {
+            return -t;
+        }
+        double xlogy = t == 0 ? 0 : t * Math.log(t);
+        return xlogy - t * q;
     }
 
     /**
@@ -248,6 +327,128 @@ public final class ScalarKernels implements LossKernels {
             }
         }
         return -wy * Mem.get(p.input(), p.f64(), base + y * s);
+    }
+
+    /**
+     * The softmax focal loss at one position (LOSSES.md 5.3): {@code l = alpha_y (1 - p_y)^gamma
+     * nll} with {@code nll = -log p_y} as cross-entropy computes it and {@code 1 - p_y = S'/S}
+     * (the other classes' share, which does not cancel for a confident row); the gradient
+     * {@code alpha_y G (p_k - [k = y])}, {@code G = (1 - p_y)^gamma + gamma p_y (1 - p_y)^(gamma-1)
+     * nll}, its second term taken as its limit 0 where {@code 1 - p_y = 0}. The weight is alpha.
+     */
+    private static double softmaxFocal(RowProblem p, long pos, long base) {
+        final long c = p.c(), s = p.s();
+        final MemorySegment x = p.input();
+        final boolean f64 = p.f64();
+        long y = Mem.getIndex(p.target(), p.targetKind(), pos);
+        if (y == p.ignoreIndex()) {
+            ignored(p, base, false);
+            return 0;
+        }
+        double m = Double.NEGATIVE_INFINITY;
+        for (long k = 0; k < c; k++) {
+            m = Math.max(m, Mem.get(x, f64, base + k * s));
+        }
+        double xy = Mem.get(x, f64, base + y * s);
+        double rest = 0;
+        for (long k = 0; k < c; k++) {
+            if (k != y) {
+                rest += Math.exp(Mem.get(x, f64, base + k * s) - m);
+            }
+        }
+        double ey = Math.exp(xy - m);
+        double sum = rest + ey;
+        double nll = nll(xy, m, rest, ey);
+        double gamma = p.gamma();
+        double q = rest / sum; // 1 - p_y
+        double mod = gamma == 0 ? 1 : Math.pow(q, gamma);
+        double alpha = weight(p, y);
+        if (p.grad() != null) {
+            double py = ey / sum;
+            double second = gamma == 0 || q == 0 ? 0 : gamma * py * (mod / q) * nll;
+            double a = p.gradScale() * alpha * (mod + second);
+            for (long k = 0; k < c; k++) {
+                double d = k == y ? -q : Math.exp(Mem.get(x, f64, base + k * s) - m) / sum;
+                Mem.set(p.grad(), p.gradF64(), base + k * s, a * d);
+            }
+        }
+        return alpha * mod * nll;
+    }
+
+    /**
+     * multi_margin_loss at one sample (LOSSES.md 6.2): {@code (1/C) sum_{i != y} w_y max(0, z_i)^p},
+     * {@code z_i = margin - x_y + x_i}, a term active only where {@code z_i > 0} (a NaN term
+     * fails the test and adds nothing, as in PyTorch).
+     */
+    private static double multiMargin(RowProblem p, long pos, long base) {
+        final long c = p.c(), s = p.s();
+        final MemorySegment x = p.input();
+        final boolean f64 = p.f64();
+        final long y = Mem.getIndex(p.target(), p.targetKind(), pos);
+        final double xy = Mem.get(x, f64, base + y * s);
+        final double wy = weight(p, y);
+        final boolean square = p.power() == 2;
+        double total = 0;
+        double gy = 0;
+        final double g = p.gradScale() * wy / c;
+        for (long k = 0; k < c; k++) {
+            if (k == y) {
+                continue;
+            }
+            double z = p.margin() - xy + Mem.get(x, f64, base + k * s);
+            double gk = 0;
+            if (z > 0) {
+                total += square ? z * z : z;
+                gk = g * (square ? 2 * z : 1);
+                gy -= gk;
+            }
+            if (p.grad() != null) {
+                Mem.set(p.grad(), p.gradF64(), base + k * s, gk);
+            }
+        }
+        if (p.grad() != null) {
+            Mem.set(p.grad(), p.gradF64(), base + y * s, gy);
+        }
+        return wy * total / c;
+    }
+
+    /**
+     * Keras's categorical hinge at one position (LOSSES.md 6.3): {@code pos = sum_c y_c f_c},
+     * {@code neg = max_c (1 - y_c) f_c}, {@code l = max(0, neg - pos + margin)} (Keras: margin 1); where it is active
+     * ({@code > 0}, strictly) the gradient is {@code -y_c}, plus {@code 1 - y_j} at the first
+     * class {@code j} that attains {@code neg}.
+     */
+    private static double categoricalHinge(RowProblem p, long base) {
+        final long c = p.c(), s = p.s();
+        final MemorySegment x = p.input(), t = p.probTarget();
+        final boolean f64 = p.f64();
+        double pos = 0;
+        double neg = Double.NEGATIVE_INFINITY;
+        long argNeg = -1;
+        for (long k = 0; k < c; k++) {
+            double f = Mem.get(x, f64, base + k * s);
+            double yk = Mem.get(t, f64, base + k * s);
+            pos += yk * f;
+            double v = (1 - yk) * f;
+            if (v > neg || Double.isNaN(v) && !Double.isNaN(neg)) {
+                neg = v;
+                argNeg = k;
+            }
+        }
+        double z = neg - pos + p.margin();
+        double loss = Math.max(z, 0);
+        if (p.grad() != null) {
+            boolean active = z > 0;
+            for (long k = 0; k < c; k++) {
+                double g = 0;
+                if (active) {
+                    double yk = Mem.get(t, f64, base + k * s);
+                    g = -yk + (k == argNeg ? 1 - yk : 0);
+                }
+                Mem.set(p.grad(), p.gradF64(), base + k * s, p.gradScale() * g);
+            }
+        }
+        return loss;
     }
 
     /**

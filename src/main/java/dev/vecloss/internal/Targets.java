@@ -15,17 +15,31 @@ public final class Targets {
      * @throws BadTarget for the first active target of the range outside {@code [0, C)}
      */
     public static double weightSum(RowProblem p, long from, long to) {
+        return scan(p, from, to, true);
+    }
+
+    /**
+     * The number of active positions in {@code [from, to)}: the mean's denominator where weights
+     * do not enter it (the softmax focal loss).
+     *
+     * @throws BadTarget as {@link #weightSum}
+     */
+    public static double activeCount(RowProblem p, long from, long to) {
+        return scan(p, from, to, false);
+    }
+
+    private static double scan(RowProblem p, long from, long to, boolean weighted) {
         double w = 0;
         long c = p.c();
         for (long pos = from; pos < to; pos++) {
             long y = Mem.getIndex(p.target(), p.targetKind(), pos);
-            if (y == p.ignoreIndex()) {
+            if (p.ignores() && y == p.ignoreIndex()) {
                 continue;
             }
             if (y < 0 || y >= c) {
                 throw new BadTarget(pos, y);
             }
-            w += ScalarKernels.weight(p, y);
+            w += weighted ? ScalarKernels.weight(p, y) : 1;
         }
         return w;
     }
