@@ -45,8 +45,12 @@ final class Elementwise {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /** Whether the SIMD kernels cover {@code op}. */
-    static boolean covers(ElementOp op) {
-        return op == ElementOp.BINARY_CROSS_ENTROPY_WITH_LOGITS;
+    static boolean covers(ElementOp op, ElementProblem p) {
+        return switch (op) {
+            case BINARY_CROSS_ENTROPY_WITH_LOGITS, HINGE, SQUARED_HINGE -> true;
+            case KL_DIV -> p.logTarget();
+            default -> false;
+        };
     }
 
     /** The family's loop over elements {@code [from, to)} of a float32 problem. */
@@ -70,6 +74,9 @@ final class Elementwise {
                 }
                 switch (op) {
                     case BINARY_CROSS_ENTROPY_WITH_LOGITS -> bceWithLogits(sc, nv, pw != null, wantGrad);
+                    case HINGE, SQUARED_HINGE -> hinge(sc, nv, op == ElementOp.SQUARED_HINGE, (float) p.margin(),
+                            p.zeroOneLabels(), wantGrad);
+                    case KL_DIV -> klDivLogTarget(sc, nv, wantGrad);
                     default -> throw new IllegalStateException("no SIMD tile for " + op);
                 }
                 if (w != null) {
@@ -177,6 +184,64 @@ final class Elementwise {
             // x = -inf: the reference's (1-y) x - r logsigmoid(x) is inf - inf
             l = l.blend(Float.NaN, x.compare(VectorOperators.EQ, Float.NEGATIVE_INFINITY));
             l.intoArray(sc.loss, i);
+        }
+    }
+
+    /**
+     * Hinge and squared hinge on the tile (see {@code ScalarKernels.hinge}): {@code z = margin - y x},
+     * {@code l = max(z, 0)} (NaN stays NaN), squared for {@code squared}; the gradient {@code -y}
+     * (or {@code -2 y z}) where {@code z > 0}, else 0. With {@code zeroOne} the labels are read
+     * as {@code 2y - 1}.
+     */
+    private static void hinge(Scratch sc, int nv, boolean squared, float margin, boolean zeroOne, boolean wantGrad) {
+        for (int i = 0; i < nv; i += V) {
+            FloatVector x = FloatVector.fromArray(F, sc.x, i);
+            FloatVector y = FloatVector.fromArray(F, sc.y, i);
+            if (zeroOne) {
+                y = y.mul(2f).sub(1f);
+            }
+            FloatVector z = y.mul(x).neg().add(margin);
+            VectorMask<Float> active = z.compare(VectorOperators.GT, 0f);
+            // max(z, 0) as Math.max: NaN stays NaN (z > 0 fails for NaN, so blend on z <= 0 only)
+            FloatVector h = z.blend(0f, z.compare(VectorOperators.LE, 0f));
+            (squared ? h.mul(h) : h).intoArray(sc.loss, i);
+            if (wantGrad) {
+                FloatVector g = squared ? y.mul(z).mul(-2f) : y.neg();
+                g.blend(0f, active.not()).intoArray(sc.grad, i);
+            }
+        }
+    }
+
+    /**
+     * kl_div with log-probability targets on the tile: {@code exp(t) (t - q)}, gradient
+     * {@code -exp(t)}. The kernels' exponential takes arguments up to 80 (see {@link VectorMath});
+     * a tile with a larger {@code t} (a log-probability above 0: not a probability, but PyTorch
+     * computes it) takes {@code exp(t/2)^2}, which overflows to inf as {@code exp} does.
+     */
+    private static void klDivLogTarget(Scratch sc, int nv, boolean wantGrad) {
+        boolean large = false;
+        for (int i = 0; i < nv; i += V) {
+            large |= FloatVector.fromArray(F, sc.y, i).compare(VectorOperators.GT, 80f).anyTrue();
+        }
+        if (large) {
+            for (int i = 0; i < nv; i += V) {
+                FloatVector.fromArray(F, sc.y, i).mul(0.5f).intoArray(sc.tmp, i);
+            }
+            VectorMath.expInto(sc.tmp, sc.tmp, nv, sc.zero);
+            for (int i = 0; i < nv; i += V) {
+                FloatVector h = FloatVector.fromArray(F, sc.tmp, i);
+                h.mul(h).intoArray(sc.tmp, i);
+            }
+        } else {
+            VectorMath.expInto(sc.y, sc.tmp, nv, sc.zero);
+        }
+        for (int i = 0; i < nv; i += V) {
+            FloatVector et = FloatVector.fromArray(F, sc.tmp, i);
+            FloatVector t = FloatVector.fromArray(F, sc.y, i);
+            et.mul(t.sub(FloatVector.fromArray(F, sc.x, i))).intoArray(sc.loss, i);
+            if (wantGrad) {
+                et.neg().intoArray(sc.grad, i);
+            }
         }
     }
 }

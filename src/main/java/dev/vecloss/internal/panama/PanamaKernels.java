@@ -69,6 +69,6 @@ public final class PanamaKernels implements LossKernels {
 
     @Override
     public double elements(ElementOp op, ElementProblem p, long from, long to) {
-        return Elementwise.covers(op) ? Elementwise.elements(op, p, from, to) : SCALAR.elements(op, p, from, to);
+        return Elementwise.covers(op, p) ? Elementwise.elements(op, p, from, to) : SCALAR.elements(op, p, from, to);
     }
 }
