@@ -39,6 +39,9 @@ final class Elementwise {
         final float[] loss = new float[TILE];
         final float[] grad = new float[TILE];
         final float[] tmp = new float[TILE];
+        final float[] a1 = new float[TILE];
+        final float[] a2 = new float[TILE];
+        final float[] a3 = new float[TILE];
         final float[] zero = new float[V];
     }
 
@@ -47,9 +50,8 @@ final class Elementwise {
     /** Whether the SIMD kernels cover {@code op}. */
     static boolean covers(ElementOp op, ElementProblem p) {
         return switch (op) {
-            case BINARY_CROSS_ENTROPY_WITH_LOGITS, HINGE, SQUARED_HINGE -> true;
-            case KL_DIV -> p.logTarget();
-            default -> false;
+            case BINARY_CROSS_ENTROPY, BINARY_CROSS_ENTROPY_WITH_LOGITS, SIGMOID_FOCAL, HINGE, SQUARED_HINGE, KL_DIV ->
+                    true;
         };
     }
 
@@ -76,8 +78,15 @@ final class Elementwise {
                     case BINARY_CROSS_ENTROPY_WITH_LOGITS -> bceWithLogits(sc, nv, pw != null, wantGrad);
                     case HINGE, SQUARED_HINGE -> hinge(sc, nv, op == ElementOp.SQUARED_HINGE, (float) p.margin(),
                             p.zeroOneLabels(), wantGrad);
-                    case KL_DIV -> klDivLogTarget(sc, nv, wantGrad);
-                    default -> throw new IllegalStateException("no SIMD tile for " + op);
+                    case KL_DIV -> {
+                        if (p.logTarget()) {
+                            klDivLogTarget(sc, nv, wantGrad);
+                        } else {
+                            klDiv(sc, nv, wantGrad);
+                        }
+                    }
+                    case BINARY_CROSS_ENTROPY -> bce(sc, nv, wantGrad);
+                    case SIGMOID_FOCAL -> sigmoidFocal(sc, nv, (float) p.alpha(), (float) p.gamma(), wantGrad);
                 }
                 if (w != null) {
                     operand(w, wi, p.weightContiguous(), n, nv, sc.w);
@@ -241,6 +250,111 @@ final class Elementwise {
             et.mul(t.sub(FloatVector.fromArray(F, sc.x, i))).intoArray(sc.loss, i);
             if (wantGrad) {
                 et.neg().intoArray(sc.grad, i);
+            }
+        }
+    }
+
+    /** kl_div with probability targets on the tile: {@code xlogy(t, t) - t q}, gradient {@code -t}. */
+    private static void klDiv(Scratch sc, int nv, boolean wantGrad) {
+        System.arraycopy(sc.y, 0, sc.tmp, 0, nv);
+        for (int i = 0; i < nv; i += V) {
+            VectorMath.logInPlace(sc.tmp, i);
+        }
+        for (int i = 0; i < nv; i += V) {
+            FloatVector t = FloatVector.fromArray(F, sc.y, i);
+            FloatVector xlogy = t.mul(FloatVector.fromArray(F, sc.tmp, i)).blend(0f, t.compare(VectorOperators.EQ, 0f));
+            xlogy.sub(t.mul(FloatVector.fromArray(F, sc.x, i))).intoArray(sc.loss, i);
+            if (wantGrad) {
+                t.neg().intoArray(sc.grad, i);
+            }
+        }
+    }
+
+    /** The BCE gradient's floor of {@code p (1 - p)}, as PyTorch's (float32 1e-12). */
+    private static final float BCE_GRAD_FLOOR = 1e-12f;
+
+    /**
+     * BCE on probabilities on the tile (see {@code ScalarKernels.binaryCrossEntropy}):
+     * {@code -(y max(log p, -100) + (1 - y) max(log1p(-p), -100))}, gradient
+     * {@code (p - y) / max(p (1 - p), 1e-12)}.
+     */
+    private static void bce(Scratch sc, int nv, boolean wantGrad) {
+        for (int i = 0; i < nv; i += V) {
+            FloatVector pv = FloatVector.fromArray(F, sc.x, i);
+            pv.intoArray(sc.a1, i);
+            pv.neg().intoArray(sc.a2, i);
+            VectorMath.logInPlace(sc.a1, i);
+            VectorMath.log1pAnyInPlace(sc.a2, i);
+        }
+        for (int i = 0; i < nv; i += V) {
+            FloatVector pv = FloatVector.fromArray(F, sc.x, i);
+            FloatVector y = FloatVector.fromArray(F, sc.y, i);
+            FloatVector logP = FloatVector.fromArray(F, sc.a1, i).max(-100f);
+            FloatVector log1mP = FloatVector.fromArray(F, sc.a2, i).max(-100f);
+            y.mul(logP).add(FloatVector.broadcast(F, 1f).sub(y).mul(log1mP)).neg().intoArray(sc.loss, i);
+            if (wantGrad) {
+                FloatVector den = pv.mul(FloatVector.broadcast(F, 1f).sub(pv)).max(BCE_GRAD_FLOOR);
+                pv.sub(y).div(den).intoArray(sc.grad, i);
+            }
+        }
+    }
+
+    /**
+     * torchvision's sigmoid focal loss on the tile (see {@code ScalarKernels.sigmoidFocal}, the
+     * same forms without cancellation): {@code e = exp(-|x|)}; {@code p}, {@code q = 1 - p},
+     * {@code 1 - p_t = q y + p (1 - y)}; {@code ce} from {@code log1p(e)}; the modulating factor
+     * {@code (1 - p_t)^gamma} (a square for gamma 2, else {@code exp(gamma log(1 - p_t))}).
+     */
+    private static void sigmoidFocal(Scratch sc, int nv, float alpha, float gamma, boolean wantGrad) {
+        for (int i = 0; i < nv; i += V) {
+            FloatVector.fromArray(F, sc.x, i).abs().neg().intoArray(sc.tmp, i);
+        }
+        VectorMath.expInto(sc.tmp, sc.tmp, nv, sc.zero);
+        for (int i = 0; i < nv; i += V) {
+            FloatVector x = FloatVector.fromArray(F, sc.x, i);
+            FloatVector y = FloatVector.fromArray(F, sc.y, i);
+            FloatVector e = FloatVector.fromArray(F, sc.tmp, i);
+            FloatVector inv = FloatVector.broadcast(F, 1f).div(e.add(1f));
+            FloatVector ee = e.mul(inv);
+            VectorMask<Float> neg = x.compare(VectorOperators.LT, 0f);
+            FloatVector p = inv.blend(ee, neg);
+            FloatVector q = ee.blend(inv, neg);
+            p.intoArray(sc.a1, i);
+            q.intoArray(sc.a2, i);
+            q.mul(y).add(p.mul(FloatVector.broadcast(F, 1f).sub(y))).intoArray(sc.a3, i);
+            VectorMath.log1pInPlace(sc.tmp, i); // log1p(e), for ce
+        }
+        if (gamma != 0 && gamma != 1 && gamma != 2) { // (1 - p_t)^gamma into pw (free: no pos_weight here)
+            System.arraycopy(sc.a3, 0, sc.pw, 0, nv);
+            for (int i = 0; i < nv; i += V) {
+                VectorMath.logInPlace(sc.pw, i);
+                FloatVector.fromArray(F, sc.pw, i).mul(gamma).intoArray(sc.pw, i);
+            }
+            VectorMath.expInto(sc.pw, sc.pw, nv, sc.zero);
+        }
+        for (int i = 0; i < nv; i += V) {
+            FloatVector x = FloatVector.fromArray(F, sc.x, i);
+            FloatVector y = FloatVector.fromArray(F, sc.y, i);
+            FloatVector omp = FloatVector.fromArray(F, sc.a3, i);
+            FloatVector mod = gamma == 0 ? FloatVector.broadcast(F, 1f) : gamma == 1 ? omp
+                    : gamma == 2 ? omp.mul(omp) : FloatVector.fromArray(F, sc.pw, i);
+            FloatVector oneMinusY = FloatVector.broadcast(F, 1f).sub(y);
+            VectorMask<Float> negX = x.compare(VectorOperators.LT, 0f);
+            FloatVector ce = oneMinusY.mul(x).blend(y.mul(x).neg(), negX).add(FloatVector.fromArray(F, sc.tmp, i))
+                    .blend(Float.NaN, x.compare(VectorOperators.EQ, Float.NEGATIVE_INFINITY));
+            FloatVector at = alpha >= 0 ? y.mul(alpha).add(oneMinusY.mul(1f - alpha)) : FloatVector.broadcast(F, 1f);
+            at.mul(ce).mul(mod).intoArray(sc.loss, i);
+            if (wantGrad) {
+                FloatVector p = FloatVector.fromArray(F, sc.a1, i);
+                FloatVector q = FloatVector.fromArray(F, sc.a2, i);
+                FloatVector pMinusY = p.mul(oneMinusY).sub(q.mul(y));
+                FloatVector g = pMinusY.mul(mod);
+                if (gamma != 0) {
+                    FloatVector second = y.mul(2f).sub(1f).mul(gamma).mul(p).mul(q).mul(mod.div(omp)).mul(ce)
+                            .blend(0f, omp.compare(VectorOperators.EQ, 0f));
+                    g = g.sub(second);
+                }
+                at.mul(g).intoArray(sc.grad, i);
             }
         }
     }

@@ -152,4 +152,69 @@ final class VectorMath {
         }
         return s.lane(0);
     }
+
+    /** 2^-126, the smallest normal float. */
+    private static final float MIN_NORMAL = 0x1p-126f;
+
+    /**
+     * {@code a[off + l] = log(a[off + l])} for the V lanes at {@code off}, within about 2 ulps:
+     * 0 gives -inf, a negative value or NaN gives NaN, +inf gives +inf; subnormal arguments are
+     * exact too (scaled by 2^24 first). As {@link #log1pInPlace}, {@code x = 2^e f}, {@code f} in
+     * {@code [sqrt(1/2), sqrt(2))}, {@code log f = 2 atanh((f - 1)/(f + 1))}.
+     */
+    static void logInPlace(float[] a, int off) {
+        FloatVector x = FloatVector.fromArray(F, a, off);
+        logOfPositive(x, FloatVector.zero(F)).blend(special(x), specialMask(x)).intoArray(a, off);
+    }
+
+    /**
+     * {@code a[off + l] = log1p(a[off + l])} for the V lanes at {@code off}, for any argument
+     * (within about 3 ulps): {@code -1} gives -inf, below -1 NaN, as {@code Math.log1p}. Unlike
+     * {@link #log1pInPlace} it takes negative arguments ({@code log(1 - p)} of BCE): {@code 1 + u}
+     * is formed, its rounding error {@code u - (w - 1)} corrected to first order.
+     */
+    static void log1pAnyInPlace(float[] a, int off) {
+        FloatVector u = FloatVector.fromArray(F, a, off);
+        FloatVector w = u.add(1f);
+        FloatVector corr = u.sub(w.sub(1f)).div(w);
+        FloatVector r = logOfPositive(w, corr);
+        // exact 0 for 0 (and -0); the special values of log(w) otherwise
+        VectorMask<Float> zero = u.compare(VectorOperators.EQ, 0f);
+        r.blend(special(w), specialMask(w)).blend(u, zero.or(u.test(VectorOperators.IS_NAN))).intoArray(a, off);
+    }
+
+    /** {@code log(w) + corr} for positive finite {@code w} (normal or subnormal). */
+    private static FloatVector logOfPositive(FloatVector w, FloatVector corr) {
+        VectorMask<Float> sub = w.compare(VectorOperators.LT, MIN_NORMAL);
+        FloatVector ws = w.blend(w.mul(0x1p24f), sub);
+        IntVector bits = ws.reinterpretAsInts();
+        IntVector e = bits.lanewise(VectorOperators.ASHR, 23).sub(127);
+        FloatVector f = bits.and(0x007fffff).or(0x3f800000).reinterpretAsFloats();
+        VectorMask<Float> high = f.compare(VectorOperators.GT, SQRT2);
+        f = f.blend(f.mul(0.5f), high);
+        FloatVector zero = FloatVector.zero(F);
+        FloatVector ef = ((FloatVector) e.convert(VectorOperators.I2F, 0)).add(zero.blend(1f, high))
+                .sub(zero.blend(24f, sub));
+        FloatVector t = f.sub(1f).div(f.add(1f));
+        FloatVector t2 = t.mul(t);
+        FloatVector poly = t2.fma(1f / 9, 1f / 7)
+                .fma(t2, FloatVector.broadcast(F, 1f / 5))
+                .fma(t2, FloatVector.broadcast(F, 1f / 3))
+                .fma(t2, FloatVector.broadcast(F, 1f));
+        FloatVector logF = t.mul(2f).mul(poly);
+        return ef.fma(FloatVector.broadcast(F, LN2_LO), logF.add(corr)).add(ef.mul(LN2_HI));
+    }
+
+    /** Where {@code log} is not {@link #logOfPositive}'s: 0, negative, NaN, +inf. */
+    private static VectorMask<Float> specialMask(FloatVector x) {
+        return x.compare(VectorOperators.LE, 0f).or(x.test(VectorOperators.IS_NAN))
+                .or(x.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
+    }
+
+    /** {@code log} at those: -inf for 0, NaN below 0 and for NaN, +inf for +inf. */
+    private static FloatVector special(FloatVector x) {
+        FloatVector r = FloatVector.broadcast(F, Float.NaN);
+        r = r.blend(Float.NEGATIVE_INFINITY, x.compare(VectorOperators.EQ, 0f));
+        return r.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
+    }
 }
