@@ -63,7 +63,8 @@ public final class PanamaKernels implements LossKernels {
                     : SCALAR.rows(op, p, from, to);
             case CROSS_ENTROPY_PROB -> p.s() == 1 && p.c() >= V ? AlongClasses.prob(p, from, to)
                     : SCALAR.rows(op, p, from, to);
-            case NLL, SOFTMAX_FOCAL, MULTI_MARGIN, CATEGORICAL_HINGE -> SCALAR.rows(op, p, from, to);
+            case MULTI_MARGIN -> p.s() == 1 && p.c() >= V ? Margins.multiMargin(p, from, to) : SCALAR.rows(op, p, from, to);
+            case NLL, SOFTMAX_FOCAL, CATEGORICAL_HINGE -> SCALAR.rows(op, p, from, to);
         };
     }
 

@@ -1,0 +1,80 @@
+package dev.vecloss.internal.panama;
+
+import static dev.vecloss.internal.panama.PanamaConstants.F;
+import static dev.vecloss.internal.panama.PanamaConstants.LE;
+import static dev.vecloss.internal.panama.PanamaConstants.V;
+
+import dev.vecloss.internal.Mem;
+import dev.vecloss.internal.RowProblem;
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * {@code multi_margin_loss} over {@code (N, C)} rows, vectorised along the class axis: one read
+ * of the row sums {@code max(0, z)^p} with {@code z = margin - x_y + x_k} (the target's own lane
+ * masked out) and the count (or the sum of {@code 2z}) that the target's gradient needs; the
+ * gradient, where asked for, in a second read from cache. A term counts where {@code z > 0}
+ * strictly, so a NaN score adds nothing, as in PyTorch. Lane sums go through
+ * {@link VectorMath#sum}, so no vector crosses a method boundary.
+ */
+final class Margins {
+    private Margins() {}
+
+    /** Per-thread lane buffers. */
+    private static final class Scratch {
+        final float[] lanes = new float[V];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    static double multiMargin(RowProblem p, long from, long to) {
+        final MemorySegment x = p.input();
+        final int c = Math.toIntExact(p.c());
+        final boolean square = p.power() == 2;
+        final Scratch sc = SCRATCH.get();
+        double total = 0;
+        for (long row = from; row < to; row++) {
+            final long off = row * c * 4L;
+            final int y = (int) Mem.getIndex(p.target(), p.targetKind(), row);
+            final float xy = x.get(Mem.F32, off + y * 4L);
+            final double wy = p.weight() == null ? 1 : p.weight().getAtIndex(Mem.F32, y);
+            final float shift = (float) p.margin() - xy;
+            FloatVector terms = FloatVector.zero(F);
+            FloatVector slopes = FloatVector.zero(F);
+            for (int i = 0; i < c; i += V) {
+                VectorMask<Float> in = F.indexInRange(i, c);
+                FloatVector z = FloatVector.fromMemorySegment(F, x, off + i * 4L, LE, in).add(shift);
+                VectorMask<Float> active = z.compare(VectorOperators.GT, 0f).and(in);
+                if (y >= i && y < i + V) {
+                    active = active.andNot(F.indexInRange(i - y, 1));
+                }
+                FloatVector zz = z.blend(0f, active.not());
+                terms = square ? zz.fma(zz, terms) : terms.add(zz);
+                slopes = square ? slopes.add(zz.mul(2f)) : slopes.add(FloatVector.zero(F).blend(1f, active));
+            }
+            terms.intoArray(sc.lanes, 0);
+            final double sum = VectorMath.sum(sc.lanes, V);
+            slopes.intoArray(sc.lanes, 0);
+            final double slope = VectorMath.sum(sc.lanes, V);
+            final double loss = wy * sum / c;
+            total += loss;
+            if (p.losses() != null) {
+                p.losses().setAtIndex(Mem.F32, row, (float) loss);
+            }
+            if (p.grad() != null) {
+                final float g = (float) (p.gradScale() * wy / c);
+                for (int i = 0; i < c; i += V) {
+                    VectorMask<Float> in = F.indexInRange(i, c);
+                    FloatVector z = FloatVector.fromMemorySegment(F, x, off + i * 4L, LE, in).add(shift);
+                    VectorMask<Float> active = z.compare(VectorOperators.GT, 0f);
+                    FloatVector h = square ? z.mul(2f * g) : FloatVector.broadcast(F, g);
+                    h.blend(0f, active.not()).intoMemorySegment(p.grad(), off + i * 4L, LE, in);
+                }
+                p.grad().set(Mem.F32, off + y * 4L, (float) (-p.gradScale() * wy / c * slope));
+            }
+        }
+        return total;
+    }
+}
