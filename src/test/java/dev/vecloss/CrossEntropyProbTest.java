@@ -5,7 +5,7 @@ import dev.vecloss.oracle.DfpOracle;
 import java.util.List;
 
 /** {@code cross_entropy} with class-probability targets (LOSSES.md 1.2): mean divides by M, not the weights. */
-class CrossEntropyProbTest extends BaseLossTest {
+class CrossEntropyProbTest extends RowLossTestBase {
 
     /*
      * As for index targets (see CrossEntropyTest): l = log S * sum(w q) + sum w q (m - x) has
@@ -15,10 +15,10 @@ class CrossEntropyProbTest extends BaseLossTest {
     @Override
     protected List<Regime> regimes() {
         return List.of(
-                new Regime("uniform logits [-4,4]", uniform(-4, 4), 8, 8, new Budget(6, 1.5), new Budget(8, 2)),
-                new Regime("wide logits [-30,30]", uniform(-30, 30), 8, 8, new Budget(6, 1.5), new Budget(8, 2)),
-                new Regime("confident: target leads by 20", confident(), 8, 8, new Budget(6, 1.5), new Budget(8, 2)),
-                new Regime("near-tie", nearTie(), 8, 8, new Budget(6, 1.5), new Budget(8, 2)));
+                new Regime(UNIFORM, 8, 8, new Budget(6, 1.5), new Budget(8, 2)),
+                new Regime(WIDE, 8, 8, new Budget(6, 1.5), new Budget(8, 2)),
+                new Regime(CONFIDENT, 8, 8, new Budget(6, 1.5), new Budget(8, 2)),
+                new Regime(NEAR_TIE, 8, 8, new Budget(6, 1.5), new Budget(8, 2)));
     }
 
     @Override
