@@ -215,7 +215,7 @@ abstract class LossTestBase<O, K extends LossTestBase.Problem> {
     static final DataRegime CONFIDENT = new DataRegime("confident: target leads by 20", uniform(-4, 4), rnd -> 20, false);
     /**
      * The target's value leads by 10 to 50 and soft targets are one-hot or near-one-hot: losses
-     * from 1e-4 down to 1e-21, which only a formula without cancellation keeps (issue 7 item 11).
+     * down to 1e-21, which only a formula without cancellation keeps (issue 7 item 11).
      */
     static final DataRegime CONFIDENT_SHARP = new DataRegime(
             "confident: (near-)one-hot target leads by 10 to 50", uniform(-4, 4), rnd -> 10 + 40 * rnd.nextDouble(), true);
