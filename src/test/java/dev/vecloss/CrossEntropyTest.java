@@ -1,6 +1,5 @@
 package dev.vecloss;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,15 +8,15 @@ import dev.vecloss.internal.RowOp;
 import dev.vecloss.oracle.DfpOracle;
 import dev.vecloss.oracle.Tolerance;
 import java.util.Arrays;
-import org.apache.commons.math3.dfp.DfpMath;
 import java.util.List;
 import java.util.SplittableRandom;
+import org.apache.commons.math3.dfp.DfpMath;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /** {@code cross_entropy} with index targets (LOSSES.md 1.1), plus its properties and errors. */
-class CrossEntropyTest extends BaseLossTest {
+class CrossEntropyTest extends RowLossTestBase {
 
     /*
      * Budgets in float32 ulps, for float32 inputs and outputs. The scalar kernels work in double
@@ -33,18 +32,18 @@ class CrossEntropyTest extends BaseLossTest {
     protected List<Regime> regimes() {
         return List.of(
                 // The common case: losses of order 1, C <= 100 in the sweep.
-                new Regime("uniform logits [-4,4]", uniform(-4, 4), 8, 8, new Budget(6, 1.5), new Budget(8, 2)),
+                new Regime(UNIFORM, 8, 8, new Budget(6, 1.5), new Budget(8, 2)),
                 // exp(x - m) spans 1e-26..1: tiny probabilities must not flush, losses reach 60.
                 // The SIMD kernels round x - m to float32, as PyTorch's float32 kernels do, and exp turns
                 // that absolute error (|x - m| 2^-25) into a relative one: up to 30 ulps measured on
                 // the tiniest losses (1e-18, a sum of such terms), where the scalar kernels (double)
                 // stay within 0.5. The per-element budget, 1e-5 relative, is 84+ ulps.
-                new Regime("wide logits [-30,30]", uniform(-30, 30), 48, 8, new Budget(48, 4), new Budget(8, 2)),
+                new Regime(WIDE, 48, 8, new Budget(48, 4), new Budget(8, 2)),
                 // loss ~ (C-1) e^-20: only log1p of the other terms keeps it (float32 lse - x_y is 0).
                 // Same cause with |x - m| >= 20: 14 ulps measured (RMS 3.2) on losses of 1e-9.
-                new Regime("confident: target leads by 20", confident(), 24, 8, new Budget(24, 6), new Budget(8, 2)),
+                new Regime(CONFIDENT, 24, 8, new Budget(24, 6), new Budget(8, 2)),
                 // p_k ~ 1/C, losses ~ log C; x - m is tiny and exact.
-                new Regime("near-tie", nearTie(), 8, 8, new Budget(6, 1.5), new Budget(8, 2)));
+                new Regime(NEAR_TIE, 8, 8, new Budget(6, 1.5), new Budget(8, 2)));
     }
 
     @Override
@@ -155,7 +154,7 @@ class CrossEntropyTest extends BaseLossTest {
         int n = 7, c = 13, s = 9;
         long[] shape = {n, c, s}, tshape = {n, s};
         SplittableRandom rnd = new SplittableRandom(9);
-        Data d = uniform(-4, 4).make(n, c, s, rnd);
+        Data d = data(UNIFORM, n, c, s, rnd);
         int[] perm = new int[c];
         for (int i = 0; i < c; i++) {
             perm[i] = (i * 5 + 3) % c;
@@ -192,36 +191,6 @@ class CrossEntropyTest extends BaseLossTest {
             for (int k = 0; k < c; k++) {
                 float a = g1[base + k * s], b = g2[base + perm[k] * s];
                 assertTrue(gt.test(a, b), "grad at position " + pos + " class " + k + ": " + a + " vs permuted " + b);
-            }
-        }
-    }
-
-    /** The same bits for 1, 2 and 7 threads on inputs cut into many chunks of Parallel.CHUNK_ELEMENTS. */
-    @ParameterizedTest
-    @EnumSource(value = Reduction.class)
-    void deterministicForAnyThreadCount(Reduction red) {
-        for (long[] shape : new long[][] {{3000, 100}, {30, 21, 500}}) {
-            int n = (int) shape[0], c = (int) shape[1], s = shape.length > 2 ? (int) shape[2] : 1;
-            long[] tshape = shape.length > 2 ? new long[] {n, s} : new long[] {n};
-            Data d = uniform(-4, 4).make(n, c, s, new SplittableRandom(3));
-            float[] x = toFloat(d.x());
-            Tensor w = Tensor.of(toFloat(weights(c)));
-            float[] l0 = null, g0 = null;
-            double r0 = 0;
-            for (int threads : new int[] {1, 2, 7}) {
-                float[] l = new float[n * s], g = new float[x.length];
-                double r = CrossEntropy.crossEntropy(Tensor.of(x, shape), Tensor.of(d.target(), tshape),
-                        allOptions(w, red).withThreads(threads), Tensor.of(l, tshape), Tensor.of(g, shape));
-                if (l0 == null) {
-                    l0 = l;
-                    g0 = g;
-                    r0 = r;
-                } else {
-                    String where = red + " " + Arrays.toString(shape) + " with " + threads + " threads";
-                    assertEquals(Double.doubleToRawLongBits(r0), Double.doubleToRawLongBits(r), where + ": " + r + " vs " + r0);
-                    assertArrayEquals(l0, l, where);
-                    assertArrayEquals(g0, g, where);
-                }
             }
         }
     }
@@ -325,13 +294,5 @@ class CrossEntropyTest extends BaseLossTest {
                 () -> CrossEntropy.crossEntropy(Tensor.of(X, 20, 13), Tensor.of(new long[20], 20),
                         CrossEntropy.Options.defaults().withReduction(Reduction.NONE), null, null));
         assertTrue(e.getMessage().contains("losses"), e.getMessage());
-    }
-
-    static float[] toFloat(double[] v) {
-        float[] r = new float[v.length];
-        for (int i = 0; i < v.length; i++) {
-            r[i] = (float) v[i];
-        }
-        return r;
     }
 }

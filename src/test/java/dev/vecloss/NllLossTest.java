@@ -9,7 +9,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** {@code nll_loss} on log-probabilities (LOSSES.md 2): the input is read only at the target. */
-class NllLossTest extends BaseLossTest {
+class NllLossTest extends RowLossTestBase {
 
     /*
      * -w_y * x_y is one float32 product, rounded once: 0.5 ulp (the double product of two floats
@@ -24,10 +24,10 @@ class NllLossTest extends BaseLossTest {
     @Override
     protected List<Regime> regimes() {
         return List.of(
-                new Regime("uniform logits [-4,4]", uniform(-4, 4), 1, 1, new Budget(0.5, 0.3), new Budget(1, 0.5)),
-                new Regime("wide logits [-30,30]", uniform(-30, 30), 1, 1, new Budget(0.5, 0.3), new Budget(1, 0.5)),
-                new Regime("confident: target leads by 20", confident(), 1, 1, new Budget(0.5, 0.3), new Budget(1, 0.5)),
-                new Regime("near-tie", nearTie(), 1, 1, new Budget(0.5, 0.3), new Budget(1, 0.5)));
+                new Regime(UNIFORM, 1, 1, new Budget(0.5, 0.3), new Budget(1, 0.5)),
+                new Regime(WIDE, 1, 1, new Budget(0.5, 0.3), new Budget(1, 0.5)),
+                new Regime(CONFIDENT, 1, 1, new Budget(0.5, 0.3), new Budget(1, 0.5)),
+                new Regime(NEAR_TIE, 1, 1, new Budget(0.5, 0.3), new Budget(1, 0.5)));
     }
 
     @Override
