@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.vecloss.CrossEntropy;
 import dev.vecloss.npy.Npy;
 import dev.vecloss.npy.NpyArray;
+import dev.vecloss.npy.NpyFiles;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;

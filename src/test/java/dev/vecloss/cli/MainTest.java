@@ -12,6 +12,7 @@ import dev.vecloss.Tensor;
 import dev.vecloss.internal.KernelProvider;
 import dev.vecloss.npy.Npy;
 import dev.vecloss.npy.NpyArray;
+import dev.vecloss.npy.NpyFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
