@@ -159,7 +159,11 @@ public final class Npy {
                 dataBytes = Math.multiplyExact(dataBytes, d);
             }
         } catch (ArithmeticException e) {
-            throw new NpyFormatException(file, what + " is too large (over 2^63 bytes)");
+            // An array with a 0 dimension is empty whatever the others, as in NumPy.
+            if (Arrays.stream(shape).noneMatch(d -> d == 0)) {
+                throw new NpyFormatException(file, what + " is too large (over 2^63 bytes)");
+            }
+            dataBytes = 0;
         }
         long dataOffset = preamble + headerBytes;
         long available = size - dataOffset;
