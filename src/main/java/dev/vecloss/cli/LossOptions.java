@@ -45,14 +45,14 @@ final class LossOptions {
 
     /** What every loss command's help ends with: how its files are treated. */
     static final String FILES_NOTE = """
-            Files: .npy, C order, memory-mapped when read. Outputs are written whole or not
-            at all: each goes to a temporary file beside it, and all are renamed into place
-            only when every one is complete and the value is printed; on any error no file
-            is changed. An output may not be an input or another output, by any path or link
-            (hard or symbolic). An existing output is replaced only if it is a regular file:
-            a directory, FIFO or device (/dev/null too) is refused, not written through; to
-            discard a result, leave its option out. Through a symbolic link, the file it
-            points to is replaced and the link kept. Inputs must be regular files.""";
+            Files: .npy, C order, memory-mapped when read; inputs must be regular files.
+            Outputs are written whole or not at all: each goes to a temporary file beside
+            it, and all are renamed into place only when every one is complete and the value
+            is printed; on any error, and on Ctrl-C or kill, no file is changed. An output
+            may not be an input or another output, by any path or link (hard or symbolic).
+            An existing output is replaced only if it is a regular file: a directory, FIFO or
+            device (/dev/null too) is refused, not written through (to discard a result, leave
+            its option out), and so is a symbolic link (give the file's own path).""";
 
     /** {@code --threads}: 0 (all cores) or more. */
     static int threads(Args args) throws CliError {

@@ -11,6 +11,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -43,7 +44,7 @@ import java.util.stream.Collectors;
  * files at once: each is written whole to a temporary file first, and they are renamed into
  * place only when all are complete. Temporary files are deleted on failure, and by a shutdown
  * hook when the JVM is stopped by a signal while they are written. Only regular files are
- * replaced ({@link #destination}).
+ * replaced, and a symbolic link is neither followed nor replaced ({@link #destination}).
  */
 public final class Npy {
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
@@ -232,12 +233,12 @@ public final class Npy {
      *
      * <p>The file is written whole or not at all: {@link #prepare} then {@link Prepared#commit}.
      * On any failure, and if the JVM is stopped by a signal meanwhile, the temporary file is
-     * deleted and the destination is left as it was. Which paths are refused, and what happens
-     * with a symbolic link, is said at {@link #destination}.
+     * deleted and the destination is left as it was. Which paths are refused (anything but a
+     * regular file, a symbolic link too) is said at {@link #destination}.
      *
      * @throws IOException if the file cannot be written (for example, a missing directory
      *         ({@link java.nio.file.NoSuchFileException}), or {@code file} names a directory, a
-     *         FIFO or a device)
+     *         FIFO, a device or a symbolic link)
      */
     public static void write(Path file, Tensor t) throws IOException {
         try (Prepared p = prepare(file, t)) {
@@ -384,37 +385,35 @@ public final class Npy {
     }
 
     /**
-     * The file that {@link #write} and {@link #prepare} replace for {@code file}: {@code file}
-     * itself (made absolute), or, when {@code file} is a symbolic link, the file it points to
-     * (its real path), so the link is kept and its target gets the new content, as a plain write
-     * through the link would. Callers use it to check, before computing anything, that an
-     * output can be written and does not alias another file they use.
+     * The file that {@link #write} and {@link #prepare} replace for {@code file}, made absolute,
+     * once checked that it may be replaced. Callers use it to check, before computing anything,
+     * that an output can be written and does not alias another file they use.
      *
-     * <p>Only a regular file is ever replaced. A directory, a FIFO, a device (such as
-     * {@code /dev/null}) or a socket at that path is refused, not written through: the new
-     * content could not arrive whole or not at all there, a FIFO without a reader would block,
-     * and a device is not a file to lose (as root, a rename would have replaced
-     * {@code /dev/null} itself with a regular file).
+     * <p>Only a regular file is ever replaced, or a new one created. Refused, and left as they
+     * are:
+     * <ul>
+     *   <li>a directory, a FIFO, a device (such as {@code /dev/null}) or a socket: the new
+     *       content could not arrive whole or not at all there, a FIFO without a reader would
+     *       block, and a device is not a file to lose (as root, a rename would have replaced
+     *       {@code /dev/null} itself with a regular file);</li>
+     *   <li>a symbolic link: following it would write wherever a link planted there points (the
+     *       classic attack on a shared folder such as /tmp, which the kernel's protection of
+     *       links does not stop once the path has been resolved by the program), and replacing
+     *       it would silently break it. The path of the file itself is the answer. (Links among
+     *       the folders of the path are followed, by the kernel, as for any file.)</li>
+     * </ul>
      *
      * @throws java.nio.file.NoSuchFileException if the folder does not exist
+     * @throws java.nio.file.AccessDeniedException if the folder is not writable
      * @throws FileSystemException (with a reason) if {@code file} is refused: not a regular file,
-     *         a link to nothing, in something that is not a folder, or no file name at all
+     *         a symbolic link, in something that is not a folder, or no file name at all
      * @throws IOException if the attributes cannot be read
      */
     public static Path destination(Path file) throws IOException {
         Objects.requireNonNull(file, "file");
-        Path absolute = file.toAbsolutePath();
-        if (absolute.getFileName() == null) {
+        Path destination = file.toAbsolutePath();
+        if (destination.getFileName() == null) {
             throw new FileSystemException(file.toString(), null, "not a file name");
-        }
-        Path destination = absolute;
-        if (Files.isSymbolicLink(absolute)) {
-            try {
-                destination = absolute.toRealPath();
-            } catch (NoSuchFileException e) {
-                throw new FileSystemException(file.toString(), null,
-                        "is a symbolic link to a file that does not exist (" + Files.readSymbolicLink(absolute) + ")");
-            }
         }
         Path dir = destination.getParent();
         BasicFileAttributes folder;
@@ -426,7 +425,15 @@ public final class Npy {
         if (!folder.isDirectory()) {
             throw new FileSystemException(file.toString(), null, dir + " is not a directory");
         }
+        if (Files.isSymbolicLink(destination)) {
+            throw new FileSystemException(file.toString(), null, "is a symbolic link (to "
+                    + Files.readSymbolicLink(destination) + "): a link is neither followed nor replaced;"
+                    + " give the path of the file itself");
+        }
         requireReplaceable(file, destination);
+        if (!Files.isWritable(dir)) {
+            throw new AccessDeniedException(file.toString(), null, "the folder " + dir + " is not writable");
+        }
         return destination;
     }
 
@@ -439,7 +446,7 @@ public final class Npy {
             return;
         }
         if (a.isSymbolicLink()) {
-            // Put there since destination() resolved the path: the rename replaces the link
+            // Put there since destination() checked the path: the rename replaces the link
             // itself, never what it points to, so it is safe to replace.
             return;
         }
