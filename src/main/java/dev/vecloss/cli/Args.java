@@ -107,20 +107,7 @@ final class Args {
     }
 
     long longValue(String name, long fallback) throws CliError {
-        String v = options.get(name);
-        if (v == null) {
-            return fallback;
-        }
-        String s = v.strip();
-        try {
-            return Long.parseLong(s);
-        } catch (NumberFormatException e) {
-            if (s.matches("[+-]?[0-9]+")) {
-                throw new CliError(name + ": " + s + " is out of range (" + Long.MIN_VALUE + " to " + Long.MAX_VALUE
-                        + ")");
-            }
-            throw new CliError(name + ": '" + v + "' is not an integer");
-        }
+        return longValue(name, fallback, Long.MIN_VALUE, Long.MAX_VALUE);
     }
 
     /** An int in {@code [min, max]}: the option's value or default. */
@@ -133,13 +120,30 @@ final class Args {
         return (int) longValue(name, fallback, min, max);
     }
 
-    /** A long in {@code [min, max]}; out of it, the error says the range. */
+    /** A long in {@code [min, max]}; out of it (also beyond a long), the error says the range. */
     long longValue(String name, long fallback, long min, long max) throws CliError {
-        long v = longValue(name, fallback);
-        if (v < min || v > max) {
-            throw new CliError(name + ": " + v + " is out of range (" + min + " to " + max + ")");
+        String v = options.get(name);
+        if (v == null) {
+            return fallback;
         }
-        return v;
+        String s = v.strip();
+        long n;
+        try {
+            n = Long.parseLong(s);
+        } catch (NumberFormatException e) {
+            if (s.matches("[+-]?[0-9]+")) { // an integer beyond a long: out of any range
+                throw outOfRange(name, s, min, max);
+            }
+            throw new CliError(name + ": '" + v + "' is not an integer");
+        }
+        if (n < min || n > max) {
+            throw outOfRange(name, s, min, max);
+        }
+        return n;
+    }
+
+    private static CliError outOfRange(String name, String value, long min, long max) {
+        return new CliError(name + ": " + value + " is out of range (" + min + " to " + max + ")");
     }
 
     /** A number: the option's value or default. */

@@ -169,14 +169,14 @@ final class Bench {
     private List<Row> measure(Case cs, int threads, List<Kernels.Implementation> kernels) {
         try (Arena arena = Arena.ofShared()) {
             Data d = Data.make(cs, arena);
-            Call call = new Call(cs, d.input, d.target, d.weight, d.grad, threads);
+            ApiCall api = new ApiCall(cs, d.input, d.target, d.weight, d.grad, threads);
             // The same formula in float64 (computed by the scalar kernels in double): the reference.
-            Call ref = new Call(cs, widen(d.input, arena), d.target, d.weight == null ? null : widen(d.weight, arena),
+            ApiCall ref = new ApiCall(cs, widen(d.input, arena), d.target, d.weight == null ? null : widen(d.weight, arena),
                     null, threads);
             double reference = ref.run();
             List<Row> rows = new ArrayList<>(2);
             for (Kernels.Implementation k : kernels) {
-                double[] m = Kernels.callWith(k, () -> time(call, cs));
+                double[] m = Kernels.callWith(k, () -> time(api, cs));
                 rows.add(new Row(cs, k.name().toLowerCase(Locale.ROOT), m[0], error(m[1], reference)));
             }
             return rows;
@@ -197,7 +197,7 @@ final class Bench {
     }
 
     /** One public API call of a case: the mean loss (and its gradient), as users call it. */
-    private record Call(Case cs, Tensor input, Tensor target, Tensor weight, Tensor grad, int threads) {
+    private record ApiCall(Case cs, Tensor input, Tensor target, Tensor weight, Tensor grad, int threads) {
         double run() {
             CrossEntropy.Options o = CrossEntropy.Options.defaults().withWeight(weight).withIgnoreIndex(IGNORE)
                     .withLabelSmoothing(cs.eps).withThreads(threads);
@@ -207,7 +207,7 @@ final class Bench {
     }
 
     /** {rate in G elements/s, result}: warm-up, then the best of {@link #REPS} timed runs. */
-    private static double[] time(Call call, Case cs) {
+    private static double[] time(ApiCall api, Case cs) {
         double result = 0;
         // Warm up for at least WARMUP_NANOS and until the JIT has settled: a window's rate within 5%
         // of the best one before it (a large vector kernel can take seconds to reach C2 on a busy
@@ -218,7 +218,7 @@ final class Bench {
             long t0 = System.nanoTime();
             int n = 0;
             do {
-                result = call.run();
+                result = api.run();
                 n++;
             } while (System.nanoTime() - t0 < REP_NANOS);
             double rate = n / (double) (System.nanoTime() - t0);
@@ -235,7 +235,7 @@ final class Bench {
             long elapsed;
             int n = 0;
             do {
-                double r = call.run();
+                double r = api.run();
                 if (Double.doubleToRawLongBits(r) != Double.doubleToRawLongBits(result)) {
                     result = Double.NaN; // not deterministic: let the error column show it
                 }

@@ -349,6 +349,8 @@ class MainTest extends CliTestBase {
         fails(new String[] {"bench", "--threads", "99999999999"}, "--threads", "0", "2147483647");
         fails(ce("--threads", "99999999999"), "--threads", "0", "2147483647");
         fails(ce("--ignore-index", "99999999999999999999"), "--ignore-index", "out of range");
+        fails(new String[] {"bench", "--n", "99999999999999999999"}, "--n", "out of range \\(1 to 9223372036854775807\\)");
+        fails(new String[] {"bench", "--c", "0"}, "--c", "out of range \\(1 to 2147483647\\)");
     }
 
     @Test
