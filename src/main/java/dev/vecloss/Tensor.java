@@ -39,12 +39,7 @@ public final class Tensor {
         Objects.requireNonNull(dtype, "dtype");
         long[] s = shape.clone();
         long n = numel(s);
-        long bytes;
-        try {
-            bytes = Math.multiplyExact(n, (long) dtype.byteSize());
-        } catch (ArithmeticException e) {
-            throw new IllegalArgumentException("shape " + Arrays.toString(s) + " of " + dtype + " is too large");
-        }
+        long bytes = byteSize(n, dtype, s);
         if (segment.byteSize() != bytes) {
             throw new IllegalArgumentException("segment of " + segment.byteSize() + " bytes does not fit shape "
                     + Arrays.toString(s) + " of " + dtype + " (" + bytes + " bytes)");
@@ -77,31 +72,58 @@ public final class Tensor {
         return of(MemorySegment.ofArray(data), DType.UINT8, shapeOr(shape, data.length));
     }
 
-    /** A zero-filled tensor allocated in {@code arena} (64-byte aligned). */
+    /**
+     * A zero-filled tensor allocated in {@code arena} (64-byte aligned).
+     *
+     * @throws IllegalArgumentException if a dimension is negative, or the element or byte count
+     *         overflows a {@code long}
+     */
     public static Tensor allocate(Arena arena, DType dtype, long... shape) {
-        long n = numel(shape.clone());
-        MemorySegment seg = arena.allocate(Math.multiplyExact(n, (long) dtype.byteSize()), 64);
-        return of(seg, dtype, shape);
+        Objects.requireNonNull(arena, "arena");
+        Objects.requireNonNull(dtype, "dtype");
+        long[] s = shape.clone();
+        MemorySegment seg = arena.allocate(byteSize(numel(s), dtype, s), 64);
+        return of(seg, dtype, s);
     }
 
     private static long[] shapeOr(long[] shape, int length) {
         return shape.length == 0 ? new long[] {length} : shape;
     }
 
+    /**
+     * The element count of {@code shape}: every dimension is checked to be non-negative first, and
+     * a shape with a 0 dimension has 0 elements whatever its other dimensions (as NumPy and
+     * PyTorch have it), so only a product that really overflows is refused.
+     */
     private static long numel(long[] shape) {
-        long n = 1;
+        boolean empty = false;
         for (int i = 0; i < shape.length; i++) {
             if (shape[i] < 0) {
                 throw new IllegalArgumentException("negative dimension " + shape[i] + " at axis " + i
                         + " of shape " + Arrays.toString(shape));
             }
+            empty |= shape[i] == 0;
+        }
+        if (empty) {
+            return 0;
+        }
+        long n = 1;
+        for (long d : shape) {
             try {
-                n = Math.multiplyExact(n, shape[i]);
+                n = Math.multiplyExact(n, d);
             } catch (ArithmeticException e) {
                 throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has too many elements");
             }
         }
         return n;
+    }
+
+    private static long byteSize(long numel, DType dtype, long[] shape) {
+        try {
+            return Math.multiplyExact(numel, (long) dtype.byteSize());
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " of " + dtype + " is too large");
+        }
     }
 
     /** The segment that holds the elements, exactly {@code numel() * dtype().byteSize()} bytes. */

@@ -8,8 +8,9 @@ import java.util.Set;
  * The parsed command line: the command (a loss name or {@code bench}), its options as
  * {@code --name value} or {@code --name=value}, and the global flags {@code -v}/{@code --verbose}
  * and {@code -h}/{@code --help}, which may stand anywhere. Which options a command accepts is
- * checked by {@link #requireOnly}; values are converted by the typed getters, whose errors name
- * the option.
+ * checked by {@link #requireOnly} and {@link #requirePresent} against the command's declaration;
+ * values are converted by the typed getters, which take the option's default from its
+ * declaration and whose errors name the option and, for a number out of range, the range.
  */
 final class Args {
     final String command;
@@ -72,44 +73,82 @@ final class Args {
         }
     }
 
+    /** Fails on the first required option of {@code command} that is not given, or given empty. */
+    void requirePresent(Command cmd) throws CliError {
+        for (Command.Option o : cmd.options()) {
+            if (o.required() && !options.containsKey(o.name())) {
+                throw new CliError(command + " needs " + o.name() + " " + o.placeholder() + " (see vecloss " + command
+                        + " --help)");
+            }
+        }
+    }
+
     boolean has(String name) {
         return options.containsKey(name);
     }
 
-    String string(String name, String fallback) {
-        return options.getOrDefault(name, fallback);
-    }
-
-    String required(String name, String what) throws CliError {
+    /** The value of a file option, or null when it is not given; an empty value is an error. */
+    String fileName(String name) throws CliError {
         String v = options.get(name);
-        if (v == null) {
-            throw new CliError(command + " needs " + name + " " + what);
-        }
-        if (v.isEmpty()) {
+        if (v != null && v.isEmpty()) {
             throw new CliError(name + " is empty");
         }
         return v;
     }
 
+    /** The value of {@code name}, or its default ({@code null} if none). */
+    String string(Command.Option o) {
+        return options.getOrDefault(o.name(), o.defaultValue());
+    }
+
+    /** A 64-bit integer: the option's value or default. */
+    long longValue(Command.Option o) throws CliError {
+        return longValue(o.name(), Long.parseLong(o.defaultValue()));
+    }
+
     long longValue(String name, long fallback) throws CliError {
+        return longValue(name, fallback, Long.MIN_VALUE, Long.MAX_VALUE);
+    }
+
+    /** An int in {@code [min, max]}: the option's value or default. */
+    int intValue(Command.Option o, int min, int max) throws CliError {
+        return intValue(o.name(), Integer.parseInt(o.defaultValue()), min, max);
+    }
+
+    /** An int in {@code [min, max]}; out of it, the error says the range. */
+    int intValue(String name, int fallback, int min, int max) throws CliError {
+        return (int) longValue(name, fallback, min, max);
+    }
+
+    /** A long in {@code [min, max]}; out of it (also beyond a long), the error says the range. */
+    long longValue(String name, long fallback, long min, long max) throws CliError {
         String v = options.get(name);
         if (v == null) {
             return fallback;
         }
+        String s = v.strip();
+        long n;
         try {
-            return Long.parseLong(v.strip());
+            n = Long.parseLong(s);
         } catch (NumberFormatException e) {
+            if (s.matches("[+-]?[0-9]+")) { // an integer beyond a long: out of any range
+                throw outOfRange(name, s, min, max);
+            }
             throw new CliError(name + ": '" + v + "' is not an integer");
         }
+        if (n < min || n > max) {
+            throw outOfRange(name, s, min, max);
+        }
+        return n;
     }
 
-    /** An int at least {@code min}. */
-    int intValue(String name, int fallback, int min) throws CliError {
-        long v = longValue(name, fallback);
-        if (v < min || v > Integer.MAX_VALUE) {
-            throw new CliError(name + ": " + v + " is out of range (at least " + min + ")");
-        }
-        return (int) v;
+    private static CliError outOfRange(String name, String value, long min, long max) {
+        return new CliError(name + ": " + value + " is out of range (" + min + " to " + max + ")");
+    }
+
+    /** A number: the option's value or default. */
+    double doubleValue(Command.Option o) throws CliError {
+        return doubleValue(o.name(), Double.parseDouble(o.defaultValue()));
     }
 
     double doubleValue(String name, double fallback) throws CliError {
@@ -128,14 +167,12 @@ final class Args {
         }
     }
 
-    /** One of {@code choices}. */
-    String choice(String name, String fallback, String... choices) throws CliError {
-        String v = options.getOrDefault(name, fallback);
-        for (String c : choices) {
-            if (c.equals(v)) {
-                return v;
-            }
+    /** One of the option's choices: its value or default. */
+    String choice(Command.Option o) throws CliError {
+        String v = string(o);
+        if (o.choices().contains(v)) {
+            return v;
         }
-        throw new CliError(name + ": '" + v + "' is not one of " + String.join(", ", choices));
+        throw new CliError(o.name() + ": '" + v + "' is not one of " + String.join(", ", o.choices()));
     }
 }

@@ -4,6 +4,7 @@ import dev.vecloss.CrossEntropy;
 import dev.vecloss.DType;
 import dev.vecloss.Kernels;
 import dev.vecloss.Tensor;
+import dev.vecloss.cli.Command.Option;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -12,7 +13,6 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import java.util.SplittableRandom;
 
 /**
@@ -28,7 +28,27 @@ import java.util.SplittableRandom;
  * not JMH: the jmh/ module has the careful benchmarks.
  */
 final class Bench {
-    static final Set<String> OPTIONS = Set.of("--loss", "--n", "--c", "--threads", "--layout", "--format");
+    static final Option LOSS = Option.choice("--loss", "NAME", "cross-entropy or nll-loss", "cross-entropy",
+            "cross-entropy", "nll-loss");
+    static final Option N = Option.value("--n", "N", "positions (rows, or pixels with --layout nchw);\n"
+            + "default: about 2^21 logits", null);
+    static final Option C = Option.value("--c", "C", "classes", "1000");
+    static final Option LAYOUT = Option.choice("--layout", "L",
+            "row: (N, C); nchw: (B, C, N/B), class axis strided", "row", "row", "nchw");
+    static final Option FORMAT = Option.choice("--format", "F",
+            "table or csv (loss,n,c,layout,kernel,threads,gelem_per_s,rel_error)", "table", "table", "csv");
+
+    static final Command COMMAND = new Command("bench",
+            "built-in benchmark of the SIMD and scalar kernels (no files needed)",
+            List.of(LOSS, N, C, LossOptions.THREADS, LAYOUT, FORMAT),
+            """
+            Without --loss, --n, --c or --layout: a short tour of cross-entropy and nll-loss
+            cases. Reports the throughput of the scalar and the selected (Panama) kernels in
+            G elements (logits) per second, their ratio, and each result's relative error
+            against the same formula evaluated in float64 (the absolute error where that is
+            exactly 0); exit status 2 if an error is over 1e-4.""",
+            call -> new Bench(call).run(call.args()));
+
     static final String CSV_HEADER = "loss,n,c,layout,kernel,threads,gelem_per_s,rel_error";
 
     private static final long WARMUP_NANOS = 1_500_000_000L;
@@ -41,13 +61,15 @@ final class Bench {
     private static final double MAX_REL_ERROR = 1e-4;
     /** About 2^21 logits per case: 8 MB of float32, a few ms per scalar pass. */
     private static final long CASE_ELEMENTS = 1L << 21;
+    /** The largest case accepted: 64 GB of float32 logits. */
+    private static final long MAX_ELEMENTS = 1L << 34;
 
+    private final Command.Call call;
     private final PrintStream out;
-    private final PrintStream err;
 
-    Bench(PrintStream out, PrintStream err) {
-        this.out = out;
-        this.err = err;
+    Bench(Command.Call call) {
+        this.call = call;
+        this.out = call.out();
     }
 
     /** One synthetic problem: {@code b} batches of {@code s} positions (s = 1 for rows). */
@@ -69,24 +91,20 @@ final class Bench {
     record Row(Case cs, String kernel, double gelemPerSec, double relError) {}
 
     void run(Args args) throws CliError {
-        args.requireOnly(OPTIONS);
-        String format = args.choice("--format", "table", "table", "csv");
-        int threads = args.intValue("--threads", Runtime.getRuntime().availableProcessors(), 1);
+        String format = args.choice(FORMAT);
+        int threads = LossOptions.threads(args);
+        if (threads == 0) {
+            threads = Runtime.getRuntime().availableProcessors(); // as the losses read 0: all cores
+        }
         List<Case> cases;
-        if (args.has("--loss") || args.has("--n") || args.has("--c") || args.has("--layout")) {
-            String loss = args.choice("--loss", "cross-entropy", "cross-entropy", "nll-loss");
-            long c = args.longValue("--c", 1000);
-            if (c < 1 || c > Integer.MAX_VALUE) {
-                throw new CliError("--c: " + c + " is out of range (at least 1)");
+        if (args.has(LOSS.name()) || args.has(N.name()) || args.has(C.name()) || args.has(LAYOUT.name())) {
+            String loss = args.choice(LOSS);
+            long c = args.longValue(C.name(), Long.parseLong(C.defaultValue()), 1, Integer.MAX_VALUE);
+            long n = args.longValue(N.name(), Math.max(1, CASE_ELEMENTS / c), 1, Long.MAX_VALUE);
+            if (n > MAX_ELEMENTS / c) {
+                throw new CliError("--n " + n + " times --c " + c + " is too large for a benchmark (at most 2^34 logits)");
             }
-            long n = args.longValue("--n", Math.max(1, CASE_ELEMENTS / c));
-            if (n < 1) {
-                throw new CliError("--n: " + n + " is out of range (at least 1)");
-            }
-            if (n > (1L << 34) / c) {
-                throw new CliError("--n " + n + " times --c " + c + " is too large for a benchmark");
-            }
-            boolean nchw = args.choice("--layout", "row", "row", "nchw").equals("nchw");
+            boolean nchw = args.choice(LAYOUT).equals("nchw");
             long b = nchw ? (n % 2 == 0 ? 2 : 1) : n;
             long s = nchw ? n / b : 1;
             cases = List.of(new Case(loss, loss.equals("nll-loss"), b, c, s, nchw, false, false, 0, false, false));
@@ -124,7 +142,7 @@ final class Bench {
                         cs.nchw ? cs.label + " (nchw)" : cs.label, cs.shape(),
                         s.gelemPerSec, v.gelemPerSec, v.gelemPerSec / s.gelemPerSec, s.relError, v.relError);
             }
-            out.flush();
+            call.flushOut(); // a table nobody can read is not worth the minutes
         }
         if (failure != null) {
             throw new CliError(failure);
@@ -151,23 +169,35 @@ final class Bench {
     private List<Row> measure(Case cs, int threads, List<Kernels.Implementation> kernels) {
         try (Arena arena = Arena.ofShared()) {
             Data d = Data.make(cs, arena);
-            Call call = new Call(cs, d.input, d.target, d.weight, d.grad, threads);
+            ApiCall api = new ApiCall(cs, d.input, d.target, d.weight, d.grad, threads);
             // The same formula in float64 (computed by the scalar kernels in double): the reference.
-            Call ref = new Call(cs, widen(d.input, arena), d.target, d.weight == null ? null : widen(d.weight, arena),
+            ApiCall ref = new ApiCall(cs, widen(d.input, arena), d.target, d.weight == null ? null : widen(d.weight, arena),
                     null, threads);
             double reference = ref.run();
             List<Row> rows = new ArrayList<>(2);
             for (Kernels.Implementation k : kernels) {
-                double[] m = Kernels.callWith(k, () -> time(call, cs));
-                rows.add(new Row(cs, k.name().toLowerCase(Locale.ROOT), m[0],
-                        Math.abs(m[1] - reference) / Math.abs(reference)));
+                double[] m = Kernels.callWith(k, () -> time(api, cs));
+                rows.add(new Row(cs, k.name().toLowerCase(Locale.ROOT), m[0], error(m[1], reference)));
             }
             return rows;
         }
     }
 
+    /**
+     * The relative error of {@code result}, or its absolute error where the reference is exactly
+     * 0 (one class: every log-softmax is 0), so an exact answer is 0 and not 0/0; NaN (a failure)
+     * if either is NaN.
+     */
+    static double error(double result, double reference) {
+        if (result == reference) {
+            return 0;
+        }
+        double diff = Math.abs(result - reference);
+        return reference == 0 ? diff : diff / Math.abs(reference);
+    }
+
     /** One public API call of a case: the mean loss (and its gradient), as users call it. */
-    private record Call(Case cs, Tensor input, Tensor target, Tensor weight, Tensor grad, int threads) {
+    private record ApiCall(Case cs, Tensor input, Tensor target, Tensor weight, Tensor grad, int threads) {
         double run() {
             CrossEntropy.Options o = CrossEntropy.Options.defaults().withWeight(weight).withIgnoreIndex(IGNORE)
                     .withLabelSmoothing(cs.eps).withThreads(threads);
@@ -177,7 +207,7 @@ final class Bench {
     }
 
     /** {rate in G elements/s, result}: warm-up, then the best of {@link #REPS} timed runs. */
-    private static double[] time(Call call, Case cs) {
+    private static double[] time(ApiCall api, Case cs) {
         double result = 0;
         // Warm up for at least WARMUP_NANOS and until the JIT has settled: a window's rate within 5%
         // of the best one before it (a large vector kernel can take seconds to reach C2 on a busy
@@ -188,7 +218,7 @@ final class Bench {
             long t0 = System.nanoTime();
             int n = 0;
             do {
-                result = call.run();
+                result = api.run();
                 n++;
             } while (System.nanoTime() - t0 < REP_NANOS);
             double rate = n / (double) (System.nanoTime() - t0);
@@ -205,7 +235,7 @@ final class Bench {
             long elapsed;
             int n = 0;
             do {
-                double r = call.run();
+                double r = api.run();
                 if (Double.doubleToRawLongBits(r) != Double.doubleToRawLongBits(result)) {
                     result = Double.NaN; // not deterministic: let the error column show it
                 }

@@ -1,8 +1,14 @@
 package dev.vecloss.cli;
 
-import dev.vecloss.internal.KernelProvider;
+import dev.vecloss.Kernels;
+import java.io.BufferedOutputStream;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
-import java.util.List;
+import java.util.function.Supplier;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
@@ -13,15 +19,11 @@ import java.util.logging.Logger;
  *
  * <p>Stdout carries the reduced loss and nothing else; stderr carries only {@code vecloss: }
  * lines. Every failure is one such line and exit status 2, never a stack trace; 0 means
- * success. {@link #run} does the work and returns the status, so tests call it in-process;
- * only {@link #main} exits the JVM.
+ * success, which includes the result having reached stdout. {@link #run} does the work and
+ * returns the status, so tests call it in-process; only {@link #main} exits the JVM. The
+ * commands themselves are in {@link Commands}.
  */
 public final class Main {
-    /** Losses of CLI.md's table that this version does not evaluate yet. */
-    static final List<String> NOT_YET = List.of("binary-cross-entropy", "binary-cross-entropy-with-logits",
-            "sigmoid-focal-loss", "softmax-focal-loss", "hinge", "squared-hinge", "multi-margin-loss", "kl-div",
-            "dice-loss", "jaccard-loss", "tversky-loss", "lovasz-loss", "class-weights");
-
     static final String ABSENT_NOTICE = "jdk.incubator.vector is absent; using the scalar kernels";
 
     /**
@@ -32,9 +34,18 @@ public final class Main {
 
     private Main() {}
 
+    /**
+     * Runs one command line on the process's streams and exits with its status.
+     *
+     * @param args the command line
+     */
     public static void main(String[] args) {
-        int status = run(args, System.out, System.err);
-        System.out.flush();
+        // Stdout through a stream that keeps the reason of a failed write (PrintStream keeps only
+        // a flag), so "no space left on device" or "broken pipe" can be said.
+        ReasonKeepingStream stdout = new ReasonKeepingStream(new FileOutputStream(FileDescriptor.out));
+        PrintStream out = new PrintStream(new BufferedOutputStream(stdout, 1 << 16), false, System.out.charset());
+        int status = run(args, out, System.err, stdout::reason);
+        out.flush();
         System.err.flush();
         // The JDK logs Runtime.exit with a stack trace at FINE: keep it out even when a user's
         // logging.properties turns everything on.
@@ -46,9 +57,17 @@ public final class Main {
     /**
      * Runs one command line.
      *
+     * @param argv the command line
+     * @param out where the result goes; a write error on it is an error of the command
+     * @param err where the {@code vecloss: } lines go
      * @return the exit status: 0 on success, 2 on any error (reported as one line on {@code err})
      */
     public static int run(String[] argv, PrintStream out, PrintStream err) {
+        return run(argv, out, err, () -> null);
+    }
+
+    /** {@link #run(String[], PrintStream, PrintStream)}, told why {@code out} failed, when it did. */
+    static int run(String[] argv, PrintStream out, PrintStream err, Supplier<String> stdoutProblem) {
         Level level = LIBRARY_LOG.getLevel();
         boolean parents = LIBRARY_LOG.getUseParentHandlers();
         Handler verboseHandler = null;
@@ -62,7 +81,7 @@ public final class Main {
                 LIBRARY_LOG.setLevel(Level.OFF);
             }
             LIBRARY_LOG.setUseParentHandlers(false);
-            return dispatch(args, out, err);
+            return dispatch(args, out, err, stdoutProblem);
         } catch (CliError e) {
             err.println("vecloss: " + oneLine(e.getMessage()));
             return 2;
@@ -81,42 +100,49 @@ public final class Main {
         }
     }
 
-    private static int dispatch(Args args, PrintStream out, PrintStream err) throws CliError {
+    private static int dispatch(Args args, PrintStream out, PrintStream err, Supplier<String> stdoutProblem)
+            throws CliError {
         if (args.command == null) {
             if (args.help) {
-                out.print(Usage.MAIN);
+                out.print(Commands.mainHelp());
+                Command.Call.flush(out, stdoutProblem);
                 return 0;
             }
             throw new CliError("no loss given: vecloss LOSS [OPTIONS] (see vecloss --help)");
         }
-        String cmd = args.command;
-        if (NOT_YET.contains(cmd)) {
-            throw new CliError(cmd + " is not implemented yet");
-        }
-        if (!cmd.equals("cross-entropy") && !cmd.equals("nll-loss") && !cmd.equals("bench")) {
-            throw new CliError("unknown loss '" + cmd + "' (see vecloss --help)");
-        }
+        Command cmd = Commands.find(args.command);
+        Command.Call call = new Command.Call(cmd, args, out, err, stdoutProblem);
         if (args.help) {
-            out.print(switch (cmd) {
-                case "cross-entropy" -> Usage.CROSS_ENTROPY;
-                case "nll-loss" -> Usage.NLL;
-                default -> Usage.BENCH;
-            });
+            out.print(cmd.help());
+            call.flushOut();
             return 0;
         }
+        args.requireOnly(cmd.optionNames());
+        args.requirePresent(cmd);
+        requireValidKernelProperties();
         if (args.verbose) {
-            err.println("vecloss: " + oneLine(KernelProvider.description()));
+            err.println("vecloss: " + oneLine(Kernels.description()));
         }
-        switch (cmd) {
-            case "bench" -> new Bench(out, err).run(args);
-            case "nll-loss" -> new LossCommand(true).run(args, out);
-            default -> new LossCommand(false).run(args, out);
-        }
+        cmd.runner().run(call);
+        call.flushOut();
         // Said once, and only on success: an error is exactly one line.
-        if (KernelProvider.vectorModuleAbsent()) {
+        if (Kernels.vectorModuleAbsent()) {
             err.println("vecloss: " + ABSENT_NOTICE);
         }
         return 0;
+    }
+
+    /**
+     * A bad {@code -Dvecloss.impl} or {@code -Dvecloss.vectorBits} makes every library call
+     * throw; checked once here so that it is one clean line (the message names the property
+     * and its valid values) before anything else is said or read.
+     */
+    private static void requireValidKernelProperties() throws CliError {
+        try {
+            Kernels.selected();
+        } catch (IllegalArgumentException e) {
+            throw new CliError(e.getMessage());
+        }
     }
 
     static String oneLine(String s) {
@@ -135,7 +161,7 @@ public final class Main {
         @Override
         public void publish(LogRecord r) {
             String msg = r.getMessage();
-            if (msg != null && !msg.equals(KernelProvider.description())) { // that one -v prints itself
+            if (msg != null && !msg.equals(Kernels.description())) { // that one -v prints itself
                 err.println("vecloss: " + oneLine(msg));
             }
         }
@@ -147,5 +173,55 @@ public final class Main {
 
         @Override
         public void close() {}
+    }
+
+    /** An output stream that remembers the message of its first failed write. */
+    static final class ReasonKeepingStream extends FilterOutputStream {
+        private volatile String reason;
+
+        ReasonKeepingStream(OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            try {
+                out.write(b);
+            } catch (IOException e) {
+                keep(e);
+                throw e;
+            }
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            try {
+                out.write(b, off, len);
+            } catch (IOException e) {
+                keep(e);
+                throw e;
+            }
+        }
+
+        @Override
+        public void flush() throws IOException {
+            try {
+                out.flush();
+            } catch (IOException e) {
+                keep(e);
+                throw e;
+            }
+        }
+
+        private void keep(IOException e) {
+            if (reason == null) {
+                reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            }
+        }
+
+        /** The first failure's message, or null. */
+        String reason() {
+            return reason;
+        }
     }
 }

@@ -11,16 +11,22 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
+import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Collectors;
 
 /**
@@ -30,8 +36,15 @@ import java.util.stream.Collectors;
  * <p>{@link #read} memory-maps the file and checks it as hostile input: every length is
  * checked against the file before it is used, the header is parsed as a strict Python literal
  * (never evaluated), and any malformed content is reported as an {@link NpyFormatException}
- * whose message names the file and the problem. {@link #write} replaces the target file
- * atomically, so a reader sees either the old file or the whole new one.
+ * whose message names the file and the problem; a path that is not a regular file (a FIFO,
+ * a device, a directory) is refused before it is opened.
+ *
+ * <p>{@link #write} replaces the target file atomically, so a reader sees either the old file
+ * or the whole new one, and {@link #prepare} with {@link #commitAll} does the same for several
+ * files at once: each is written whole to a temporary file first, and they are renamed into
+ * place only when all are complete. Temporary files are deleted on failure, and by a shutdown
+ * hook when the JVM is stopped by a signal while they are written. Only regular files are
+ * replaced, and a symbolic link is neither followed nor replaced ({@link #destination}).
  */
 public final class Npy {
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
@@ -66,8 +79,11 @@ public final class Npy {
      */
     public static NpyArray read(Path file) throws IOException {
         Objects.requireNonNull(file, "file");
-        if (Files.isDirectory(file)) {
-            throw new FileSystemException(file.toString(), null, "is a directory, not a .npy file");
+        // Before the open: opening a FIFO to read blocks until a writer comes, a device may be
+        // endless or have side effects, and neither can be mapped anyway.
+        BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class);
+        if (!attributes.isRegularFile()) {
+            throw new FileSystemException(file.toString(), null, notRegular(file, attributes) + ", not a .npy file");
         }
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             Layout layout;
@@ -159,7 +175,11 @@ public final class Npy {
                 dataBytes = Math.multiplyExact(dataBytes, d);
             }
         } catch (ArithmeticException e) {
-            throw new NpyFormatException(file, what + " is too large (over 2^63 bytes)");
+            // An array with a 0 dimension is empty whatever the others, as in NumPy.
+            if (Arrays.stream(shape).noneMatch(d -> d == 0)) {
+                throw new NpyFormatException(file, what + " is too large (over 2^63 bytes)");
+            }
+            dataBytes = 0;
         }
         long dataOffset = preamble + headerBytes;
         long available = size - dataOffset;
@@ -211,71 +231,287 @@ public final class Npy {
      * 1.0, or 2.0 if the header does not fit 1.0, with the header padded as NumPy pads it (the
      * data starts at a multiple of 64 bytes).
      *
-     * <p>The file is written whole or not at all: the bytes go to a new temporary file in the
-     * same directory, are forced to the device, and the temporary file is then renamed over
-     * {@code file} atomically. On any failure the temporary file is deleted and {@code file}
-     * is left as it was.
+     * <p>The file is written whole or not at all: {@link #prepare} then {@link Prepared#commit}.
+     * On any failure, and if the JVM is stopped by a signal meanwhile, the temporary file is
+     * deleted and the destination is left as it was. Which paths are refused (anything but a
+     * regular file, a symbolic link too) is said at {@link #destination}.
      *
-     * @throws IOException if the file cannot be written (for example, a missing directory, or
-     *         {@code file} names a directory)
+     * @throws IOException if the file cannot be written (for example, a missing directory
+     *         ({@link java.nio.file.NoSuchFileException}), or {@code file} names a directory, a
+     *         FIFO, a device or a symbolic link)
      */
     public static void write(Path file, Tensor t) throws IOException {
+        try (Prepared p = prepare(file, t)) {
+            p.commit();
+        }
+    }
+
+    /**
+     * The first phase of a write: {@code t} is written in full to a new temporary file beside
+     * the destination ({@code .NAME.<hex>.tmp}, in the destination's folder, so that the rename
+     * is atomic) and forced to the device; the destination itself is not touched. Then
+     * {@link #commitAll} (or {@link Prepared#commit}) renames it into place, or
+     * {@link Prepared#close()} deletes it. This is how several outputs are replaced only once
+     * all of them are complete.
+     *
+     * <p>When the destination exists, the new file gets its permission bits (and, where the
+     * process may, its owner and group), so replacing a private file does not publish it.
+     *
+     * @throws IOException if {@code file} is refused (see {@link #destination}) or the temporary
+     *         file cannot be created or written (a full disk, a file size limit); nothing is
+     *         left behind then
+     */
+    public static Prepared prepare(Path file, Tensor t) throws IOException {
         Objects.requireNonNull(file, "file");
         Objects.requireNonNull(t, "t");
-        Path target = file.toAbsolutePath();
-        Path name = target.getFileName();
-        if (name == null) {
-            throw new FileSystemException(file.toString(), null, "not a file name");
-        }
-        Path dir = target.getParent();
+        Path destination = destination(file);
         byte[] header = header(t.dtype(), t.shape());
-        Path tmp = null;
+        PosixFileAttributes old = existingAttributes(destination);
+        FileAttribute<?>[] attrs = old == null ? new FileAttribute<?>[0]
+                : new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(old.permissions())};
+        Path tmp = Temporaries.create(destination.getParent(), destination.getFileName().toString(), attrs);
         try {
-            tmp = createTemp(dir, name.toString());
+            if (old != null) {
+                copyOwnership(tmp, old);
+            }
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 writeFully(ch, ByteBuffer.wrap(header));
                 writeData(ch, t.segment());
                 ch.force(true);
             }
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            tmp = null;
+            return new Prepared(file, destination, tmp);
         } catch (Throwable e) {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException | RuntimeException d) {
-                    e.addSuppressed(d);
+            try {
+                Temporaries.delete(tmp);
+            } catch (IOException | RuntimeException d) {
+                e.addSuppressed(d);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Renames every prepared file over its destination, in order, each atomically, and together
+     * with respect to a shutdown (a signal lets all of them through or none). Renames fail only
+     * in unusual cases (the destination was turned into a folder meanwhile, the file system
+     * broke): then the ones before stand, and the exception names the failed destination; close
+     * the rest to delete their temporary files.
+     *
+     * @throws IOException if a rename fails, or a destination is no longer a regular file
+     *         (checked again just before, so a FIFO or device put there meanwhile is not replaced)
+     * @throws IllegalStateException if one of them was already committed or closed
+     */
+    public static void commitAll(List<Prepared> files) throws IOException {
+        List<Path> temporaries = new ArrayList<>(files.size());
+        List<Path> destinations = new ArrayList<>(files.size());
+        for (Prepared p : files) {
+            if (p.state != Prepared.PENDING) {
+                throw new IllegalStateException(p.file + " was already " + (p.state == Prepared.COMMITTED
+                        ? "committed" : "closed"));
+            }
+            requireReplaceable(p.file, p.destination);
+            temporaries.add(p.temporary);
+            destinations.add(p.destination);
+        }
+        try {
+            Temporaries.rename(temporaries, destinations);
+            for (Prepared p : files) {
+                p.state = Prepared.COMMITTED;
+            }
+        } catch (IOException e) {
+            for (Prepared p : files) {
+                if (!Temporaries.live().contains(p.temporary)) {
+                    p.state = Prepared.COMMITTED;
                 }
             }
             throw e;
         }
-        syncDirectory(dir);
+        destinations.stream().map(Path::getParent).distinct().forEach(Npy::syncDirectory);
     }
 
     /**
-     * Creates a new, empty, hidden file next to the target, with the default permissions a
-     * new file gets (so the result is not left owner-only as with {@code createTempFile}).
+     * A {@code .npy} file written whole to a temporary file by {@link #prepare}, not yet in
+     * place. Not thread-safe: one thread prepares, commits and closes it.
      */
-    private static Path createTemp(Path dir, String name) throws IOException {
-        String base = name.length() > 100 ? name.substring(0, 100) : name;
-        for (int attempt = 0; ; attempt++) {
-            String random = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
-            try {
-                return Files.createFile(dir.resolve("." + base + "." + random + ".tmp"));
-            } catch (FileAlreadyExistsException e) {
-                if (attempt == 8) {
-                    throw e;
-                }
+    public static final class Prepared implements AutoCloseable {
+        private static final int PENDING = 0;
+        private static final int COMMITTED = 1;
+        private static final int CLOSED = 2;
+
+        private final Path file;
+        private final Path destination;
+        private final Path temporary;
+        private int state = PENDING;
+
+        private Prepared(Path file, Path destination, Path temporary) {
+            this.file = file;
+            this.destination = destination;
+            this.temporary = temporary;
+        }
+
+        /** The path given to {@link #prepare}. */
+        public Path file() {
+            return file;
+        }
+
+        /** The file {@link #commit} replaces: see {@link Npy#destination}. */
+        public Path destination() {
+            return destination;
+        }
+
+        /**
+         * Renames the temporary file over the destination, atomically.
+         *
+         * @throws IOException if the rename fails (the destination is then as it was)
+         */
+        public void commit() throws IOException {
+            commitAll(List.of(this));
+        }
+
+        /** Deletes the temporary file unless it was committed; the destination is untouched. Idempotent. */
+        @Override
+        public void close() throws IOException {
+            if (state == PENDING) {
+                state = CLOSED;
+                Temporaries.delete(temporary);
             }
+        }
+
+        @Override
+        public String toString() {
+            return "Npy.Prepared[" + destination + (state == PENDING ? ", pending]" : state == COMMITTED
+                    ? ", committed]" : ", closed]");
         }
     }
 
-    /** Makes the rename durable where the platform allows it (Linux); elsewhere a no-op. */
+    /**
+     * The file that {@link #write} and {@link #prepare} replace for {@code file}, made absolute,
+     * once checked that it may be replaced. Callers use it to check, before computing anything,
+     * that an output can be written and does not alias another file they use.
+     *
+     * <p>Only a regular file is ever replaced, or a new one created. Refused, and left as they
+     * are:
+     * <ul>
+     *   <li>a directory, a FIFO, a device (such as {@code /dev/null}) or a socket: the new
+     *       content could not arrive whole or not at all there, a FIFO without a reader would
+     *       block, and a device is not a file to lose (as root, a rename would have replaced
+     *       {@code /dev/null} itself with a regular file);</li>
+     *   <li>a symbolic link: following it would write wherever a link planted there points (the
+     *       classic attack on a shared folder such as /tmp, which the kernel's protection of
+     *       links does not stop once the path has been resolved by the program), and replacing
+     *       it would silently break it. The path of the file itself is the answer. (Links among
+     *       the folders of the path are followed, by the kernel, as for any file.)</li>
+     * </ul>
+     *
+     * @throws java.nio.file.NoSuchFileException if the folder does not exist
+     * @throws java.nio.file.AccessDeniedException if the folder is not writable
+     * @throws FileSystemException (with a reason) if {@code file} is refused: not a regular file,
+     *         a symbolic link, in something that is not a folder, or no file name at all
+     * @throws IOException if the attributes cannot be read
+     */
+    public static Path destination(Path file) throws IOException {
+        Objects.requireNonNull(file, "file");
+        Path destination = file.toAbsolutePath();
+        if (destination.getFileName() == null) {
+            throw new FileSystemException(file.toString(), null, "not a file name");
+        }
+        Path dir = destination.getParent();
+        BasicFileAttributes folder;
+        try {
+            folder = Files.readAttributes(dir, BasicFileAttributes.class);
+        } catch (NoSuchFileException e) {
+            throw new NoSuchFileException(file.toString(), null, "the folder " + dir + " does not exist");
+        }
+        if (!folder.isDirectory()) {
+            throw new FileSystemException(file.toString(), null, dir + " is not a directory");
+        }
+        if (Files.isSymbolicLink(destination)) {
+            throw new FileSystemException(file.toString(), null, "is a symbolic link (to "
+                    + Files.readSymbolicLink(destination) + "): a link is neither followed nor replaced;"
+                    + " give the path of the file itself");
+        }
+        requireReplaceable(file, destination);
+        if (!Files.isWritable(dir)) {
+            throw new AccessDeniedException(file.toString(), null, "the folder " + dir + " is not writable");
+        }
+        return destination;
+    }
+
+    /** Refuses a destination that exists and is neither a regular file nor a link (which is not followed). */
+    private static void requireReplaceable(Path file, Path destination) throws IOException {
+        BasicFileAttributes a;
+        try {
+            a = Files.readAttributes(destination, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return;
+        }
+        if (a.isSymbolicLink()) {
+            // Put there since destination() checked the path: the rename replaces the link
+            // itself, never what it points to, so it is safe to replace.
+            return;
+        }
+        if (!a.isRegularFile()) {
+            throw new FileSystemException(file.toString(), null,
+                    notRegular(destination, a) + ": only a regular file is replaced");
+        }
+    }
+
+    /** What a path that is not a regular file is, for a message: "is a directory", "not a regular file (a FIFO)". */
+    static String notRegular(Path file, BasicFileAttributes a) {
+        if (a.isDirectory()) {
+            return "is a directory";
+        }
+        String kind = "a FIFO, socket or device";
+        try {
+            int mode = (Integer) Files.getAttribute(file, "unix:mode");
+            kind = switch (mode & 0170000) {
+                case 0010000 -> "a FIFO";
+                case 0020000 -> "a character device";
+                case 0060000 -> "a block device";
+                case 0140000 -> "a socket";
+                default -> kind;
+            };
+        } catch (IOException | RuntimeException e) {
+            // The "unix" attribute view is not everywhere; the generic words stay.
+        }
+        return "not a regular file (" + kind + ")";
+    }
+
+    /** The POSIX attributes of an existing destination, or null (absent, or no POSIX view). */
+    private static PosixFileAttributes existingAttributes(Path destination) throws IOException {
+        try {
+            return Files.readAttributes(destination, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException | UnsupportedOperationException e) {
+            return null;
+        }
+    }
+
+    /**
+     * The replaced file's permission bits exactly (the creation mode was cut by the umask), and
+     * its owner and group where this process may set them (root may; others keep their own).
+     */
+    private static void copyOwnership(Path tmp, PosixFileAttributes old) throws IOException {
+        Files.setPosixFilePermissions(tmp, old.permissions());
+        PosixFileAttributeView view = Files.getFileAttributeView(tmp, PosixFileAttributeView.class);
+        PosixFileAttributes now = view.readAttributes();
+        try {
+            if (!now.group().equals(old.group())) {
+                view.setGroup(old.group());
+            }
+            if (!now.owner().equals(old.owner())) {
+                view.setOwner(old.owner());
+            }
+        } catch (IOException e) {
+            // Not permitted: the new file belongs to whoever wrote it, as any new file does.
+        }
+    }
+
+    /** Makes the renames durable where the platform allows it (Linux); elsewhere a no-op. */
     private static void syncDirectory(Path dir) {
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
             d.force(true);
         } catch (IOException | RuntimeException e) {
-            // Not supported on every platform; the file itself has been forced.
+            // Not supported on every platform; the files themselves have been forced.
         }
     }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.vecloss.CrossEntropy;
 import dev.vecloss.npy.Npy;
 import dev.vecloss.npy.NpyArray;
+import dev.vecloss.npy.NpyFiles;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -14,6 +15,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
@@ -66,18 +68,29 @@ class LauncherTest {
 
     /** Runs the launcher from the temp folder (not the repository) with this JVM as JAVA_HOME. */
     Proc launch(String... args) throws IOException, InterruptedException {
+        return launch(Map.of(), dir.resolve("stdout.txt").toFile(), args);
+    }
+
+    /**
+     * Runs the launcher with {@code env} added to a clean environment (none of the JVM's option
+     * variables), stdout to {@code stdout}.
+     */
+    Proc launch(Map<String, String> env, File stdout, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("bash", launcher.toString()));
         cmd.addAll(List.of(args));
-        Path out = dir.resolve("stdout.txt");
         Path err = dir.resolve("stderr.txt");
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile())
-                .redirectOutput(out.toFile()).redirectError(err.toFile());
+                .redirectOutput(stdout).redirectError(err.toFile());
         pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
         pb.environment().remove("JAVA_TOOL_OPTIONS");
         pb.environment().remove("JDK_JAVA_OPTIONS");
+        pb.environment().remove("_JAVA_OPTIONS");
+        pb.environment().remove("VECLOSS_OPTS");
+        pb.environment().putAll(env);
         Process p = pb.start();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "launcher timed out");
-        return new Proc(p.exitValue(), Files.readString(out), Files.readString(err));
+        String out = stdout.getPath().startsWith("/dev/") ? "" : Files.readString(stdout.toPath());
+        return new Proc(p.exitValue(), out, Files.readString(err));
     }
 
     @Test
@@ -101,5 +114,91 @@ class LauncherTest {
         assertTrue(err.err.matches("vecloss: [^\n]*target 9[^\n]*flat index 1[^\n]*\n"), err.err);
         assertTrue(Files.notExists(dir.resolve("o.npy")));
         assertTrue(Files.exists(bad));
+    }
+
+    Path x() throws IOException {
+        return NpyFiles.f64(dir.resolve("x.npy"), new double[] {1, 2, 3, 0.5, -1, 4}, 2, 3);
+    }
+
+    Path t() throws IOException {
+        return NpyFiles.i64(dir.resolve("t.npy"), new long[] {2, 0}, 2);
+    }
+
+    /** Item 7: the JVM's notes about option variables are not vecloss's lines and do not reach stderr. */
+    @Test
+    void theJvmsPickedUpNotesAreHidden() throws Exception {
+        x();
+        t();
+        String expected = launch("cross-entropy", "--input", "x.npy", "--target", "t.npy").out;
+        Map<String, String> env = Map.of("JAVA_TOOL_OPTIONS", "-Dvecloss.test=1",
+                "JDK_JAVA_OPTIONS", "-Dvecloss.test2=2", "_JAVA_OPTIONS", "-Dvecloss.test3=3");
+        Proc ok = launch(env, dir.resolve("stdout.txt").toFile(), "cross-entropy", "--input", "x.npy", "--target",
+                "t.npy");
+        assertEquals("", ok.err);
+        assertEquals(0, ok.status);
+        assertEquals(expected, ok.out);
+        // an empty value and values over two lines print notes too
+        Proc odd = launch(Map.of("JAVA_TOOL_OPTIONS", "", "JDK_JAVA_OPTIONS", "-Da=1\n-Db=2",
+                "_JAVA_OPTIONS", "-Dc=3\n\n-Dd=4"), dir.resolve("stdout.txt").toFile(),
+                "cross-entropy", "--input", "x.npy", "--target", "t.npy");
+        assertEquals("", odd.err);
+        assertEquals(0, odd.status);
+        assertEquals(expected, odd.out);
+        // and an error is still its one line
+        Proc bad = launch(env, dir.resolve("stdout.txt").toFile(), "cross-entropy", "--input", "x.npy");
+        assertEquals(2, bad.status);
+        assertTrue(bad.err.matches("vecloss: [^\n]*--target[^\n]*\n"), bad.err);
+    }
+
+    /** VECLOSS_OPTS passes JVM options, split into words like JAVA_OPTS. */
+    @Test
+    void vecLossOptsReachTheJvm() throws Exception {
+        x();
+        t();
+        Proc scalar = launch(Map.of("VECLOSS_OPTS", " -Dvecloss.impl=scalar   -Xss4m "),
+                dir.resolve("stdout.txt").toFile(), "-v", "cross-entropy", "--input", "x.npy", "--target", "t.npy");
+        assertEquals(0, scalar.status, scalar.err);
+        assertTrue(scalar.err.startsWith("vecloss: scalar kernels (forced by -Dvecloss.impl=scalar)"), scalar.err);
+        Proc bad = launch(Map.of("VECLOSS_OPTS", "-Dvecloss.impl=fast"), dir.resolve("stdout.txt").toFile(),
+                "cross-entropy", "--input", "x.npy", "--target", "t.npy");
+        assertEquals(2, bad.status);
+        assertEquals("", bad.out);
+        assertTrue(bad.err.matches("vecloss: [^\n]*vecloss\\.impl[^\n]*panama[^\n]*scalar[^\n]*\n"), bad.err);
+        // no globbing: with a file of that name here, a glob would turn the bad value into a good one
+        Files.createFile(dir.resolve("-Dvecloss.impl=scalar"));
+        Proc glob = launch(Map.of("VECLOSS_OPTS", "-Dvecloss.impl=scala?"), dir.resolve("stdout.txt").toFile(),
+                "cross-entropy", "--input", "x.npy", "--target", "t.npy");
+        assertEquals(2, glob.status, glob.err);
+        assertTrue(glob.err.contains("'scala?'"), glob.err);
+        // options the JVM refuses: exit 2, and the launcher's line says where to look
+        Proc jvm = launch(Map.of("VECLOSS_OPTS", "-Xno-such-option"), dir.resolve("stdout.txt").toFile(),
+                "cross-entropy", "--input", "x.npy", "--target", "t.npy");
+        assertEquals(2, jvm.status, jvm.err);
+        assertTrue(jvm.err.endsWith("\n") && jvm.err.lines().toList().getLast().startsWith("vecloss: ")
+                && jvm.err.contains("VECLOSS_OPTS"), jvm.err);
+    }
+
+    /** Item 4: a result that cannot be written is an error, not exit 0. */
+    @Test
+    void aFullStandardOutputIsAnError() throws Exception {
+        File full = new File("/dev/full");
+        assumeTrue(full.exists(), "no /dev/full");
+        x();
+        t();
+        Proc p = launch(Map.of(), full, "cross-entropy", "--input", "x.npy", "--target", "t.npy");
+        assertEquals(2, p.status, p.err);
+        assertTrue(p.err.matches("vecloss: [^\n]*standard output[^\n]*\n"), p.err);
+    }
+
+    /**
+     * Item 5 through the launcher: SIGTERM to the launcher (as timeout(1) or a job scheduler sends
+     * it) reaches the JVM, which removes its temporary file; the launcher returns only after the
+     * JVM has exited, so no orphan goes on writing.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void sigtermToTheLauncherReachesTheJvm() throws Exception {
+        CliProcessTest.interruptWhileWriting(dir, List.of("bash", launcher.toString(), "cross-entropy",
+                "--input", "big.npy", "--target", "labels.npy", "--grad", "g.npy"));
     }
 }

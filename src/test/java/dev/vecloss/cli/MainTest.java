@@ -7,96 +7,25 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.vecloss.CrossEntropy;
 import dev.vecloss.DType;
+import dev.vecloss.Kernels;
 import dev.vecloss.Reduction;
 import dev.vecloss.Tensor;
-import dev.vecloss.internal.KernelProvider;
 import dev.vecloss.npy.Npy;
 import dev.vecloss.npy.NpyArray;
-import java.io.ByteArrayOutputStream;
+import dev.vecloss.npy.NpyFiles;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.lang.foreign.Arena;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Random;
-import java.util.Set;
-import java.util.TreeSet;
-import java.util.regex.Pattern;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The command line run in-process through {@link Main#run}: results equal the public API's to
  * the last bit, outputs have PyTorch's shapes, and every error is exit 2 with exactly one
  * {@code vecloss: } line on stderr, nothing on stdout and no file left behind.
  */
-class MainTest {
-    static final int N = 6;
-    static final int C = 5;
-
-    @TempDir
-    Path dir;
-
-    float[] logits;
-    long[] labels;
-    Path x;
-    Path t;
-
-    record Run(int status, String out, String err) {
-        List<String> errLines() {
-            return err.isEmpty() ? List.of() : List.of(err.split("\n", -1)).subList(0, err.split("\n", -1).length - 1);
-        }
-    }
-
-    static Run run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
-
-    /** Stderr of a successful run: nothing, or the one notice when the scalar kernels stand in. */
-    static List<String> successErr() {
-        return KernelProvider.vectorModuleAbsent() ? List.of("vecloss: " + Main.ABSENT_NOTICE) : List.of();
-    }
-
-    static void assertSuccess(Run r, String expectedOut) {
-        assertEquals(successErr(), r.errLines(), r.err);
-        assertEquals(0, r.status, r.err);
-        assertEquals(expectedOut, r.out);
-    }
-
-    @BeforeEach
-    void data() throws IOException {
-        Random rnd = new Random(7);
-        logits = new float[N * C];
-        for (int i = 0; i < logits.length; i++) {
-            logits[i] = (float) (rnd.nextGaussian() * 2);
-        }
-        labels = new long[] {0, 4, 2, -100, 3, 1};
-        x = NpyFiles.f32(dir.resolve("x.npy"), logits, N, C);
-        t = NpyFiles.i64(dir.resolve("t.npy"), labels, N);
-    }
-
-    String p(Path file) {
-        return file.toString();
-    }
-
-    /** The library's answer on the very same files, read the same way the CLI reads them. */
-    static double library(boolean nll, Path input, Path target, CrossEntropy.Options o, Tensor losses, Tensor grad)
-            throws IOException {
-        try (NpyArray a = Npy.read(input); NpyArray b = Npy.read(target)) {
-            return nll ? CrossEntropy.nllLoss(a.tensor(), b.tensor(), o, losses, grad)
-                    : CrossEntropy.crossEntropy(a.tensor(), b.tensor(), o, losses, grad);
-        }
-    }
-
+class MainTest extends CliTestBase {
     @Test
     void crossEntropyPrintsTheLibraryValueExactly() throws IOException {
         double expected = library(false, x, t, CrossEntropy.Options.defaults(), null, null);
@@ -257,7 +186,7 @@ class MainTest {
     void verboseSaysWhichKernelsRun() {
         Run r = run("-v", "cross-entropy", "--input", p(x), "--target", p(t));
         assertEquals(0, r.status, r.err);
-        assertEquals("vecloss: " + KernelProvider.description(), r.errLines().get(0));
+        assertEquals("vecloss: " + Kernels.description(), r.errLines().get(0));
         assertTrue(r.errLines().stream().allMatch(l -> l.startsWith("vecloss: ")), r.err);
     }
 
@@ -273,44 +202,6 @@ class MainTest {
     }
 
     // ---- errors ------------------------------------------------------------------------
-
-    /** Runs a failing command: status 2, one stderr line matching all {@code fragments}, no new file. */
-    Run fails(String[] args, String... fragments) throws IOException {
-        Set<String> before = listing();
-        Run r = run(args);
-        assertEquals(2, r.status, r.err);
-        assertEquals("", r.out);
-        assertEquals(1, r.errLines().size(), r.err);
-        String line = r.errLines().get(0);
-        assertTrue(line.startsWith("vecloss: "), line);
-        for (String f : fragments) {
-            assertTrue(Pattern.compile(f, Pattern.CASE_INSENSITIVE).matcher(line).find(),
-                    "'" + line + "' should match " + f);
-        }
-        assertFalse(line.contains("\tat "), line);
-        assertEquals(before, listing(), "files left behind");
-        return r;
-    }
-
-    Set<String> listing() throws IOException {
-        try (Stream<Path> s = Files.walk(dir)) {
-            return s.map(q -> dir.relativize(q).toString()).collect(java.util.stream.Collectors.toCollection(TreeSet::new));
-        }
-    }
-
-    String[] ce(String... more) {
-        List<String> a = new ArrayList<>(List.of("cross-entropy", "--input", p(x), "--target", p(t)));
-        a.addAll(List.of(more));
-        return a.toArray(String[]::new);
-    }
-
-    String out() {
-        return p(dir.resolve("out.npy"));
-    }
-
-    String grad() {
-        return p(dir.resolve("grad.npy"));
-    }
 
     @Test
     void unknownLossOptionAndNotYetImplemented() throws IOException {
@@ -391,14 +282,6 @@ class MainTest {
         fails(new String[] {"nll-loss", "--input", p(x), "--target", p(probs)}, "nll_loss", "\\[6, 5\\]");
     }
 
-    @Test
-    void failingSecondWriteRemovesTheFirstFile() throws IOException {
-        Path blocker = Files.createDirectory(dir.resolve("grad.npy")); // a non-empty folder cannot be replaced
-        Files.writeString(blocker.resolve("keep"), "x");
-        fails(ce("--output", out(), "--grad", p(blocker)), "--grad", "grad\\.npy", "cannot write");
-        assertFalse(Files.exists(dir.resolve("out.npy")));
-    }
-
     // ---- bench -------------------------------------------------------------------------
 
     @Test
@@ -410,7 +293,7 @@ class MainTest {
         assertEquals("loss,n,c,layout,kernel,threads,gelem_per_s,rel_error", lines[0]);
         assertEquals(3, lines.length, r.out);
         assertTrue(lines[1].startsWith("cross-entropy,7,3,row,scalar,1,"), lines[1]);
-        assertTrue(lines[2].startsWith("cross-entropy,7,3,row," + KernelProvider.get().name() + ",1,"), lines[2]);
+        assertTrue(lines[2].startsWith("cross-entropy,7,3,row," + Kernels.selected().name().toLowerCase(java.util.Locale.ROOT) + ",1,"), lines[2]);
         for (int i = 1; i < 3; i++) {
             String[] f = lines[i].split(",");
             assertEquals(8, f.length, lines[i]);
@@ -435,5 +318,39 @@ class MainTest {
         fails(new String[] {"bench", "--n", "0"}, "--n");
         fails(new String[] {"bench", "--format", "json"}, "--format");
         fails(new String[] {"bench", "--input", p(x)}, "unknown option --input for bench");
+    }
+
+    // ---- item 8: bench's options read as the losses' ------------------------------------------
+
+    @Test
+    void benchTakesZeroThreadsAsAllCores() {
+        Run r = run("bench", "--n", "7", "--c", "3", "--format", "csv", "--threads", "0");
+        assertEquals(0, r.status, r.err);
+        String[] lines = r.out.split("\n");
+        int cores = Runtime.getRuntime().availableProcessors();
+        assertTrue(lines[1].startsWith("cross-entropy,7,3,row,scalar," + cores + ","), lines[1]);
+    }
+
+    @Test
+    void aValueTooLargeIsOutOfItsRealRange() throws IOException {
+        Run r = fails(new String[] {"bench", "--c", "99999999999"}, "--c", "99999999999", "2147483647");
+        assertFalse(r.err.contains("at least"), r.err);
+        fails(new String[] {"bench", "--threads", "99999999999"}, "--threads", "0", "2147483647");
+        fails(ce("--threads", "99999999999"), "--threads", "0", "2147483647");
+        fails(ce("--ignore-index", "99999999999999999999"), "--ignore-index", "out of range");
+        fails(new String[] {"bench", "--n", "99999999999999999999"}, "--n", "out of range \\(1 to 9223372036854775807\\)");
+        fails(new String[] {"bench", "--c", "0"}, "--c", "out of range \\(1 to 2147483647\\)");
+    }
+
+    @Test
+    void benchOnALossOfExactlyZero() {
+        // one class: log_softmax is exactly 0, so is the loss; the relative error 0/0 must read as 0
+        Run r = run("bench", "--n", "1", "--c", "1", "--format", "csv", "--threads", "1");
+        assertEquals(0, r.status, r.err);
+        String[] lines = r.out.split("\n");
+        assertEquals(3, lines.length, r.out);
+        for (int i = 1; i < 3; i++) {
+            assertEquals(0.0, Double.parseDouble(lines[i].split(",")[7]), lines[i]);
+        }
     }
 }

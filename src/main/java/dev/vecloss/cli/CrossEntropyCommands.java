@@ -1,0 +1,89 @@
+package dev.vecloss.cli;
+
+import dev.vecloss.CrossEntropy;
+import dev.vecloss.DType;
+import dev.vecloss.Layout;
+import dev.vecloss.Reduction;
+import dev.vecloss.Tensor;
+import dev.vecloss.cli.Command.Option;
+import java.util.List;
+
+/**
+ * {@code cross-entropy} and {@code nll-loss} ({@link CrossEntropy}): the two commands of the
+ * family, declared here and run by one function. The shared parts (reading and checking the
+ * files, the outputs, {@code --threads}, {@code --reduction}) are {@link LossOptions} and
+ * {@link LossFiles}.
+ */
+final class CrossEntropyCommands {
+    private CrossEntropyCommands() {}
+
+    static final Option LABEL_SMOOTHING = Option.value("--label-smoothing", "E", "in [0, 1]", "0");
+
+    private static final String INDEX_TARGETS = "class indices (N, d1, ..., dk), int64/int32/uint8/bool";
+
+    static final Command CROSS_ENTROPY = new Command("cross-entropy",
+            "torch.nn.functional.cross_entropy (index or probability targets)",
+            List.of(LossOptions.input("logits, (C), (N, C) or (N, C, d1, ..., dk); float32 or float64"),
+                    LossOptions.target(INDEX_TARGETS + ",\nor class probabilities of the input's shape and dtype"),
+                    LossOptions.weight("per-class weights (C), float32 or float64"),
+                    LossOptions.IGNORE_INDEX,
+                    LossOptions.reduction("mean", "mean", "sum", "none"),
+                    LABEL_SMOOTHING,
+                    LossOptions.OUTPUT,
+                    LossOptions.GRAD,
+                    LossOptions.THREADS),
+            LossOptions.FILES_NOTE,
+            call -> run(call, false));
+
+    static final Command NLL_LOSS = new Command("nll-loss",
+            "torch.nn.functional.nll_loss",
+            List.of(LossOptions.input("log-probabilities, (C), (N, C) or (N, C, d1, ..., dk); float32 or float64"),
+                    LossOptions.target(INDEX_TARGETS),
+                    LossOptions.weight("per-class weights (C), float32 or float64"),
+                    LossOptions.IGNORE_INDEX,
+                    LossOptions.reduction("mean", "mean", "sum", "none"),
+                    LossOptions.OUTPUT,
+                    LossOptions.GRAD,
+                    LossOptions.THREADS),
+            LossOptions.FILES_NOTE,
+            call -> run(call, true));
+
+    /**
+     * Evaluates through the public API, which checks every label before it writes into the
+     * output buffers; the files are written only after that ({@link LossFiles#finish}).
+     */
+    private static void run(Command.Call call, boolean nll) throws CliError {
+        Args args = call.args();
+        long ignoreIndex = args.longValue(LossOptions.IGNORE_INDEX);
+        double eps = nll ? 0 : args.doubleValue(LABEL_SMOOTHING);
+        Reduction reduction = LossOptions.reduction(call.command(), args);
+        int threads = LossOptions.threads(args);
+        LossOptions.requireOutputForNone(reduction, args);
+        CrossEntropy.Options options;
+        try {
+            options = CrossEntropy.Options.defaults().withIgnoreIndex(ignoreIndex).withLabelSmoothing(eps)
+                    .withReduction(reduction).withThreads(threads);
+        } catch (IllegalArgumentException e) {
+            throw new CliError(LABEL_SMOOTHING.name() + ": " + e.getMessage());
+        }
+        try (LossFiles files = LossFiles.open(call)) {
+            Tensor x = files.input("--input");
+            Tensor target = files.input("--target");
+            Tensor weight = files.floatingLike("--weight", x);
+            if (weight != null) {
+                options = options.withWeight(weight);
+            }
+            // Outputs are float32 (CLI.md), in PyTorch's shapes; the library checks them too.
+            Tensor losses = files.output("--output", DType.FLOAT32, Layout.positionShape(x.shape()));
+            Tensor grad = files.output("--grad", DType.FLOAT32, x.shape());
+            double value;
+            try {
+                value = nll ? CrossEntropy.nllLoss(x, target, options, losses, grad)
+                        : CrossEntropy.crossEntropy(x, target, options, losses, grad);
+            } catch (IllegalArgumentException e) {
+                throw files.failure(e);
+            }
+            files.finish(reduction == Reduction.NONE ? null : value);
+        }
+    }
+}

@@ -1,0 +1,266 @@
+package dev.vecloss.cli;
+
+import dev.vecloss.DType;
+import dev.vecloss.Tensor;
+import dev.vecloss.npy.Npy;
+import dev.vecloss.npy.NpyArray;
+import dev.vecloss.npy.NpyFormatException;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.StringJoiner;
+
+/**
+ * The files of one run of a loss command, from the command's declaration: every
+ * {@link Command.Kind#INPUT_FILE} option given is read (memory-mapped), every
+ * {@link Command.Kind#OUTPUT_FILE} option given is written at the end, all or none.
+ *
+ * <p>{@link #open} checks everything about the paths before anything is read or computed: each
+ * output can be written ({@link Npy#destination}: its folder exists, it is not a directory, a
+ * FIFO or a device), no output is the same file as an input or as another output (compared as
+ * files, {@link Files#isSameFile}, so another spelling of the path, a symbolic link or a hard link
+ * is seen), and each input is a regular file before it is opened (a FIFO would block the open).
+ * Then {@link #finish} writes every output to its temporary file, prints the value, and only
+ * then renames them into place: an error at any point leaves every existing file as it was.
+ */
+final class LossFiles implements AutoCloseable {
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final Command.Call call;
+    /** Input option to its path, as given; in the command's order. */
+    private final Map<String, Path> inputPaths = new LinkedHashMap<>();
+    private final Map<String, NpyArray> inputs = new LinkedHashMap<>();
+    /** Output option to its path, as given. */
+    private final Map<String, Path> outputPaths = new LinkedHashMap<>();
+    private final Map<String, Tensor> outputs = new LinkedHashMap<>();
+    /** The outputs' buffers and converted copies of inputs. */
+    private final Arena arena = Arena.ofShared();
+
+    private LossFiles(Command.Call call) {
+        this.call = call;
+    }
+
+    /**
+     * Checks the file options of {@code call} (see the class comment) and reads the inputs.
+     *
+     * @throws CliError naming the option and the path for the first problem found
+     */
+    static LossFiles open(Command.Call call) throws CliError {
+        LossFiles files = new LossFiles(call);
+        try {
+            files.checkAndRead();
+            return files;
+        } catch (CliError | RuntimeException | Error e) {
+            files.close();
+            throw e;
+        }
+    }
+
+    private void checkAndRead() throws CliError {
+        Args args = call.args();
+        Map<String, Path> destinations = new LinkedHashMap<>();
+        for (Command.Option o : call.command().options()) {
+            String value = args.fileName(o.name());
+            if (value == null) {
+                continue;
+            }
+            Path path = path(o.name(), value);
+            if (o.kind() == Command.Kind.INPUT_FILE) {
+                inputPaths.put(o.name(), path);
+            } else if (o.kind() == Command.Kind.OUTPUT_FILE) {
+                outputPaths.put(o.name(), path);
+                try {
+                    destinations.put(o.name(), Npy.destination(path));
+                } catch (IOException e) {
+                    throw new CliError(o.name() + " " + path + ": " + describe(e));
+                }
+            }
+        }
+        List<String> outs = new ArrayList<>(destinations.keySet());
+        for (int i = 0; i < outs.size(); i++) {
+            String out = outs.get(i);
+            Path dest = destinations.get(out);
+            for (Map.Entry<String, Path> in : inputPaths.entrySet()) {
+                if (sameFile(dest, in.getValue())) {
+                    throw new CliError(out + " " + outputPaths.get(out) + " is the same file as " + in.getKey() + " "
+                            + in.getValue() + ": an output may not replace an input");
+                }
+            }
+            for (String other : outs.subList(0, i)) {
+                if (sameDestination(destinations.get(other), dest)) {
+                    throw new CliError(other + " " + outputPaths.get(other) + " and " + out + " " + outputPaths.get(out)
+                            + " name the same file");
+                }
+            }
+        }
+        for (Map.Entry<String, Path> in : inputPaths.entrySet()) {
+            inputs.put(in.getKey(), read(in.getKey(), in.getValue()));
+        }
+    }
+
+    /** Whether two existing paths are one file; a path that does not exist is no input's file. */
+    private static boolean sameFile(Path a, Path b) {
+        try {
+            return Files.isSameFile(a, b);
+        } catch (IOException | SecurityException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Whether two output destinations are one file: the same existing file, or, where neither
+     * exists yet, the same name in the same folder.
+     */
+    private static boolean sameDestination(Path a, Path b) {
+        if (sameFile(a, b)) {
+            return true;
+        }
+        return Files.notExists(a, LinkOption.NOFOLLOW_LINKS) && Files.notExists(b, LinkOption.NOFOLLOW_LINKS)
+                && a.getFileName().equals(b.getFileName()) && sameFile(a.getParent(), b.getParent());
+    }
+
+    private static NpyArray read(String option, Path file) throws CliError {
+        try {
+            return Npy.read(file);
+        } catch (NpyFormatException e) {
+            throw new CliError(option + " " + e.getMessage());
+        } catch (IOException e) {
+            throw new CliError(option + " " + file + ": " + describe(e));
+        }
+    }
+
+    private static Path path(String option, String value) throws CliError {
+        try {
+            return Path.of(value);
+        } catch (InvalidPathException e) {
+            throw new CliError(option + ": '" + value + "' is not a valid path");
+        }
+    }
+
+    /** A short reason for an I/O error: the exception's message alone is often just the path. */
+    static String describe(IOException e) {
+        if (e instanceof FileSystemException fse && fse.getReason() != null) {
+            return fse.getReason();
+        }
+        if (e instanceof NoSuchFileException) {
+            return "no such file";
+        }
+        if (e instanceof AccessDeniedException) {
+            return "permission denied";
+        }
+        String m = e.getMessage();
+        return m == null ? e.getClass().getSimpleName() : m;
+    }
+
+    /** The tensor read from input {@code option}, or null if the option was not given. */
+    Tensor input(String option) {
+        NpyArray a = inputs.get(option);
+        return a == null ? null : a.tensor();
+    }
+
+    /**
+     * The floating input {@code option} (a weight) in the dtype of the floating tensor {@code x}:
+     * a float32 file serves a float64 input and vice versa, converted into a copy; null if the
+     * option was not given.
+     *
+     * @throws CliError if the file is not float32 or float64
+     */
+    Tensor floatingLike(String option, Tensor x) throws CliError {
+        Tensor w = input(option);
+        if (w == null) {
+            return null;
+        }
+        if (!w.dtype().isFloating()) {
+            throw new CliError(option + " " + inputPaths.get(option) + ": must be float32 or float64, got " + w.dtype());
+        }
+        if (w.dtype() == x.dtype() || !x.dtype().isFloating()) {
+            return w;
+        }
+        Tensor copy = Tensor.allocate(arena, x.dtype(), w.shape());
+        for (long i = 0; i < w.numel(); i++) {
+            if (x.dtype() == DType.FLOAT64) {
+                copy.segment().setAtIndex(F64, i, w.getDouble(i));
+            } else {
+                copy.segment().setAtIndex(F32, i, (float) w.getDouble(i));
+            }
+        }
+        return copy;
+    }
+
+    /**
+     * A zero-filled buffer for output {@code option}, written by {@link #finish}; null (and no
+     * memory taken) if the option was not given.
+     */
+    Tensor output(String option, DType dtype, long... shape) {
+        if (!outputPaths.containsKey(option)) {
+            return null;
+        }
+        Tensor t = Tensor.allocate(arena, dtype, shape);
+        outputs.put(option, t);
+        return t;
+    }
+
+    /** An error of the library on these inputs, with the files named after its message. */
+    CliError failure(IllegalArgumentException e) {
+        StringJoiner files = new StringJoiner(", ", " (", ")");
+        inputPaths.forEach((option, path) -> files.add(option + " " + path));
+        return new CliError(e.getMessage() + files);
+    }
+
+    /**
+     * Writes every output to its temporary file, prints {@code value} (unless null) as the one
+     * line of stdout and checks it arrived, then renames the outputs into place. Any failure
+     * before the renames leaves every file as it was: the user's old outputs stay intact.
+     */
+    void finish(Double value) throws CliError {
+        List<Npy.Prepared> prepared = new ArrayList<>(outputs.size());
+        try {
+            for (Map.Entry<String, Tensor> o : outputs.entrySet()) {
+                Path file = outputPaths.get(o.getKey());
+                try {
+                    prepared.add(Npy.prepare(file, o.getValue()));
+                } catch (IOException e) {
+                    throw new CliError(o.getKey() + " " + file + ": cannot write: " + describe(e));
+                }
+            }
+            if (value != null) {
+                call.out().println(Double.toString(value));
+            }
+            call.flushOut();
+            try {
+                Npy.commitAll(prepared);
+            } catch (IOException e) {
+                throw new CliError("cannot move the outputs into place: " + e.getMessage());
+            }
+        } finally {
+            for (Npy.Prepared p : prepared) {
+                try {
+                    p.close(); // deletes the temporary file of an output not committed; else nothing
+                } catch (IOException e) {
+                    // the shutdown hook tries again; the error already reported is the one that matters
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        for (NpyArray a : inputs.values()) {
+            a.close();
+        }
+        arena.close();
+    }
+}

@@ -1,0 +1,73 @@
+package dev.vecloss.cli;
+
+import dev.vecloss.Reduction;
+import dev.vecloss.cli.Command.Option;
+
+/**
+ * The options loss commands share, declared once with their help and defaults, and the readers
+ * of their values. A loss command lists the ones it takes in its {@link Command}; the files among
+ * them are opened and written by {@link LossFiles}.
+ */
+final class LossOptions {
+    private LossOptions() {}
+
+    /** {@code --input X.npy}, required; {@code help} says what the loss reads there. */
+    static Option input(String help) {
+        return Option.input("--input", "X.npy", help, true);
+    }
+
+    /** {@code --target T.npy}, required. */
+    static Option target(String help) {
+        return Option.input("--target", "T.npy", help, true);
+    }
+
+    /** {@code --weight W.npy}, optional: float32 or float64, used in the input's dtype ({@link LossFiles#floatingLike}). */
+    static Option weight(String help) {
+        return Option.input("--weight", "W.npy", help, false);
+    }
+
+    static final Option IGNORE_INDEX = Option.value("--ignore-index", "I", "targets equal to I are skipped", "-100");
+
+    /** {@code --reduction R} with the loss's choices and default. */
+    static Option reduction(String defaultValue, String... choices) {
+        return Option.choice("--reduction", "R", String.join(", ", choices), defaultValue, choices);
+    }
+
+    static final Option OUTPUT = Option.output("--output", "FILE.npy",
+            "per-position losses, float32 (required with --reduction none;\n"
+            + "with mean or sum, the unreduced losses are written and the reduced value printed)");
+
+    static final Option GRAD = Option.output("--grad", "FILE.npy",
+            "gradient of the (reduced) loss with respect to --input, float32, the input's shape");
+
+    static final Option THREADS = Option.value("--threads", "T",
+            "threads, 0 for all cores (the result does not depend on it)", "0");
+
+    /** What every loss command's help ends with: how its files are treated. */
+    static final String FILES_NOTE = """
+            Files: .npy, C order, memory-mapped when read; inputs must be regular files.
+            Outputs are written whole or not at all: each goes to a temporary file beside
+            it, and all are renamed into place only when every one is complete and the value
+            is printed; on any error, and on Ctrl-C or kill, no file is changed. An output
+            may not be an input or another output, by any path or link (hard or symbolic).
+            An existing output is replaced only if it is a regular file: a directory, FIFO or
+            device (/dev/null too) is refused, not written through (to discard a result, leave
+            its option out), and so is a symbolic link (give the file's own path).""";
+
+    /** {@code --threads}: 0 (all cores) or more. */
+    static int threads(Args args) throws CliError {
+        return args.intValue(THREADS, 0, Integer.MAX_VALUE);
+    }
+
+    /** {@code --reduction}, as declared by the command (its choices and default). */
+    static Reduction reduction(Command cmd, Args args) throws CliError {
+        return Reduction.parse(args.choice(cmd.option("--reduction")));
+    }
+
+    /** The check every loss makes: {@code none} has nothing to print, so it needs a file. */
+    static void requireOutputForNone(Reduction reduction, Args args) throws CliError {
+        if (reduction == Reduction.NONE && !args.has(OUTPUT.name())) {
+            throw new CliError("--reduction none gives one loss per position: it needs --output FILE.npy");
+        }
+    }
+}
