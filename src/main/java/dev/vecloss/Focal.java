@@ -25,7 +25,8 @@ import java.util.Objects;
  * Shapes as {@link CrossEntropy}'s index targets. Per active position
  * {@code l = alpha_y (1 - p_y)^gamma (-log p_y)} with {@code p_y} the softmax probability of the
  * target, {@code alpha} the optional per-class weight (a plain multiplier); ignored positions
- * have loss and gradient 0; {@code mean} divides by the number of active positions (alpha does
+ * have loss 0 and gradient 0 (NaN where the row's softmax is NaN, as {@link CrossEntropy}'s,
+ * which is what autograd gives through {@code log_softmax}); {@code mean} divides by the number of active positions (alpha does
  * not normalise). Gamma 0 without alpha is cross-entropy.
  *
  * <p>Outputs, special values and determinism as in {@link CrossEntropy}.

@@ -47,7 +47,7 @@ final class Problems {
                 p.gradScale(1.0 / denominator);
             }
             double sum = Parallel.sum(numel, Parallel.grain(1), threads, ElementProblem::chunk, p);
-            return mean ? sum / denominator : sum;
+            return canonical(mean ? sum / denominator : sum);
         } finally {
             p.clear();
         }
@@ -95,9 +95,18 @@ final class Problems {
                 p.gradScale(1.0 / d);
             }
             double sum = Parallel.sum(positions, Parallel.grain(p.c()), threads, RowProblem::chunk, p);
-            return mean ? sum / d : sum;
+            return canonical(mean ? sum / d : sum);
         } finally {
             p.clear();
         }
+    }
+
+    /**
+     * {@code v}, with any NaN as {@link Double#NaN}: the sign and payload of a NaN made by
+     * arithmetic differ between the interpreter and JIT-compiled code (x86's default NaN is
+     * negative), and the returned value must have the same bits on every call.
+     */
+    private static double canonical(double v) {
+        return v != v ? Double.NaN : v;
     }
 }

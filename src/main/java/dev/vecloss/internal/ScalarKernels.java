@@ -342,7 +342,7 @@ public final class ScalarKernels implements LossKernels {
         final boolean f64 = p.f64();
         long y = Mem.getIndex(p.target(), p.targetKind(), pos);
         if (y == p.ignoreIndex()) {
-            ignored(p, base, false);
+            ignored(p, base, true); // NaN where the row's softmax is NaN, as cross-entropy (log_softmax's backward)
             return 0;
         }
         double m = Double.NEGATIVE_INFINITY;
