@@ -76,9 +76,35 @@ class GoldenTest {
     }
 
     /** Op name (as in the golden files) to the library call: one entry per op. */
-    static final Map<String, Binding> OPS = Map.of(
-            "cross_entropy", GoldenTest::crossEntropy,
-            "nll_loss", GoldenTest::nllLoss);
+    static final Map<String, Binding> OPS = Map.ofEntries(
+            Map.entry("cross_entropy", GoldenTest::crossEntropy),
+            Map.entry("nll_loss", GoldenTest::nllLoss),
+            Map.entry("binary_cross_entropy", GoldenTest::binaryCrossEntropy),
+            Map.entry("binary_cross_entropy_with_logits", GoldenTest::binaryCrossEntropyWithLogits),
+            Map.entry("sigmoid_focal_loss", GoldenTest::sigmoidFocalLoss),
+            Map.entry("softmax_focal_loss", GoldenTest::softmaxFocalLoss),
+            Map.entry("hinge", GoldenTest::hinge),
+            Map.entry("squared_hinge", GoldenTest::squaredHinge),
+            Map.entry("multi_margin_loss", GoldenTest::multiMarginLoss),
+            Map.entry("categorical_hinge", GoldenTest::categoricalHinge),
+            Map.entry("kl_div", GoldenTest::klDiv));
+
+    /** A library call that writes {@code losses} and {@code grad} and returns the loss. */
+    @FunctionalInterface
+    private interface Call {
+        double apply(Tensor losses, Tensor grad);
+    }
+
+    /**
+     * Runs {@code call} with zero-filled {@code losses} and {@code grad} tensors of the input's
+     * dtype and the shapes of the case's expect lines: the outputs every binding returns.
+     */
+    private static Outputs lossesAndGrad(Args a, Tensor input, Call call) {
+        Tensor losses = a.output("losses", input.dtype());
+        Tensor grad = a.output("grad", input.dtype());
+        double loss = call.apply(losses, grad);
+        return new Outputs().returned("loss", loss, input.dtype()).written("losses", losses).written("grad", grad);
+    }
 
     private static Outputs crossEntropy(Args a, int threads) {
         Tensor input = a.tensor("input");
@@ -95,6 +121,114 @@ class GoldenTest {
         Tensor grad = a.output("grad", input.dtype());
         double loss = CrossEntropy.nllLoss(input, a.tensor("target"), classOptions(a, threads), losses, grad);
         return new Outputs().returned("loss", loss, input.dtype()).written("losses", losses).written("grad", grad);
+    }
+
+    private static Outputs binaryCrossEntropy(Args a, int threads) {
+        Tensor input = a.tensor("input");
+        Tensor target = a.tensor("target");
+        BinaryCrossEntropy.Options o = BinaryCrossEntropy.Options.defaults()
+                .withWeight(a.optionalTensor("weight"))
+                .withReduction(Reduction.parse(a.stringParam("reduction")))
+                .withThreads(threads);
+        return lossesAndGrad(a, input, (l, g) -> BinaryCrossEntropy.binaryCrossEntropy(input, target, o, l, g));
+    }
+
+    private static Outputs binaryCrossEntropyWithLogits(Args a, int threads) {
+        Tensor input = a.tensor("input");
+        Tensor target = a.tensor("target");
+        BinaryCrossEntropy.Options o = BinaryCrossEntropy.Options.defaults()
+                .withWeight(a.optionalTensor("weight"))
+                .withPosWeight(a.optionalTensor("pos_weight"))
+                .withReduction(Reduction.parse(a.stringParam("reduction")))
+                .withThreads(threads);
+        return lossesAndGrad(a, input,
+                (l, g) -> BinaryCrossEntropy.binaryCrossEntropyWithLogits(input, target, o, l, g));
+    }
+
+    private static Outputs sigmoidFocalLoss(Args a, int threads) {
+        Tensor input = a.tensor("input");
+        Tensor target = a.tensor("target");
+        Focal.SigmoidOptions o = Focal.SigmoidOptions.defaults()
+                .withAlpha(a.doubleParam("alpha"))
+                .withGamma(a.doubleParam("gamma"))
+                .withReduction(Reduction.parse(a.stringParam("reduction")))
+                .withThreads(threads);
+        return lossesAndGrad(a, input, (l, g) -> Focal.sigmoidFocalLoss(input, target, o, l, g));
+    }
+
+    private static Outputs softmaxFocalLoss(Args a, int threads) {
+        Tensor input = a.tensor("input");
+        Tensor target = a.tensor("target");
+        Focal.SoftmaxOptions o = Focal.SoftmaxOptions.defaults()
+                .withAlpha(a.optionalTensor("alpha"))
+                .withGamma(a.doubleParam("gamma"))
+                .withIgnoreIndex(a.longParam("ignore_index"))
+                .withReduction(Reduction.parse(a.stringParam("reduction")))
+                .withThreads(threads);
+        return lossesAndGrad(a, input, (l, g) -> Focal.softmaxFocalLoss(input, target, o, l, g));
+    }
+
+    private static Outputs hinge(Args a, int threads) {
+        Tensor input = a.tensor("input");
+        Tensor target = a.tensor("target");
+        Hinge.Options o = binaryHingeOptions(a, threads);
+        return lossesAndGrad(a, input, (l, g) -> Hinge.hinge(input, target, o, l, g));
+    }
+
+    private static Outputs squaredHinge(Args a, int threads) {
+        Tensor input = a.tensor("input");
+        Tensor target = a.tensor("target");
+        Hinge.Options o = binaryHingeOptions(a, threads);
+        return lossesAndGrad(a, input, (l, g) -> Hinge.squaredHinge(input, target, o, l, g));
+    }
+
+    /** hinge's and squared_hinge's options: margin, labels (auto, zero_one, plus_minus_one), reduction. */
+    private static Hinge.Options binaryHingeOptions(Args a, int threads) {
+        String labels = a.stringParam("labels");
+        Hinge.Labels rule = switch (labels) {
+            case "auto" -> Hinge.Labels.AUTO;
+            case "zero_one" -> Hinge.Labels.ZERO_ONE;
+            case "plus_minus_one" -> Hinge.Labels.PLUS_MINUS_ONE;
+            default -> throw new IllegalArgumentException("param labels '" + labels + "' is not auto, zero_one or"
+                    + " plus_minus_one");
+        };
+        return Hinge.Options.defaults()
+                .withMargin(a.doubleParam("margin"))
+                .withLabels(rule)
+                .withReduction(Reduction.parse(a.stringParam("reduction")))
+                .withThreads(threads);
+    }
+
+    private static Outputs multiMarginLoss(Args a, int threads) {
+        Tensor input = a.tensor("input");
+        Tensor target = a.tensor("target");
+        Hinge.Options o = Hinge.Options.defaults()
+                .withP(Math.toIntExact(a.longParam("p")))
+                .withMargin(a.doubleParam("margin"))
+                .withWeight(a.optionalTensor("weight"))
+                .withReduction(Reduction.parse(a.stringParam("reduction")))
+                .withThreads(threads);
+        return lossesAndGrad(a, input, (l, g) -> Hinge.multiMarginLoss(input, target, o, l, g));
+    }
+
+    private static Outputs categoricalHinge(Args a, int threads) {
+        Tensor input = a.tensor("input");
+        Tensor target = a.tensor("target");
+        Hinge.Options o = Hinge.Options.defaults()
+                .withMargin(a.doubleParam("margin"))
+                .withReduction(Reduction.parse(a.stringParam("reduction")))
+                .withThreads(threads);
+        return lossesAndGrad(a, input, (l, g) -> Hinge.categoricalHinge(input, target, o, l, g));
+    }
+
+    private static Outputs klDiv(Args a, int threads) {
+        Tensor input = a.tensor("input");
+        Tensor target = a.tensor("target");
+        KlDiv.Options o = KlDiv.Options.defaults()
+                .withLogTarget(a.booleanParam("log_target"))
+                .withReduction(Reduction.parse(a.stringParam("reduction")))
+                .withThreads(threads);
+        return lossesAndGrad(a, input, (l, g) -> KlDiv.klDiv(input, target, o, l, g));
     }
 
     /** The options cross_entropy and nll_loss share: weight, ignore_index, reduction. */
