@@ -165,7 +165,7 @@ public final class Focal {
         long c = Layout.classes(in);
         Tensor alpha = o.alpha();
         double alphaSum = Checks.classWeight(what, alpha, c, input.dtype());
-        Checks.outputs(what, o.reduction(), Layout.positionShape(in), losses, in, grad, input, target, alpha, null);
+        Checks.outputs(what, o.reduction(), losses == null ? null : Layout.positionShape(in), losses, in, grad, input, target, alpha, null);
         int threads = Checks.threads(o.threads(), input.numel(), input, target, alpha, null, losses, grad);
         RowProblem p = Problems.rows(RowOp.SOFTMAX_FOCAL, input, losses, grad)
                 .indexTarget(target.segment(), target.dtype().byteSize(), o.ignoreIndex())

@@ -191,7 +191,7 @@ public final class Hinge {
         Checks.indexTarget(what, input, target);
         Tensor w = o.weight();
         double weightSum = Checks.classWeight(what, w, c, input.dtype());
-        Checks.outputs(what, o.reduction(), Layout.positionShape(in), losses, in, grad, input, target, w, null);
+        Checks.outputs(what, o.reduction(), losses == null ? null : Layout.positionShape(in), losses, in, grad, input, target, w, null);
         int threads = Checks.threads(o.threads(), input.numel(), input, target, w, null, losses, grad);
         RowProblem p = Problems.rows(RowOp.MULTI_MARGIN, input, losses, grad)
                 .indexTargetWithoutIgnore(target.segment(), target.dtype().byteSize())
@@ -221,7 +221,7 @@ public final class Hinge {
             throw new IllegalArgumentException(what + ": weight is for multi_margin_loss");
         }
         long[] in = input.dims();
-        Checks.outputs(what, o.reduction(), Layout.positionShape(in), losses, in, grad, input, target, null, null);
+        Checks.outputs(what, o.reduction(), losses == null ? null : Layout.positionShape(in), losses, in, grad, input, target, null, null);
         int threads = Checks.threads(o.threads(), input.numel(), input, target, null, null, losses, grad);
         RowProblem p = Problems.rows(RowOp.CATEGORICAL_HINGE, input, losses, grad)
                 .probTarget(target.segment())

@@ -257,9 +257,7 @@ final class Elementwise {
     /** kl_div with probability targets on the tile: {@code xlogy(t, t) - t q}, gradient {@code -t}. */
     private static void klDiv(Scratch sc, int nv, boolean wantGrad) {
         System.arraycopy(sc.y, 0, sc.tmp, 0, nv);
-        for (int i = 0; i < nv; i += V) {
-            VectorMath.logInPlace(sc.tmp, i);
-        }
+        VectorMath.logInPlace(sc.tmp, nv);
         for (int i = 0; i < nv; i += V) {
             FloatVector t = FloatVector.fromArray(F, sc.y, i);
             FloatVector xlogy = t.mul(FloatVector.fromArray(F, sc.tmp, i)).blend(0f, t.compare(VectorOperators.EQ, 0f));
@@ -280,12 +278,11 @@ final class Elementwise {
      */
     private static void bce(Scratch sc, int nv, boolean wantGrad) {
         for (int i = 0; i < nv; i += V) {
-            FloatVector pv = FloatVector.fromArray(F, sc.x, i);
-            pv.intoArray(sc.a1, i);
-            pv.neg().intoArray(sc.a2, i);
-            VectorMath.logInPlace(sc.a1, i);
-            VectorMath.log1pAnyInPlace(sc.a2, i);
+            FloatVector.fromArray(F, sc.x, i).neg().intoArray(sc.a2, i);
         }
+        System.arraycopy(sc.x, 0, sc.a1, 0, nv);
+        VectorMath.logInPlace(sc.a1, nv);
+        VectorMath.log1pAnyInPlace(sc.a2, nv);
         for (int i = 0; i < nv; i += V) {
             FloatVector pv = FloatVector.fromArray(F, sc.x, i);
             FloatVector y = FloatVector.fromArray(F, sc.y, i);
@@ -326,8 +323,8 @@ final class Elementwise {
         }
         if (gamma != 0 && gamma != 1 && gamma != 2) { // (1 - p_t)^gamma into pw (free: no pos_weight here)
             System.arraycopy(sc.a3, 0, sc.pw, 0, nv);
+            VectorMath.logInPlace(sc.pw, nv);
             for (int i = 0; i < nv; i += V) {
-                VectorMath.logInPlace(sc.pw, i);
                 FloatVector.fromArray(F, sc.pw, i).mul(gamma).intoArray(sc.pw, i);
             }
             VectorMath.expInto(sc.pw, sc.pw, nv, sc.zero);

@@ -29,11 +29,22 @@ final class Margins {
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
+    /** 0, 1, ..., V-1: a lane's index, to mask the target's lane. */
+    private static final float[] IOTA = new float[V];
+
+    static {
+        for (int l = 0; l < V; l++) {
+            IOTA[l] = l;
+        }
+    }
+
     static double multiMargin(RowProblem p, long from, long to) {
         final MemorySegment x = p.input();
         final int c = Math.toIntExact(p.c());
         final boolean square = p.power() == 2;
         final Scratch sc = SCRATCH.get();
+        final int whole = F.loopBound(c);
+        final FloatVector iota = FloatVector.fromArray(F, IOTA, 0);
         double total = 0;
         for (long row = from; row < to; row++) {
             final long off = row * c * 4L;
@@ -43,13 +54,22 @@ final class Margins {
             final float shift = (float) p.margin() - xy;
             FloatVector terms = FloatVector.zero(F);
             FloatVector slopes = FloatVector.zero(F);
-            for (int i = 0; i < c; i += V) {
+            int i = 0;
+            for (; i < whole; i += V) {
+                FloatVector z = FloatVector.fromMemorySegment(F, x, off + i * 4L, LE).add(shift);
+                // not the target's lane: no lane index equals y - i outside y's own vector (no branch,
+                // so no mask is merged across control flow, which would box it)
+                VectorMask<Float> active = z.compare(VectorOperators.GT, 0f)
+                        .and(iota.compare(VectorOperators.NE, (float) (y - i)));
+                FloatVector zz = z.blend(0f, active.not());
+                terms = square ? zz.fma(zz, terms) : terms.add(zz);
+                slopes = square ? slopes.add(zz.mul(2f)) : slopes.add(FloatVector.zero(F).blend(1f, active));
+            }
+            if (i < c) {
                 VectorMask<Float> in = F.indexInRange(i, c);
                 FloatVector z = FloatVector.fromMemorySegment(F, x, off + i * 4L, LE, in).add(shift);
-                VectorMask<Float> active = z.compare(VectorOperators.GT, 0f).and(in);
-                if (y >= i && y < i + V) {
-                    active = active.andNot(F.indexInRange(i - y, 1));
-                }
+                VectorMask<Float> active = z.compare(VectorOperators.GT, 0f).and(in)
+                        .and(iota.compare(VectorOperators.NE, (float) (y - i)));
                 FloatVector zz = z.blend(0f, active.not());
                 terms = square ? zz.fma(zz, terms) : terms.add(zz);
                 slopes = square ? slopes.add(zz.mul(2f)) : slopes.add(FloatVector.zero(F).blend(1f, active));
@@ -64,17 +84,27 @@ final class Margins {
                 p.losses().setAtIndex(Mem.F32, row, (float) loss);
             }
             if (p.grad() != null) {
-                final float g = (float) (p.gradScale() * wy / c);
-                for (int i = 0; i < c; i += V) {
-                    VectorMask<Float> in = F.indexInRange(i, c);
-                    FloatVector z = FloatVector.fromMemorySegment(F, x, off + i * 4L, LE, in).add(shift);
-                    VectorMask<Float> active = z.compare(VectorOperators.GT, 0f);
-                    FloatVector h = square ? z.mul(2f * g) : FloatVector.broadcast(F, g);
-                    h.blend(0f, active.not()).intoMemorySegment(p.grad(), off + i * 4L, LE, in);
-                }
+                gradRow(p, off, c, whole, shift, square, (float) (p.gradScale() * wy / c));
                 p.grad().set(Mem.F32, off + y * 4L, (float) (-p.gradScale() * wy / c * slope));
             }
         }
         return total;
+    }
+
+    /** The row's gradient but the target's entry: {@code g} (or {@code 2 g z}) where {@code z > 0}, else 0. */
+    private static void gradRow(RowProblem p, long off, int c, int whole, float shift, boolean square, float g) {
+        final MemorySegment x = p.input();
+        int i = 0;
+        for (; i < whole; i += V) {
+            FloatVector z = FloatVector.fromMemorySegment(F, x, off + i * 4L, LE).add(shift);
+            FloatVector h = square ? z.mul(2f * g) : FloatVector.broadcast(F, g);
+            h.blend(0f, z.compare(VectorOperators.GT, 0f).not()).intoMemorySegment(p.grad(), off + i * 4L, LE);
+        }
+        if (i < c) {
+            VectorMask<Float> in = F.indexInRange(i, c);
+            FloatVector z = FloatVector.fromMemorySegment(F, x, off + i * 4L, LE, in).add(shift);
+            FloatVector h = square ? z.mul(2f * g) : FloatVector.broadcast(F, g);
+            h.blend(0f, z.compare(VectorOperators.GT, 0f).not()).intoMemorySegment(p.grad(), off + i * 4L, LE, in);
+        }
     }
 }

@@ -157,64 +157,62 @@ final class VectorMath {
     private static final float MIN_NORMAL = 0x1p-126f;
 
     /**
-     * {@code a[off + l] = log(a[off + l])} for the V lanes at {@code off}, within about 2 ulps:
-     * 0 gives -inf, a negative value or NaN gives NaN, +inf gives +inf; subnormal arguments are
-     * exact too (scaled by 2^24 first). As {@link #log1pInPlace}, {@code x = 2^e f}, {@code f} in
-     * {@code [sqrt(1/2), sqrt(2))}, {@code log f = 2 atanh((f - 1)/(f + 1))}.
+     * {@code a[i] = log(a[i])} over {@code [0, n)}, {@code n} a multiple of the lane count,
+     * within about 3 ulps: 0 gives -inf, a negative value or NaN gives NaN, +inf gives +inf;
+     * subnormal arguments are exact too (scaled by 2^24 first). {@code x = 2^e f}, {@code f} in
+     * {@code [sqrt(1/2), sqrt(2))}, {@code log f = 2 atanh((f - 1)/(f + 1))} by its odd series to
+     * {@code t^9}, as {@link #log1pInPlace}.
      */
-    static void logInPlace(float[] a, int off) {
-        FloatVector x = FloatVector.fromArray(F, a, off);
-        logOfPositive(x, FloatVector.zero(F)).blend(special(x), specialMask(x)).intoArray(a, off);
+    static void logInPlace(float[] a, int n) {
+        logInPlace(a, n, false);
     }
 
     /**
-     * {@code a[off + l] = log1p(a[off + l])} for the V lanes at {@code off}, for any argument
-     * (within about 3 ulps): {@code -1} gives -inf, below -1 NaN, as {@code Math.log1p}. Unlike
-     * {@link #log1pInPlace} it takes negative arguments ({@code log(1 - p)} of BCE): {@code 1 + u}
-     * is formed, its rounding error {@code u - (w - 1)} corrected to first order.
+     * {@code a[i] = log1p(a[i])} over {@code [0, n)} for any argument, within about 3 ulps:
+     * {@code -1} gives -inf, below -1 NaN, 0 stays 0, as {@code Math.log1p}. Unlike
+     * {@link #log1pInPlace} it takes negative arguments (BCE's {@code log(1 - p)}): {@code w = 1 + u}
+     * is formed and its rounding error {@code u - (w - 1)} corrected to first order.
      */
-    static void log1pAnyInPlace(float[] a, int off) {
-        FloatVector u = FloatVector.fromArray(F, a, off);
-        FloatVector w = u.add(1f);
-        FloatVector corr = u.sub(w.sub(1f)).div(w);
-        FloatVector r = logOfPositive(w, corr);
-        // exact 0 for 0 (and -0); the special values of log(w) otherwise
-        VectorMask<Float> zero = u.compare(VectorOperators.EQ, 0f);
-        r.blend(special(w), specialMask(w)).blend(u, zero.or(u.test(VectorOperators.IS_NAN))).intoArray(a, off);
+    static void log1pAnyInPlace(float[] a, int n) {
+        logInPlace(a, n, true);
     }
 
-    /** {@code log(w) + corr} for positive finite {@code w} (normal or subnormal). */
-    private static FloatVector logOfPositive(FloatVector w, FloatVector corr) {
-        VectorMask<Float> sub = w.compare(VectorOperators.LT, MIN_NORMAL);
-        FloatVector ws = w.blend(w.mul(0x1p24f), sub);
-        IntVector bits = ws.reinterpretAsInts();
-        IntVector e = bits.lanewise(VectorOperators.ASHR, 23).sub(127);
-        FloatVector f = bits.and(0x007fffff).or(0x3f800000).reinterpretAsFloats();
-        VectorMask<Float> high = f.compare(VectorOperators.GT, SQRT2);
-        f = f.blend(f.mul(0.5f), high);
-        FloatVector zero = FloatVector.zero(F);
-        FloatVector ef = ((FloatVector) e.convert(VectorOperators.I2F, 0)).add(zero.blend(1f, high))
-                .sub(zero.blend(24f, sub));
-        FloatVector t = f.sub(1f).div(f.add(1f));
-        FloatVector t2 = t.mul(t);
-        FloatVector poly = t2.fma(1f / 9, 1f / 7)
-                .fma(t2, FloatVector.broadcast(F, 1f / 5))
-                .fma(t2, FloatVector.broadcast(F, 1f / 3))
-                .fma(t2, FloatVector.broadcast(F, 1f));
-        FloatVector logF = t.mul(2f).mul(poly);
-        return ef.fma(FloatVector.broadcast(F, LN2_LO), logF.add(corr)).add(ef.mul(LN2_HI));
-    }
-
-    /** Where {@code log} is not {@link #logOfPositive}'s: 0, negative, NaN, +inf. */
-    private static VectorMask<Float> specialMask(FloatVector x) {
-        return x.compare(VectorOperators.LE, 0f).or(x.test(VectorOperators.IS_NAN))
-                .or(x.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
-    }
-
-    /** {@code log} at those: -inf for 0, NaN below 0 and for NaN, +inf for +inf. */
-    private static FloatVector special(FloatVector x) {
-        FloatVector r = FloatVector.broadcast(F, Float.NaN);
-        r = r.blend(Float.NEGATIVE_INFINITY, x.compare(VectorOperators.EQ, 0f));
-        return r.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
+    /**
+     * The loop of both: {@code log(w) + corr}, {@code w = a[i]} ({@code corr = 0}) or
+     * {@code w = 1 + a[i]}. One method with the whole computation in its loop, so that no vector
+     * crosses a call.
+     */
+    private static void logInPlace(float[] a, int n, boolean onePlus) {
+        final FloatVector zero = FloatVector.zero(F);
+        for (int off = 0; off < n; off += F.length()) {
+            FloatVector u = FloatVector.fromArray(F, a, off);
+            FloatVector w = onePlus ? u.add(1f) : u;
+            FloatVector corr = onePlus ? u.sub(w.sub(1f)).div(w) : zero;
+            VectorMask<Float> sub = w.compare(VectorOperators.LT, MIN_NORMAL);
+            FloatVector ws = w.blend(w.mul(0x1p24f), sub);
+            IntVector bits = ws.reinterpretAsInts();
+            IntVector e = bits.lanewise(VectorOperators.ASHR, 23).sub(127);
+            FloatVector f = bits.and(0x007fffff).or(0x3f800000).reinterpretAsFloats();
+            VectorMask<Float> high = f.compare(VectorOperators.GT, SQRT2);
+            f = f.blend(f.mul(0.5f), high);
+            FloatVector ef = ((FloatVector) e.convert(VectorOperators.I2F, 0)).add(zero.blend(1f, high))
+                    .sub(zero.blend(24f, sub));
+            FloatVector t = f.sub(1f).div(f.add(1f));
+            FloatVector t2 = t.mul(t);
+            FloatVector poly = t2.fma(1f / 9, 1f / 7)
+                    .fma(t2, FloatVector.broadcast(F, 1f / 5))
+                    .fma(t2, FloatVector.broadcast(F, 1f / 3))
+                    .fma(t2, FloatVector.broadcast(F, 1f));
+            FloatVector logF = t.mul(2f).mul(poly);
+            FloatVector r = ef.fma(FloatVector.broadcast(F, LN2_LO), logF.add(corr)).add(ef.mul(LN2_HI));
+            // 0 gives -inf, below 0 and NaN give NaN, +inf stays +inf (as Math.log of w)
+            r = r.blend(Float.NaN, w.compare(VectorOperators.LT, 0f).or(w.test(VectorOperators.IS_NAN)))
+                    .blend(Float.NEGATIVE_INFINITY, w.compare(VectorOperators.EQ, 0f))
+                    .blend(Float.POSITIVE_INFINITY, w.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
+            if (onePlus) { // log1p(+-0) is +-0, log1p(NaN) NaN
+                r = r.blend(u, u.compare(VectorOperators.EQ, 0f).or(u.test(VectorOperators.IS_NAN)));
+            }
+            r.intoArray(a, off);
+        }
     }
 }
