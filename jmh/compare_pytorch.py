@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
-"""Compare vecloss with torch.nn.functional.cross_entropy (and JAX/optax when importable).
+"""Compare vecloss with PyTorch (and JAX/optax when importable) on the same inputs.
 
-Writes the JMH workloads (same names and sizes as Workload.java) as .npy files with a fixed seed
-in a temporary directory, times PyTorch with 1 and 2 threads, JAX/optax (jit) if it imports,
-and vecloss through dev.vecloss.bench.CompareDriver in one JVM, then prints a Markdown table of
-G logits/s (N*C[*H*W] / seconds per call / 1e9).
+Writes the workloads as .npy files with a fixed seed in a temporary directory: the cross-entropy
+workloads of Workload.java (same names and sizes), then the binary, focal, margin and divergence
+losses at two sizes each: past the caches (2^26 elements, or 65536 x 1000 for the row losses) and
+a cache-resident training batch (2^18 elements, or 256 x 1000; names ending in _cache). Times
+PyTorch with 1 and 2 threads, JAX/optax (jit) if it imports, and vecloss through
+dev.vecloss.bench.CompareDriver in one JVM, then prints a Markdown table of G elements/s (input
+elements per call / seconds per call / 1e9; for cross-entropy the elements are the logits,
+N*C[*H*W]). Fails if vecloss's loss and torch's differ by more than 1e-4 relative, or (forward +
+gradient workloads) its gradient by more than 1e-4 of the gradient's largest magnitude.
 
 Timing, the same on every side: 2 warm-up calls (vecloss: 2 s of warm-up, for the JIT), then
 REPS >= 5 timed runs of as many calls as fill --min-rep seconds; the median run counts.
 
-    ./mvnw -q -f jmh/pom.xml package                 # builds jmh/target/benchmarks.jar
+    ./mvnw -q -f jmh/pom.xml package -DskipTests               # builds jmh/target/benchmarks.jar
     python3 jmh/compare_pytorch.py --quick                     # smoke run, tiny sizes
-    python3 jmh/compare_pytorch.py --out results.md            # full sizes (~2.5 GB of .npy)
+    python3 jmh/compare_pytorch.py --out results.md            # full sizes (~7 GB of .npy)
 
 Works with Debian's python3-torch or a pip torch. Needs a JDK 25+: JAVA_HOME if it is one,
 else the newest /usr/lib/jvm/* that is.
@@ -38,22 +43,53 @@ THREADS = (1, 2)
 REPS = 5
 
 
+# Defaults of every workload; each loss reads the keys it needs (see write_opts and CompareDriver).
+BASE = dict(loss="cross_entropy", reduction="mean", grad=False, weight=False, pos_weight=False,
+            ignore_index=-100, label_smoothing=0.0, prob=False, ignored=0.0)
+
+# The losses past cross-entropy, in table order: name -> (loss, how the operands are made, options).
+# Element losses get a 1-D input of E elements ((E/64, 64) for pos_weight over the last axis), row
+# losses an (R, 1000) input.
+NEW_LOSSES = {
+    "bce_with_logits": dict(loss="bce_with_logits"),
+    "bce_with_logits_pos_weight": dict(loss="bce_with_logits", pos_weight=True),
+    "bce_with_logits_grad": dict(loss="bce_with_logits", grad=True),
+    "bce": dict(loss="bce"),
+    "sigmoid_focal": dict(loss="sigmoid_focal", alpha=0.25, gamma=2.0),
+    "hinge": dict(loss="hinge"),
+    "multi_margin": dict(loss="multi_margin", p=1, margin=1.0),
+    "softmax_focal": dict(loss="softmax_focal", gamma=2.0),
+    "kl_div": dict(loss="kl_div", reduction="batchmean"),
+}
+ROW_LOSSES = ("multi_margin", "softmax_focal", "kl_div")
+
+
 def workloads(quick):
-    """name -> dict(shape, weight, ignore_index, label_smoothing, grad, prob, ignored)."""
+    """name -> spec: BASE's keys, shape, and the loss's own options."""
     m = 1 << (14 if quick else 24)
     n1000 = 64 if quick else 65536
-    base = dict(weight=False, ignore_index=-100, label_smoothing=0.0, grad=False, prob=False, ignored=0.0)
     w = {
-        "c1000": dict(base, shape=(n1000, 1000)),
-        "c32000": dict(base, shape=(4 if quick else 2048, 32000)),
-        "c100": dict(base, shape=(m // 100, 100)),
-        "c10": dict(base, shape=(m // 10, 10)),
-        "c21": dict(base, shape=(m // 21, 21)),
-        "wls1000": dict(base, shape=(n1000, 1000), weight=True, ignore_index=0, label_smoothing=0.1),
-        "nchw": dict(base, shape=(2, 21, 32, 32) if quick else (8, 21, 512, 512), ignore_index=255, ignored=0.1),
-        "grad1000": dict(base, shape=(n1000, 1000), grad=True),
-        "prob1000": dict(base, shape=(n1000, 1000), prob=True),
+        "c1000": dict(BASE, shape=(n1000, 1000)),
+        "c32000": dict(BASE, shape=(4 if quick else 2048, 32000)),
+        "c100": dict(BASE, shape=(m // 100, 100)),
+        "c10": dict(BASE, shape=(m // 10, 10)),
+        "c21": dict(BASE, shape=(m // 21, 21)),
+        "wls1000": dict(BASE, shape=(n1000, 1000), weight=True, ignore_index=0, label_smoothing=0.1),
+        "nchw": dict(BASE, shape=(2, 21, 32, 32) if quick else (8, 21, 512, 512), ignore_index=255, ignored=0.1),
+        "grad1000": dict(BASE, shape=(n1000, 1000), grad=True),
+        "prob1000": dict(BASE, shape=(n1000, 1000), prob=True),
     }
+    sizes = (("", 1 << (14 if quick else 26), 64 if quick else 65536),   # past the caches
+             ("_cache", 1 << (10 if quick else 18), 16 if quick else 256))  # a training batch in cache
+    for name, opts in NEW_LOSSES.items():
+        for suffix, e, rows in sizes:
+            if opts["loss"] in ROW_LOSSES:
+                shape = (rows, 1000)
+            elif opts.get("pos_weight"):
+                shape = (e // 64, 64)
+            else:
+                shape = (e,)
+            w[name + suffix] = dict(BASE, shape=shape, **opts)
     return w
 
 
@@ -61,36 +97,86 @@ def elements(spec):
     return int(np.prod(spec["shape"]))
 
 
-def generate(dirname, specs):
-    rng = np.random.default_rng(SEED)
-    for name, s in specs.items():
-        shape = s["shape"]
+def operands(rng, s):
+    """{'input': ..., 'target': ..., optional 'weight', 'pos_weight'} for spec s, from rng."""
+    shape, loss = s["shape"], s["loss"]
+    f32 = np.float32
+    if loss == "cross_entropy":  # the draws of the cross-entropy workloads, in their original order
         c = shape[1]
-        x = rng.uniform(-4, 4, size=shape).astype(np.float32)
-        np.save(os.path.join(dirname, name + ".input.npy"), x)
+        x = rng.uniform(-4, 4, size=shape).astype(f32)
         if s["prob"]:
             q = rng.random(size=shape)
-            t = (q / q.sum(axis=1, keepdims=True)).astype(np.float32)
+            t = (q / q.sum(axis=1, keepdims=True)).astype(f32)
         else:
             tshape = (shape[0],) + tuple(shape[2:])
             t = rng.integers(0, c, size=tshape, dtype=np.int64)
             if s["ignored"] > 0:
                 t[rng.random(size=tshape) < s["ignored"]] = s["ignore_index"]
-        np.save(os.path.join(dirname, name + ".target.npy"), t)
+        out = dict(input=x, target=t)
         if s["weight"]:
-            np.save(os.path.join(dirname, name + ".weight.npy"), rng.uniform(0.5, 1.5, size=c).astype(np.float32))
+            out["weight"] = rng.uniform(0.5, 1.5, size=c).astype(f32)
+        return out
+    if loss in ("multi_margin", "softmax_focal"):
+        return dict(input=rng.uniform(-4, 4, size=shape).astype(f32),
+                    target=rng.integers(0, shape[1], size=shape[0], dtype=np.int64))
+    if loss == "kl_div":
+        # log-probabilities of random logits against random distributions, one per row
+        z = rng.uniform(-4, 4, size=shape)
+        z -= z.max(axis=1, keepdims=True)
+        x = (z - np.log(np.exp(z).sum(axis=1, keepdims=True))).astype(f32)
+        del z
+        q = rng.random(size=shape)
+        return dict(input=x, target=(q / q.sum(axis=1, keepdims=True)).astype(f32))
+    if loss == "bce":  # probabilities in (0, 1), soft labels
+        x = rng.uniform(np.finfo(f32).tiny, 1, size=shape).astype(f32)
+        x[x >= 1] = np.nextafter(f32(1), f32(0))
+        return dict(input=x, target=rng.random(size=shape).astype(f32))
+    x = rng.uniform(-4, 4, size=shape).astype(f32)
+    if loss in ("sigmoid_focal", "hinge"):  # 0/1 labels: torchvision's documented targets, Keras's rule
+        t = rng.integers(0, 2, size=shape).astype(f32)
+    else:  # BCE with logits: soft labels in [0, 1)
+        t = rng.random(size=shape).astype(f32)
+    out = dict(input=x, target=t)
+    if s["pos_weight"]:
+        out["pos_weight"] = rng.uniform(0.5, 4, size=shape[-1]).astype(f32)
+    return out
+
+
+def write_opts(f, s):
+    """The NAME.opts properties CompareDriver reads."""
+    keys = ["loss", "reduction", "grad"] + {
+        "cross_entropy": ["ignore_index", "label_smoothing"],
+        "softmax_focal": ["ignore_index", "gamma"],
+        "sigmoid_focal": ["alpha", "gamma"],
+        "multi_margin": ["p", "margin"],
+    }.get(s["loss"], [])
+    for k in keys:
+        v = s[k]
+        f.write("%s=%s\n" % (k, ("true" if v else "false") if isinstance(v, bool) else repr(v) if isinstance(v, float)
+                             else v))
+
+
+def generate(dirname, specs):
+    rng = np.random.default_rng(SEED)
+    for name, s in specs.items():
+        for key, a in operands(rng, s).items():
+            np.save(os.path.join(dirname, "%s.%s.npy" % (name, key)), a)
         with open(os.path.join(dirname, name + ".opts"), "w") as f:
-            f.write("ignore_index=%d\nlabel_smoothing=%r\ngrad=%s\n"
-                    % (s["ignore_index"], s["label_smoothing"], "true" if s["grad"] else "false"))
+            write_opts(f, s)
     with open(os.path.join(dirname, "workloads.txt"), "w") as f:
         f.write("\n".join(specs) + "\n")
 
 
 def load(dirname, name):
+    """(input, target, {'weight': ..., 'pos_weight': ...} for those present)."""
     x = np.load(os.path.join(dirname, name + ".input.npy"))
     t = np.load(os.path.join(dirname, name + ".target.npy"))
-    wf = os.path.join(dirname, name + ".weight.npy")
-    return x, t, (np.load(wf) if os.path.exists(wf) else None)
+    extra = {}
+    for key in ("weight", "pos_weight"):
+        f = os.path.join(dirname, "%s.%s.npy" % (name, key))
+        if os.path.exists(f):
+            extra[key] = np.load(f)
+    return x, t, extra
 
 
 def time_calls(fn, min_rep):
@@ -109,75 +195,185 @@ def time_calls(fn, min_rep):
     return statistics.median(runs)
 
 
-def time_torch(dirname, specs, min_rep):
+def torch_loss(s, t, extra):
+    """The PyTorch code a user would write for spec s: a function of the input, returning the loss."""
     import torch
     import torch.nn.functional as F
-    out, losses = {}, {}
+    loss = s["loss"]
+    if loss == "cross_entropy":
+        kw = dict(weight=extra.get("weight"), ignore_index=s["ignore_index"], label_smoothing=s["label_smoothing"])
+        return lambda x: F.cross_entropy(x, t, **kw)
+    if loss == "bce_with_logits":
+        pw = extra.get("pos_weight")
+        return lambda x: F.binary_cross_entropy_with_logits(x, t, pos_weight=pw)
+    if loss == "bce":
+        return lambda x: F.binary_cross_entropy(x, t)
+    if loss == "sigmoid_focal":
+        alpha, gamma = s["alpha"], s["gamma"]
+
+        def sigmoid_focal(x):
+            # torchvision.ops.sigmoid_focal_loss's formula (torchvision does not import with every
+            # torch build), reduction="mean"
+            p = torch.sigmoid(x)
+            ce = F.binary_cross_entropy_with_logits(x, t, reduction="none")
+            p_t = p * t + (1 - p) * (1 - t)
+            focal = ce * ((1 - p_t) ** gamma)
+            return ((alpha * t + (1 - alpha) * (1 - t)) * focal).mean()
+        return sigmoid_focal
+    if loss == "hinge":
+        def hinge(x):
+            # Keras's hinge: labels become 2y - 1 when every label is 0 or 1 (a check over the
+            # whole tensor), then max(1 - y x, 0) averaged over the last axis, then over the rest
+            y = 2 * t - 1 if bool(((t == 0) | (t == 1)).all()) else t
+            return torch.clamp_min(1 - y * x, 0).mean(dim=-1).mean()
+        return hinge
+    if loss == "multi_margin":
+        return lambda x: F.multi_margin_loss(x, t, p=s["p"], margin=s["margin"])
+    if loss == "softmax_focal":
+        gamma = s["gamma"]
+
+        def softmax_focal(x):
+            # LOSSES.md 5.3: alpha absent, no ignored targets here
+            lp = F.log_softmax(x, dim=1).gather(1, t.unsqueeze(1)).squeeze(1)
+            return ((1 - lp.exp()) ** gamma * -lp).mean()
+        return softmax_focal
+    if loss == "kl_div":
+        return lambda x: F.kl_div(x, t, reduction=s["reduction"])
+    raise ValueError("unknown loss " + loss)
+
+
+def time_torch(dirname, specs, min_rep):
+    """({(name, threads): seconds}, {name: loss}, {name: gradient difference}, torch version).
+
+    The gradient difference of a forward + gradient workload is max |g_vecloss - g_torch| /
+    max |g_torch|, against the NAME.grad.out.npy CompareDriver wrote (so vecloss runs first)."""
+    import torch
+    out, losses, grads = {}, {}, {}
     for name, s in specs.items():
-        x, t, w = load(dirname, name)
+        x, t, extra = load(dirname, name)
         x, t = torch.from_numpy(x), torch.from_numpy(t)
-        w = torch.from_numpy(w) if w is not None else None
-        kw = dict(weight=w, ignore_index=s["ignore_index"], label_smoothing=s["label_smoothing"])
+        extra = {k: torch.from_numpy(v) for k, v in extra.items()}
+        f = torch_loss(s, t, extra)
         if s["grad"]:
             x.requires_grad_(True)
 
             def fn():
                 x.grad = None
-                loss = F.cross_entropy(x, t, **kw)
+                loss = f(x)
                 loss.backward()
                 return loss
         else:
             def fn():
                 with torch.no_grad():
-                    return F.cross_entropy(x, t, **kw)
+                    return f(x)
         for n in THREADS:
             torch.set_num_threads(n)
             if n == THREADS[0]:
                 losses[name] = float(fn().detach())
+                if s["grad"]:
+                    gt = x.grad.numpy()
+                    gv = np.load(os.path.join(dirname, name + ".grad.out.npy"), mmap_mode="r")
+                    grads[name] = float(np.max(np.abs(gv - gt)) / np.max(np.abs(gt)))
+                    del gv
             out[(name, n)] = time_calls(fn, min_rep)
-    return out, losses, torch.__version__
+        del x, t, extra, f, fn
+    return out, losses, grads, torch.__version__
 
 
-JAX_WORKER = r"""
-import os, sys, json, time, statistics
-n = int(sys.argv[2])
-os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:n])
-import numpy as np, jax, jax.numpy as jnp, optax
-sys.path.insert(0, sys.argv[4])
-from compare_pytorch import workloads, load, time_calls
-import compare_pytorch
-compare_pytorch.REPS = int(sys.argv[5])
-d, quick, min_rep = sys.argv[1], sys.argv[3] == "1", float(sys.argv[6])
-res = {}
-for name, s in workloads(quick).items():
-    if s["weight"] or s["label_smoothing"]:
-        continue  # optax has no class weights; not comparable
-    x, t, _ = load(d, name)
-    x, t = jnp.asarray(x), jnp.asarray(t)
-    if s["prob"]:
-        f = lambda x, t: optax.softmax_cross_entropy(x, t, axis=1).mean()
-    else:
+def jax_loss(s, extra):
+    """(function of (x, t) returning the loss, how it is written: 'optax', 'jnp', ...) for spec s
+    in JAX, or (None, 'n/a') where optax has no equivalent and a few jnp lines would not do."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+    loss = s["loss"]
+    if loss == "cross_entropy":
+        if s["weight"] or s["label_smoothing"]:
+            return None, "n/a"  # optax has no class weights
+        if s["prob"]:
+            return (lambda x, t: optax.softmax_cross_entropy(x, t, axis=1).mean()), "optax"
         ii = s["ignore_index"]
-        def f(x, t, ii=ii):
+
+        def ce(x, t):
             keep = t != ii
             l = optax.softmax_cross_entropy_with_integer_labels(x, jnp.where(keep, t, 0), axis=1)
             return jnp.sum(jnp.where(keep, l, 0)) / jnp.sum(keep)
+        return ce, "optax"
+    if loss == "bce_with_logits":
+        if "pos_weight" in extra:  # optax has no pos_weight
+            pw = jnp.asarray(extra["pos_weight"])
+            return (lambda x, t: -jnp.mean(pw * t * jax.nn.log_sigmoid(x) + (1 - t) * jax.nn.log_sigmoid(-x))), "jnp"
+        return (lambda x, t: optax.sigmoid_binary_cross_entropy(x, t).mean()), "optax"
+    if loss == "bce":  # optax has none on probabilities; PyTorch's clamp of the logs at -100
+        return (lambda x, t: -jnp.mean(t * jnp.maximum(jnp.log(x), -100)
+                                       + (1 - t) * jnp.maximum(jnp.log1p(-x), -100))), "jnp"
+    if loss == "sigmoid_focal":
+        return (lambda x, t: optax.sigmoid_focal_loss(x, t, alpha=s["alpha"], gamma=s["gamma"]).mean()), "optax"
+    if loss == "hinge":
+        def hinge(x, t):  # optax.hinge_loss wants -1/1 labels: Keras's rule in jnp first
+            y = jnp.where(jnp.all((t == 0) | (t == 1)), 2 * t - 1, t)
+            return optax.hinge_loss(x, y).mean()
+        return hinge, "optax + jnp label rule"
+    if loss == "multi_margin":  # optax.multiclass_hinge_loss is Crammer-Singer (a max), not this sum
+        p, margin = s["p"], s["margin"]
+
+        def multi_margin(x, t):
+            m = jnp.maximum(0, margin - jnp.take_along_axis(x, t[:, None], axis=1) + x) ** p
+            m = jnp.where(jnp.arange(x.shape[1]) == t[:, None], 0, m)
+            return jnp.mean(jnp.sum(m, axis=1)) / x.shape[1]
+        return multi_margin, "jnp"
+    if loss == "softmax_focal":
+        gamma = s["gamma"]
+
+        def softmax_focal(x, t):
+            lp = jnp.take_along_axis(jax.nn.log_softmax(x, axis=1), t[:, None], axis=1)[:, 0]
+            return jnp.mean((1 - jnp.exp(lp)) ** gamma * -lp)
+        return softmax_focal, "jnp"
+    if loss == "kl_div":  # batchmean: the per-row divergences' sum over the batch size
+        return (lambda x, t: optax.kl_divergence(x, t, axis=-1).sum() / x.shape[0]), "optax"
+    raise ValueError("unknown loss " + loss)
+
+
+JAX_WORKER = r"""
+import os, sys, json
+n = int(sys.argv[2])
+os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:n])
+import numpy as np, jax
+sys.path.insert(0, sys.argv[4])
+from compare_pytorch import workloads, load, time_calls, jax_loss
+import compare_pytorch
+compare_pytorch.REPS = int(sys.argv[5])
+d, quick, min_rep = sys.argv[1], sys.argv[3] == "1", float(sys.argv[6])
+specs = workloads(quick)
+res = {}
+for name in open(os.path.join(d, "workloads.txt")).read().split():
+    s = specs[name]
+    x, t, extra = load(d, name)
+    f, how = jax_loss(s, extra)
+    if f is None:
+        res[name] = [None, None, how]
+        continue
+    x, t = jax.numpy.asarray(x), jax.numpy.asarray(t)
     g = jax.jit(jax.value_and_grad(f) if s["grad"] else f)
-    res[name] = time_calls(lambda: jax.block_until_ready(g(x, t)), min_rep)
+    r = g(x, t)
+    loss = float(r[0] if s["grad"] else r)
+    res[name] = [time_calls(lambda: jax.block_until_ready(g(x, t)), min_rep), loss, how]
+    del x, t, g, r
 print(json.dumps(res))
 """
 
 
 def time_jax(dirname, quick, min_rep):
-    """{(name, threads): seconds} from one subprocess per thread count (XLA's pool is sized at
-    start-up, so the process is pinned to n cores), or None if JAX/optax do not import."""
+    """({(name, threads): seconds}, {name: loss}, {name: how}, versions) from one subprocess per
+    thread count (XLA's pool is sized at start-up, so the process is pinned to n cores), or
+    Nones if JAX/optax do not import."""
     try:
         import jax
         import optax
     except Exception:
-        return None, None
+        return None, None, None, None
     import json
-    out = {}
+    out, losses, how = {}, {}, {}
     for n in THREADS:
         if n > len(os.sched_getaffinity(0)):
             continue
@@ -186,10 +382,13 @@ def time_jax(dirname, quick, min_rep):
                             str(REPS), str(min_rep)], env=env, capture_output=True, text=True)
         if r.returncode != 0:
             print("JAX run failed, skipping JAX:\n" + r.stderr[-2000:], file=sys.stderr)
-            return None, None
-        for name, sec in json.loads(r.stdout.strip().splitlines()[-1]).items():
-            out[(name, n)] = sec
-    return out, "jax %s, optax %s" % (jax.__version__, optax.__version__)
+            return None, None, None, None
+        for name, (sec, loss, h) in json.loads(r.stdout.strip().splitlines()[-1]).items():
+            how[name] = h
+            if sec is not None:
+                out[(name, n)] = sec
+                losses.setdefault(name, loss)
+    return out, losses, how, "jax %s, optax %s" % (jax.__version__, optax.__version__)
 
 
 def java_version(java):
@@ -249,20 +448,61 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
+TORCH_CODE = {
+    "cross_entropy": "F.cross_entropy",
+    "bce_with_logits": "F.binary_cross_entropy_with_logits",
+    "bce": "F.binary_cross_entropy",
+    "sigmoid_focal": "torchvision's sigmoid_focal_loss formula, mean",
+    "hinge": "Keras's hinge (0/1 label check over the tensor, clamp_min, mean)",
+    "multi_margin": "F.multi_margin_loss",
+    "softmax_focal": "F.log_softmax, gather, (1 - p)^2 (-log p), mean",
+    "kl_div": "F.kl_div(reduction='batchmean')",
+}
+
+
+def describe(s):
+    """The options of a workload that are not its loss's defaults, for the legend."""
+    parts = []
+    if s["grad"]:
+        parts.append("forward + gradient")
+    if s["weight"]:
+        parts.append("weight")
+    if s["pos_weight"]:
+        parts.append("pos_weight (%d)" % s["shape"][-1])
+    if s["loss"] in ("cross_entropy", "softmax_focal") and s["ignore_index"] != -100:
+        parts.append("ignore_index %d" % s["ignore_index"])
+    if s["label_smoothing"]:
+        parts.append("label_smoothing %g" % s["label_smoothing"])
+    if s["prob"]:
+        parts.append("probability targets")
+    if s["loss"] == "sigmoid_focal":
+        parts.append("alpha %g, gamma %g" % (s["alpha"], s["gamma"]))
+    if s["loss"] == "softmax_focal":
+        parts.append("gamma %g" % s["gamma"])
+    if s["loss"] == "multi_margin":
+        parts.append("p %d, margin %g" % (s["p"], s["margin"]))
+    return ", ".join(parts)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny sizes and short timings: a smoke run, no meaning")
+    ap.add_argument("--only", metavar="REGEX", help="only the workloads whose name matches (re.search)")
     ap.add_argument("--out", help="also write the Markdown table to this file")
     ap.add_argument("--keep", action="store_true", help="keep the directory of .npy files")
     args = ap.parse_args()
     min_rep = 0.01 if args.quick else 0.1
     specs = workloads(args.quick)
+    if args.only:
+        specs = {k: v for k, v in specs.items() if re.search(args.only, k)}
+        if not specs:
+            sys.exit("no workload matches %r" % args.only)
     d = tempfile.mkdtemp(prefix="vecloss-compare-")
     try:
         generate(d, specs)
         vl, vl_loss, java = time_vecloss(d, args.quick, min_rep)
-        th, th_loss, torch_version = time_torch(d, specs, min_rep)
-        jx, jax_version = time_jax(d, args.quick, min_rep)
+        th, th_loss, th_grad, torch_version = time_torch(d, specs, min_rep)
+        jx, jx_loss, jx_how, jax_version = time_jax(d, args.quick, min_rep)
     finally:
         if args.keep:
             print("kept " + d, file=sys.stderr)
@@ -273,17 +513,17 @@ def main():
         return elements(specs[name]) / sec / 1e9
 
     lines = [
-        "# vecloss vs PyTorch%s: cross-entropy throughput" % (" vs JAX" if jx else ""),
+        "# vecloss vs PyTorch%s: loss throughput" % (" vs JAX" if jx else ""),
         "",
         "- date: %s" % datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         "- CPU: %s (%d logical cores)" % (cpu_model(), os.cpu_count()),
         "- torch %s; %s" % (torch_version, jax_version if jx else "JAX/optax not installed (skipped)"),
         "- vecloss: %s" % java,
-        "- %s; G logits/s = N*C(*H*W) / seconds per call / 1e9; median of %d runs after warm-up; "
-        "forward only except grad1000 (forward + backward)" % ("QUICK smoke sizes, no meaning" if args.quick
-                                                             else "full sizes", REPS),
+        "- %s; G elements/s = input elements per call (N*C(*H*W) logits for cross-entropy) / seconds per call "
+        "/ 1e9; median of %d runs after warm-up; forward only except the grad workloads (forward + backward)"
+        % ("QUICK smoke sizes, no meaning" if args.quick else "full sizes", REPS),
         "",
-        "| workload | threads | vecloss G logits/s | torch G/s | vecloss/torch | jax G/s | vecloss/jax |",
+        "| workload | threads | vecloss G/s | torch G/s | vecloss/torch | jax G/s | vecloss/jax |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name in specs:
@@ -293,18 +533,36 @@ def main():
             j = g(jx[(name, n)], name) if jx and (name, n) in jx else None
             lines.append("| %s | %d | %.3f | %.3f | %.2f | %s | %s |" % (
                 name, n, v, t, v / t, "%.3f" % j if j else "n/a", "%.2f" % (v / j) if j else "n/a"))
-    worst = max(((abs(vl_loss[k] - th_loss[k]) / abs(th_loss[k]), k) for k in th_loss), default=(0.0, "-"))
-    lines += ["", "Loss agreement (vecloss vs torch, threads 1): max relative difference %.2e (%s)." % worst]
+
+    def rel(a, b):
+        return abs(a - b) / abs(b) if b != 0 else abs(a - b)
+
+    lines += ["", "| workload | input | options | torch | jax | loss (torch) | vecloss rel. diff | jax rel. diff |",
+              "|---|---|---|---|---|---:|---:|---:|"]
+    for name, s in specs.items():
+        jl = jx_loss.get(name) if jx else None
+        lines.append("| %s | %s | %s | %s | %s | %.7g | %.1e%s | %s |" % (
+            name, " × ".join(map(str, s["shape"])), describe(s), TORCH_CODE[s["loss"]],
+            jx_how.get(name, "n/a") if jx else "not run", th_loss[name], rel(vl_loss[name], th_loss[name]),
+            " (grad %.1e)" % th_grad[name] if name in th_grad else "",
+            "%.1e" % rel(jl, th_loss[name]) if jl is not None else "n/a"))
+    worst = max((rel(vl_loss[k], th_loss[k]), k) for k in th_loss)
+    worst_grad = max(((v, k) for k, v in th_grad.items()), default=(0.0, "-"))
+    lines += ["", "Loss agreement (vecloss vs torch, threads 1): max relative difference %.2e (%s); "
+              "gradients: max |g_vecloss - g_torch| / max |g_torch| %.2e (%s)." % (worst + worst_grad)]
     if jx:
-        lines.append("JAX: weighted/smoothed workloads (wls1000) have no optax equivalent (n/a); "
-                     "threads = cores the process is pinned to.")
+        lines.append("JAX: `optax` where optax has the loss, `jnp` where it is written in a few jax.numpy lines, "
+                     "n/a where there is no equivalent (class weights); threads = cores the process is pinned to.")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
         with open(args.out, "w") as f:
             f.write(text)
-    if worst[0] > 1e-4:
-        sys.exit("vecloss and torch disagree on %s: relative difference %.2e" % (worst[1], worst[0]))
+    failed = ["%s (loss, relative difference %.2e)" % (k, rel(vl_loss[k], th_loss[k]))
+              for k in th_loss if not rel(vl_loss[k], th_loss[k]) <= 1e-4]
+    failed += ["%s (gradient, %.2e of its largest magnitude)" % (k, v) for k, v in th_grad.items() if not v <= 1e-4]
+    if failed:
+        sys.exit("vecloss and torch disagree on " + "; ".join(failed))
 
 
 if __name__ == "__main__":

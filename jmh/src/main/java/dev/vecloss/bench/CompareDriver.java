@@ -1,12 +1,17 @@
 package dev.vecloss.bench;
 
-import dev.vecloss.CrossEntropy.Options;
+import dev.vecloss.BinaryCrossEntropy;
 import dev.vecloss.CrossEntropy;
+import dev.vecloss.Focal;
+import dev.vecloss.Hinge;
 import dev.vecloss.Kernels;
+import dev.vecloss.KlDiv;
+import dev.vecloss.Reduction;
 import dev.vecloss.Tensor;
 import dev.vecloss.npy.Npy;
 import dev.vecloss.npy.NpyArray;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,16 +21,32 @@ import java.util.Locale;
 import java.util.Properties;
 
 /**
- * The vecloss side of {@code jmh/compare_pytorch.py}: times {@code CrossEntropy.crossEntropy}
- * on the workloads the script wrote as {@code .npy} files, all in this one JVM.
+ * The vecloss side of {@code jmh/compare_pytorch.py}: times the loss calls on the workloads the
+ * script wrote as {@code .npy} files, all in this one JVM.
  *
  * <pre>java --add-modules jdk.incubator.vector -cp jmh/target/benchmarks.jar \
  *     dev.vecloss.bench.CompareDriver DIR [--threads 1,2] [--warmup 2] [--reps 5] [--min-rep 0.1]</pre>
  *
  * DIR holds {@code workloads.txt} (one name per line, in order) and for each name
- * {@code NAME.input.npy}, {@code NAME.target.npy}, optionally {@code NAME.weight.npy}, and
- * {@code NAME.opts} (a properties file: {@code ignore_index}, {@code label_smoothing},
- * {@code grad=true} for forward + gradient into a preallocated float32 tensor).
+ * {@code NAME.input.npy}, {@code NAME.target.npy}, optionally {@code NAME.weight.npy} and
+ * {@code NAME.pos_weight.npy}, and {@code NAME.opts}, a properties file:
+ * <ul>
+ *   <li>{@code loss}: {@code cross_entropy} (the default), {@code bce_with_logits}, {@code bce},
+ *       {@code sigmoid_focal}, {@code hinge}, {@code multi_margin}, {@code softmax_focal} or
+ *       {@code kl_div};</li>
+ *   <li>{@code reduction}: PyTorch's spelling (default {@code mean});</li>
+ *   <li>{@code grad=true}: forward + gradient into a preallocated tensor of the input's dtype,
+ *       which is also written to {@code NAME.grad.out.npy} after the first call, for the script
+ *       to check;</li>
+ *   <li>the loss's own options: {@code ignore_index} and {@code label_smoothing} (cross-entropy),
+ *       {@code ignore_index}, {@code gamma} (softmax focal), {@code alpha}, {@code gamma} (sigmoid
+ *       focal), {@code margin}, {@code p} (multi_margin, hinge); {@code weight} is the
+ *       cross-entropy class weight or BCE's elementwise weight, {@code pos_weight} BCE with
+ *       logits' (both from their {@code .npy} files).</li>
+ * </ul>
+ * Absent options take the library's defaults, except the sigmoid focal loss's reduction, which is
+ * {@code mean} here too (torchvision's default is {@code none}, which has no single value to
+ * compare).
  *
  * <p>Per workload and thread count: warm-up for {@code --warmup} seconds (default 2), then
  * {@code --reps} (default 5) timed runs, each of as many calls as fill {@code --min-rep}
@@ -35,6 +56,12 @@ import java.util.Properties;
  */
 public final class CompareDriver {
     private CompareDriver() {}
+
+    /** One loss call on a workload's operands with a given thread count. */
+    @FunctionalInterface
+    interface Call {
+        double run(int threads);
+    }
 
     public static void main(String[] args) throws IOException {
         if (args.length < 1) {
@@ -71,52 +98,107 @@ public final class CompareDriver {
                 }
             }
             Path weightFile = dir.resolve(name + ".weight.npy");
+            Path posWeightFile = dir.resolve(name + ".pos_weight.npy");
             try (NpyArray in = Npy.read(dir.resolve(name + ".input.npy"));
                     NpyArray tg = Npy.read(dir.resolve(name + ".target.npy"));
                     NpyArray wt = Files.exists(weightFile) ? Npy.read(weightFile) : null;
-                    var arena = java.lang.foreign.Arena.ofShared()) {
+                    NpyArray pw = Files.exists(posWeightFile) ? Npy.read(posWeightFile) : null;
+                    Arena arena = Arena.ofShared()) {
                 Tensor input = in.tensor();
-                Tensor target = tg.tensor();
                 Tensor grad = Boolean.parseBoolean(opts.getProperty("grad", "false"))
                         ? Tensor.allocate(arena, input.dtype(), input.shape()) : null;
-                Options base = Options.defaults().withWeight(wt == null ? null : wt.tensor())
-                        .withIgnoreIndex(Long.parseLong(opts.getProperty("ignore_index", "-100")))
-                        .withLabelSmoothing(Double.parseDouble(opts.getProperty("label_smoothing", "0")));
+                Call call = call(name, opts, input, tg.tensor(), wt == null ? null : wt.tensor(),
+                        pw == null ? null : pw.tensor(), grad);
                 for (int t : threads) {
-                    Options o = base.withThreads(t);
-                    double loss = call(input, target, o, grad);
+                    double loss = call.run(t);
                     if (t == threads[0]) {
                         System.err.printf(Locale.ROOT, "loss,%s,%.17g%n", name, loss);
-                    }
-                    long end = System.nanoTime() + (long) (warmup * 1e9);
-                    int calls = 0;
-                    long t0 = System.nanoTime();
-                    do {
-                        call(input, target, o, grad);
-                        calls++;
-                    } while (System.nanoTime() < end);
-                    double perCall = (System.nanoTime() - t0) / 1e9 / calls;
-                    int batch = (int) Math.max(1, Math.ceil(minRep / perCall));
-                    List<Double> runs = new ArrayList<>(reps);
-                    for (int r = 0; r < reps; r++) {
-                        long s = System.nanoTime();
-                        for (int k = 0; k < batch; k++) {
-                            call(input, target, o, grad);
+                        if (grad != null) {
+                            Npy.write(dir.resolve(name + ".grad.out.npy"), grad);
                         }
-                        runs.add((System.nanoTime() - s) / 1e9 / batch);
                     }
-                    runs.sort(null);
-                    double median = reps % 2 == 1 ? runs.get(reps / 2)
-                            : (runs.get(reps / 2 - 1) + runs.get(reps / 2)) / 2;
-                    System.out.printf(Locale.ROOT, "%s,%d,%.9g%n", name, t, median);
+                    System.out.printf(Locale.ROOT, "%s,%d,%.9g%n", name, t, time(call, t, warmup, reps, minRep));
                     System.out.flush();
                 }
             }
         }
     }
 
-    private static double call(Tensor input, Tensor target, Options o, Tensor grad) {
-        return grad == null ? CrossEntropy.crossEntropy(input, target, o)
-                : CrossEntropy.crossEntropy(input, target, o, null, grad);
+    /** Median seconds per call: warm-up, then {@code reps} runs of calls filling {@code minRep}. */
+    private static double time(Call call, int t, double warmup, int reps, double minRep) {
+        long end = System.nanoTime() + (long) (warmup * 1e9);
+        int calls = 0;
+        long t0 = System.nanoTime();
+        do {
+            call.run(t);
+            calls++;
+        } while (System.nanoTime() < end);
+        double perCall = (System.nanoTime() - t0) / 1e9 / calls;
+        int batch = (int) Math.max(1, Math.ceil(minRep / perCall));
+        List<Double> runs = new ArrayList<>(reps);
+        for (int r = 0; r < reps; r++) {
+            long s = System.nanoTime();
+            for (int k = 0; k < batch; k++) {
+                call.run(t);
+            }
+            runs.add((System.nanoTime() - s) / 1e9 / batch);
+        }
+        runs.sort(null);
+        return reps % 2 == 1 ? runs.get(reps / 2) : (runs.get(reps / 2 - 1) + runs.get(reps / 2)) / 2;
+    }
+
+    /**
+     * The call that {@code opts} names on these operands: the reduced loss, with the gradient
+     * written into {@code grad} when it is not null.
+     */
+    static Call call(String name, Properties opts, Tensor x, Tensor y, Tensor weight, Tensor posWeight, Tensor grad) {
+        String loss = opts.getProperty("loss", "cross_entropy");
+        Reduction reduction = Reduction.parse(opts.getProperty("reduction", "mean"));
+        if (posWeight != null && !loss.equals("bce_with_logits")) {
+            throw new IllegalArgumentException(name + ": pos_weight is for bce_with_logits only");
+        }
+        if (weight != null && !loss.equals("cross_entropy") && !loss.startsWith("bce")) {
+            throw new IllegalArgumentException(name + ": weight is for cross_entropy and the BCE losses here");
+        }
+        return switch (loss) {
+            case "cross_entropy" -> {
+                CrossEntropy.Options o = CrossEntropy.Options.defaults().withWeight(weight).withReduction(reduction)
+                        .withIgnoreIndex(Long.parseLong(opts.getProperty("ignore_index", "-100")))
+                        .withLabelSmoothing(Double.parseDouble(opts.getProperty("label_smoothing", "0")));
+                yield t -> CrossEntropy.crossEntropy(x, y, o.withThreads(t), null, grad);
+            }
+            case "bce_with_logits", "bce" -> {
+                BinaryCrossEntropy.Options o = BinaryCrossEntropy.Options.defaults().withWeight(weight)
+                        .withPosWeight(posWeight).withReduction(reduction);
+                yield loss.equals("bce")
+                        ? t -> BinaryCrossEntropy.binaryCrossEntropy(x, y, o.withThreads(t), null, grad)
+                        : t -> BinaryCrossEntropy.binaryCrossEntropyWithLogits(x, y, o.withThreads(t), null, grad);
+            }
+            case "sigmoid_focal" -> {
+                Focal.SigmoidOptions o = Focal.SigmoidOptions.defaults().withReduction(reduction)
+                        .withAlpha(Double.parseDouble(opts.getProperty("alpha", "0.25")))
+                        .withGamma(Double.parseDouble(opts.getProperty("gamma", "2")));
+                yield t -> Focal.sigmoidFocalLoss(x, y, o.withThreads(t), null, grad);
+            }
+            case "softmax_focal" -> {
+                Focal.SoftmaxOptions o = Focal.SoftmaxOptions.defaults().withReduction(reduction)
+                        .withIgnoreIndex(Long.parseLong(opts.getProperty("ignore_index", "-100")))
+                        .withGamma(Double.parseDouble(opts.getProperty("gamma", "2")));
+                yield t -> Focal.softmaxFocalLoss(x, y, o.withThreads(t), null, grad);
+            }
+            case "hinge", "multi_margin" -> {
+                Hinge.Options o = Hinge.Options.defaults().withReduction(reduction)
+                        .withMargin(Double.parseDouble(opts.getProperty("margin", "1")))
+                        .withP(Integer.parseInt(opts.getProperty("p", "1")));
+                yield loss.equals("hinge")
+                        ? t -> Hinge.hinge(x, y, o.withThreads(t), null, grad)
+                        : t -> Hinge.multiMarginLoss(x, y, o.withThreads(t), null, grad);
+            }
+            case "kl_div" -> {
+                KlDiv.Options o = KlDiv.Options.defaults().withReduction(reduction);
+                yield t -> KlDiv.klDiv(x, y, o.withThreads(t), null, grad);
+            }
+            default -> throw new IllegalArgumentException(name + ": unknown loss '" + loss + "'");
+        };
     }
 }
