@@ -140,7 +140,7 @@ public final class BinaryCrossEntropy {
         long numel = input.numel();
         if (!logits) {
             try {
-                Parallel.sum(numel, Parallel.grain(1), threads, Ranges::unitInterval, p);
+                Parallel.sum(numel, Parallel.grain(1), threads, Ranges::unitIntervalChunk, p);
             } catch (Ranges.BadValue e) {
                 p.clear();
                 throw new IllegalArgumentException(what + ": " + e.operand + " " + e.value

@@ -152,7 +152,7 @@ public final class Hinge {
             case PLUS_MINUS_ONE -> false;
             case AUTO -> {
                 try {
-                    yield Parallel.sum(input.numel(), Parallel.grain(1), threads, Ranges::notZeroOne, p) == 0;
+                    yield Parallel.sum(input.numel(), Parallel.grain(1), threads, Ranges::notZeroOneChunk, p) == 0;
                 } catch (RuntimeException | Error e) {
                     p.clear();
                     throw e;

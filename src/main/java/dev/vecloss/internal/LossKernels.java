@@ -33,4 +33,18 @@ public interface LossKernels {
 
     /** Elementwise loss {@code op} over elements {@code [from, to)}; the operands were checked. */
     double elements(ElementOp op, ElementProblem p, long from, long to);
+
+    /**
+     * The number of targets in {@code [from, to)} that are neither 0 nor 1 (Keras's hinge label
+     * rule, see {@link Ranges#notZeroOne}).
+     */
+    double notZeroOne(ElementProblem p, long from, long to);
+
+    /**
+     * Checks that input and target lie in {@code [0, 1]} over {@code [from, to)}
+     * (see {@link Ranges#unitInterval}); returns 0.
+     *
+     * @throws Ranges.BadValue for the lowest failing index
+     */
+    double unitInterval(ElementProblem p, long from, long to);
 }

@@ -4,7 +4,9 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * Pre-passes over an elementwise problem's operands that check their values before anything is
- * written, as {@link Targets} does for labels: each returns normally or throws {@link BadValue}
+ * written, as {@link Targets} does for labels (the scalar versions; the kernels have SIMD ones,
+ * {@link LossKernels#unitInterval} and {@link LossKernels#notZeroOne}, and the public API calls
+ * those through {@link #unitIntervalChunk} and {@link #notZeroOneChunk}): each returns normally or throws {@link BadValue}
  * for the lowest flat index of its range that fails (the input before the target at one index),
  * so that with the lowest failing chunk of {@link Parallel} the error is the same at any thread
  * count.
@@ -29,6 +31,16 @@ public final class Ranges {
         return 0;
     }
 
+    /** {@link LossKernels#unitInterval} of the problem's kernels: a chunk function for {@link Parallel}. */
+    public static double unitIntervalChunk(ElementProblem p, long from, long to) {
+        return p.kernels().unitInterval(p, from, to);
+    }
+
+    /** {@link LossKernels#notZeroOne} of the problem's kernels: a chunk function for {@link Parallel}. */
+    public static double notZeroOneChunk(ElementProblem p, long from, long to) {
+        return p.kernels().notZeroOne(p, from, to);
+    }
+
     /** A value out of its domain: which operand, its flat index, the value. */
     public static final class BadValue extends RuntimeException {
         private static final long serialVersionUID = 1L;
@@ -36,7 +48,7 @@ public final class Ranges {
         public final long index;
         public final double value;
 
-        BadValue(String operand, long index, double value) {
+        public BadValue(String operand, long index, double value) {
             super(null, null, false, false);
             this.operand = operand;
             this.index = index;

@@ -159,6 +159,16 @@ public final class ScalarKernels implements LossKernels {
         return total;
     }
 
+    @Override
+    public double notZeroOne(ElementProblem p, long from, long to) {
+        return Ranges.notZeroOne(p, from, to);
+    }
+
+    @Override
+    public double unitInterval(ElementProblem p, long from, long to) {
+        return Ranges.unitInterval(p, from, to);
+    }
+
     /** PyTorch's floor of {@code p (1 - p)} in the BCE gradient: the float32 constant 1e-12, in every dtype. */
     public static final double BCE_GRAD_FLOOR = 1e-12f;
 

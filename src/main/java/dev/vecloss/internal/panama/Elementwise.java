@@ -1,11 +1,13 @@
 package dev.vecloss.internal.panama;
 
 import static dev.vecloss.internal.panama.PanamaConstants.F;
+import static dev.vecloss.internal.panama.PanamaConstants.LE;
 import static dev.vecloss.internal.panama.PanamaConstants.V;
 
 import dev.vecloss.internal.ElementOp;
 import dev.vecloss.internal.ElementProblem;
 import dev.vecloss.internal.Mem;
+import dev.vecloss.internal.Ranges;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
@@ -354,5 +356,44 @@ final class Elementwise {
                 at.mul(g).intoArray(sc.grad, i);
             }
         }
+    }
+
+    /** The number of targets in {@code [from, to)} that are neither 0 nor 1, a vector at a time. */
+    static double notZeroOne(ElementProblem p, long from, long to) {
+        final MemorySegment y = p.target();
+        long n = 0;
+        long i = from;
+        for (long bound = from + (to - from) / V * V; i < bound; i += V) {
+            FloatVector v = FloatVector.fromMemorySegment(F, y, i * 4L, LE);
+            n += v.compare(VectorOperators.NE, 0f).and(v.compare(VectorOperators.NE, 1f)).trueCount();
+        }
+        for (; i < to; i++) {
+            float v = y.getAtIndex(Mem.F32, i);
+            if (v != 0 && v != 1) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Input and target in {@code [0, 1]} over {@code [from, to)}, a vector at a time; at the
+     * first vector that fails, the scalar check from there finds and reports the lowest failing
+     * index (the input before the target).
+     */
+    static double unitInterval(ElementProblem p, long from, long to) {
+        final MemorySegment x = p.input(), y = p.target();
+        long i = from;
+        for (long bound = from + (to - from) / V * V; i < bound; i += V) {
+            FloatVector a = FloatVector.fromMemorySegment(F, x, i * 4L, LE);
+            FloatVector b = FloatVector.fromMemorySegment(F, y, i * 4L, LE);
+            // NaN fails both compares, as it fails 0 <= v <= 1
+            VectorMask<Float> ok = a.compare(VectorOperators.GE, 0f).and(a.compare(VectorOperators.LE, 1f))
+                    .and(b.compare(VectorOperators.GE, 0f)).and(b.compare(VectorOperators.LE, 1f));
+            if (!ok.allTrue()) {
+                break;
+            }
+        }
+        return Ranges.unitInterval(p, i, to);
     }
 }

@@ -69,6 +69,16 @@ public final class PanamaKernels implements LossKernels {
     }
 
     @Override
+    public double notZeroOne(ElementProblem p, long from, long to) {
+        return p.allFloat32() ? Elementwise.notZeroOne(p, from, to) : SCALAR.notZeroOne(p, from, to);
+    }
+
+    @Override
+    public double unitInterval(ElementProblem p, long from, long to) {
+        return p.allFloat32() ? Elementwise.unitInterval(p, from, to) : SCALAR.unitInterval(p, from, to);
+    }
+
+    @Override
     public double elements(ElementOp op, ElementProblem p, long from, long to) {
         return Elementwise.covers(op, p) ? Elementwise.elements(op, p, from, to) : SCALAR.elements(op, p, from, to);
     }
