@@ -65,19 +65,21 @@ final class Margins {
                 terms = square ? zz.fma(zz, terms) : terms.add(zz);
                 slopes = square ? slopes.add(zz.mul(2f)) : slopes.add(FloatVector.zero(F).blend(1f, active));
             }
-            if (i < c) {
-                VectorMask<Float> in = F.indexInRange(i, c);
-                FloatVector z = FloatVector.fromMemorySegment(F, x, off + i * 4L, LE, in).add(shift);
-                VectorMask<Float> active = z.compare(VectorOperators.GT, 0f).and(in)
-                        .and(iota.compare(VectorOperators.NE, (float) (y - i)));
-                FloatVector zz = z.blend(0f, active.not());
-                terms = square ? zz.fma(zz, terms) : terms.add(zz);
-                slopes = square ? slopes.add(zz.mul(2f)) : slopes.add(FloatVector.zero(F).blend(1f, active));
+            // the last C mod V classes one by one, with the same float arithmetic (masked loads
+            // were seen to box their vectors in some compilations)
+            float tailTerms = 0;
+            float tailSlopes = 0;
+            for (; i < c; i++) {
+                float z = x.get(Mem.F32, off + i * 4L) + shift;
+                if (z > 0 && i != y) {
+                    tailTerms += square ? z * z : z;
+                    tailSlopes += square ? 2 * z : 1;
+                }
             }
             terms.intoArray(sc.lanes, 0);
-            final double sum = VectorMath.sum(sc.lanes, V);
+            final double sum = (double) VectorMath.sum(sc.lanes, V) + tailTerms;
             slopes.intoArray(sc.lanes, 0);
-            final double slope = VectorMath.sum(sc.lanes, V);
+            final double slope = (double) VectorMath.sum(sc.lanes, V) + tailSlopes;
             final double loss = wy * sum / c;
             total += loss;
             if (p.losses() != null) {
@@ -100,11 +102,9 @@ final class Margins {
             FloatVector h = square ? z.mul(2f * g) : FloatVector.broadcast(F, g);
             h.blend(0f, z.compare(VectorOperators.GT, 0f).not()).intoMemorySegment(p.grad(), off + i * 4L, LE);
         }
-        if (i < c) {
-            VectorMask<Float> in = F.indexInRange(i, c);
-            FloatVector z = FloatVector.fromMemorySegment(F, x, off + i * 4L, LE, in).add(shift);
-            FloatVector h = square ? z.mul(2f * g) : FloatVector.broadcast(F, g);
-            h.blend(0f, z.compare(VectorOperators.GT, 0f).not()).intoMemorySegment(p.grad(), off + i * 4L, LE, in);
+        for (; i < c; i++) {
+            float z = x.get(Mem.F32, off + i * 4L) + shift;
+            p.grad().set(Mem.F32, off + i * 4L, z > 0 ? (square ? z * (2f * g) : g) : 0f);
         }
     }
 }
