@@ -17,6 +17,14 @@ final class Commands {
     static final List<Command> ALL = List.of(
             CrossEntropyCommands.CROSS_ENTROPY,
             CrossEntropyCommands.NLL_LOSS,
+            BinaryCrossEntropyCommands.BINARY_CROSS_ENTROPY,
+            BinaryCrossEntropyCommands.WITH_LOGITS,
+            FocalCommands.SIGMOID_FOCAL_LOSS,
+            FocalCommands.SOFTMAX_FOCAL_LOSS,
+            MarginCommands.HINGE,
+            MarginCommands.SQUARED_HINGE,
+            MarginCommands.MULTI_MARGIN_LOSS,
+            KlDivCommand.KL_DIV,
             Bench.COMMAND);
 
     /** Every loss of shared/spec/CLI.md, in its table's order, whether implemented or not. */
