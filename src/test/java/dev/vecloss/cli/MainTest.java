@@ -314,7 +314,7 @@ class MainTest extends CliTestBase {
 
     @Test
     void benchRejectsBadOptions() throws IOException {
-        fails(new String[] {"bench", "--loss", "hinge"}, "--loss", "'hinge'");
+        fails(new String[] {"bench", "--loss", "dice-loss"}, "--loss", "'dice-loss'");
         fails(new String[] {"bench", "--n", "0"}, "--n");
         fails(new String[] {"bench", "--format", "json"}, "--format");
         fails(new String[] {"bench", "--input", p(x)}, "unknown option --input for bench");
