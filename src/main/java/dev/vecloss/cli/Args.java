@@ -6,8 +6,9 @@ import java.util.Set;
 
 /**
  * The parsed command line: the command (a loss name or {@code bench}), its options as
- * {@code --name value} or {@code --name=value}, and the global flags {@code -v}/{@code --verbose}
- * and {@code -h}/{@code --help}, which may stand anywhere. Which options a command accepts is
+ * {@code --name value} or {@code --name=value}, the commands' flags (options without a value,
+ * such as {@code --log-target}), and the global flags {@code -v}/{@code --verbose} and
+ * {@code -h}/{@code --help}, which may stand anywhere. Which options a command accepts is
  * checked by {@link #requireOnly} and {@link #requirePresent} against the command's declaration;
  * values are converted by the typed getters, which take the option's default from its
  * declaration and whose errors name the option and, for a number out of range, the range.
@@ -25,7 +26,20 @@ final class Args {
         this.options = options;
     }
 
+    /** {@link #parse(String[], Set)} for a command line without flags. */
     static Args parse(String[] argv) throws CliError {
+        return parse(argv, Set.of());
+    }
+
+    /**
+     * Parses a command line.
+     *
+     * @param flags the options that take no value ({@link Command.Kind#FLAG}, named alike in
+     *        every command that has them): {@code --flag} alone means true, and it may be set
+     *        explicitly as {@code --flag=true|false} or {@code --flag true|false} (the word
+     *        {@code true} or {@code false} right after it is its value, anything else is not)
+     */
+    static Args parse(String[] argv, Set<String> flags) throws CliError {
         String command = null;
         boolean verbose = false;
         boolean help = false;
@@ -42,6 +56,10 @@ final class Args {
                         String value;
                         if (eq >= 0) {
                             value = a.substring(eq + 1);
+                        } else if (flags.contains(name)) {
+                            boolean explicit = i + 1 < argv.length
+                                    && (argv[i + 1].equals("true") || argv[i + 1].equals("false"));
+                            value = explicit ? argv[++i] : "true";
                         } else if (i + 1 < argv.length) {
                             value = argv[++i];
                         } else {
@@ -165,6 +183,20 @@ final class Args {
         } catch (NumberFormatException e) {
             throw new CliError(name + ": '" + v + "' is not a number");
         }
+    }
+
+    /** A flag's value: false when not given, true when given alone, else its {@code true} or {@code false}. */
+    boolean flag(Command.Option o) throws CliError {
+        String v = options.get(o.name());
+        if (v == null) {
+            return false;
+        }
+        return switch (v.strip()) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new CliError(o.name() + ": '" + v + "' is not true or false (" + o.name()
+                    + " alone means true)");
+        };
     }
 
     /** One of the option's choices: its value or default. */

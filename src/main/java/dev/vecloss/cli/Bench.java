@@ -1,40 +1,65 @@
 package dev.vecloss.cli;
 
+import dev.vecloss.BinaryCrossEntropy;
 import dev.vecloss.CrossEntropy;
 import dev.vecloss.DType;
+import dev.vecloss.Focal;
+import dev.vecloss.Hinge;
 import dev.vecloss.Kernels;
+import dev.vecloss.KlDiv;
+import dev.vecloss.Reduction;
 import dev.vecloss.Tensor;
 import dev.vecloss.cli.Command.Option;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.SplittableRandom;
 
 /**
  * {@code vecloss bench}: the throughput of the scalar kernels and of the selected (Panama)
  * kernels on the same synthetic float32 problem in native memory, and the relative error of
- * each against the same formula evaluated in float64 (the scalar kernel on a float64 copy).
+ * each against the same call in float64 (computed by the scalar kernels in double on a float64
+ * copy of the operands).
  *
- * <p>It measures the public API ({@link CrossEntropy}, the mean as users call it) once with each
- * kind of kernels ({@link Kernels#callWith}), so it compares
- * the kernels alone, like with like. Each kernel is warmed up for {@value #WARMUP_NANOS} ns,
- * then measured {@value #REPS} times for at least {@value #REP_NANOS} ns each; the best rate
- * counts (the least disturbed by the other process sharing the cores). This is a quick check,
- * not JMH: the jmh/ module has the careful benchmarks.
+ * <p>It measures the public API (each loss as users call it, with its default reduction, mean
+ * for {@code sigmoid-focal-loss}) once with each kind of kernels ({@link Kernels#callWith}), so
+ * it compares the kernels alone, like with like. Each kernel is warmed up until its rate has
+ * settled and the JIT is done with it, then measured {@value #REPS} times for at least
+ * {@value #REP_NANOS} ns each; the best rate counts (the least disturbed by the other
+ * process sharing the cores). The elementwise losses run on an {@code (N, C)} input of
+ * {@code N * C} elements, the row losses on {@code N} rows of {@code C} classes; throughput is
+ * in input elements either way. This is a quick check, not JMH: the jmh/ module has the careful
+ * benchmarks.
  */
 final class Bench {
-    static final Option LOSS = Option.choice("--loss", "NAME", "cross-entropy or nll-loss", "cross-entropy",
-            "cross-entropy", "nll-loss");
-    static final Option N = Option.value("--n", "N", "positions (rows, or pixels with --layout nchw);\n"
-            + "default: about 2^21 logits", null);
-    static final Option C = Option.value("--c", "C", "classes", "1000");
+    /** The losses bench can time: every loss command, in the registry's order. */
+    static final List<String> LOSSES = List.of("cross-entropy", "nll-loss", "binary-cross-entropy",
+            "binary-cross-entropy-with-logits", "sigmoid-focal-loss", "softmax-focal-loss", "hinge", "squared-hinge",
+            "multi-margin-loss", "kl-div");
+    /** Those with one loss per input element, of any shape; the others have a class axis and index targets. */
+    static final Set<String> ELEMENTWISE = Set.of("binary-cross-entropy", "binary-cross-entropy-with-logits",
+            "sigmoid-focal-loss", "hinge", "squared-hinge", "kl-div");
+    /** Those that take a spatial input, and so the strided layout. */
+    static final Set<String> SPATIAL = Set.of("cross-entropy", "nll-loss", "softmax-focal-loss");
+
+    static final Option LOSS = Option.choice("--loss", "NAME",
+            String.join(", ", LOSSES.subList(0, 3)) + ",\n" + String.join(", ", LOSSES.subList(3, 6)) + ",\n"
+            + String.join(", ", LOSSES.subList(6, LOSSES.size())),
+            "cross-entropy", LOSSES.toArray(String[]::new));
+    static final Option N = Option.value("--n", "N", "rows (or pixels with --layout nchw);\n"
+            + "default: about 2^21 elements", null);
+    static final Option C = Option.value("--c", "C", "classes (columns of an elementwise loss's input)", "1000");
     static final Option LAYOUT = Option.choice("--layout", "L",
-            "row: (N, C); nchw: (B, C, N/B), class axis strided", "row", "row", "nchw");
+            "row: (N, C); nchw: (B, C, N/B), class axis strided\n"
+            + "(cross-entropy, nll-loss, softmax-focal-loss)", "row", "row", "nchw");
     static final Option FORMAT = Option.choice("--format", "F",
             "table or csv (loss,n,c,layout,kernel,threads,gelem_per_s,rel_error)", "table", "table", "csv");
 
@@ -42,26 +67,38 @@ final class Bench {
             "built-in benchmark of the SIMD and scalar kernels (no files needed)",
             List.of(LOSS, N, C, LossOptions.THREADS, LAYOUT, FORMAT),
             """
-            Without --loss, --n, --c or --layout: a short tour of cross-entropy and nll-loss
-            cases. Reports the throughput of the scalar and the selected (Panama) kernels in
-            G elements (logits) per second, their ratio, and each result's relative error
-            against the same formula evaluated in float64 (the absolute error where that is
-            exactly 0); exit status 2 if an error is over 1e-4.""",
+            Without --loss, --n, --c or --layout: a tour of about a minute, cross-entropy's
+            common cases and options, then one case of every other loss. Reports the
+            throughput of the scalar and the selected (Panama) kernels in G input elements
+            per second, their ratio, and each result's relative error against the same call
+            in float64 (the absolute error where that is exactly 0); exit status 2 if an
+            error is over 1e-4.""",
             call -> new Bench(call).run(call.args()));
 
     static final String CSV_HEADER = "loss,n,c,layout,kernel,threads,gelem_per_s,rel_error";
 
-    private static final long WARMUP_NANOS = 1_500_000_000L;
+    /**
+     * Warm-up (see {@link #time}): at least this long, then until {@link #SETTLE_NANOS} pass with
+     * no window faster than the best before it by 5% and the JIT quiet (less than
+     * {@link #JIT_QUIET_MILLIS} of compilation finished per window: it compiles odd small methods
+     * all the time), at most {@link #MAX_WARMUP_NANOS}. A case whose kernels earlier cases
+     * compiled is done in about a second, so a tour of some twenty cases takes about a minute on
+     * two cores; a new kernel waits for the JIT (interpreted Vector API code is a hundred times
+     * slower, and a large kernel takes seconds of C2 time on a busy machine).
+     */
+    private static final long WARMUP_NANOS = 500_000_000L;
+    private static final long SETTLE_NANOS = 300_000_000L;
+    private static final long JIT_QUIET_MILLIS = 10;
     private static final long MAX_WARMUP_NANOS = 4_000_000_000L;
-    private static final long REP_NANOS = 80_000_000L;
+    private static final long REP_NANOS = 50_000_000L;
     private static final int REPS = 5;
     private static final long SEED = 0x5EED_CAFEL;
     private static final int IGNORE = -100;
     /** Worse than this and the bench fails: the kernels accumulate in double (LOSSES.md 0.4). */
     private static final double MAX_REL_ERROR = 1e-4;
-    /** About 2^21 logits per case: 8 MB of float32, a few ms per scalar pass. */
+    /** About 2^21 elements per case: 8 MB of float32, a few ms per scalar pass. */
     private static final long CASE_ELEMENTS = 1L << 21;
-    /** The largest case accepted: 64 GB of float32 logits. */
+    /** The largest case accepted: 64 GB of float32 input. */
     private static final long MAX_ELEMENTS = 1L << 34;
 
     private final Command.Call call;
@@ -72,9 +109,18 @@ final class Bench {
         this.out = call.out();
     }
 
-    /** One synthetic problem: {@code b} batches of {@code s} positions (s = 1 for rows). */
-    record Case(String label, boolean nll, long b, long c, long s, boolean nchw,
+    /**
+     * One synthetic problem of {@code loss}: {@code b} batches of {@code c} classes (columns) and
+     * {@code s} positions (s = 1 for rows), with the options of cross-entropy's tour cases
+     * ({@code weighted} also gives softmax-focal-loss's alpha and multi-margin-loss's weight).
+     */
+    record Case(String label, String loss, long b, long c, long s, boolean nchw,
             boolean weighted, boolean ignore, double eps, boolean prob, boolean grad) {
+        /** A case of {@code loss} without options: {@code n} rows of {@code c}. */
+        static Case plain(String loss, long n, long c) {
+            return new Case(loss, loss, n, c, 1, false, false, false, 0, false, false);
+        }
+
         long positions() {
             return b * s;
         }
@@ -83,8 +129,19 @@ final class Bench {
             return b * c * s;
         }
 
+        boolean elementwise() {
+            return ELEMENTWISE.contains(loss);
+        }
+
         String shape() {
             return nchw ? "(" + b + ", " + c + ", " + s + ")" : "(" + b + ", " + c + ")";
+        }
+
+        /** This case with about {@code elements} elements (at least one batch): for checks. */
+        Case scaled(long elements) {
+            long perBatch = c * s;
+            return new Case(label, loss, Math.max(1, Math.min(b, elements / perBatch)), c, s, nchw, weighted, ignore,
+                    eps, prob, grad);
         }
     }
 
@@ -102,12 +159,16 @@ final class Bench {
             long c = args.longValue(C.name(), Long.parseLong(C.defaultValue()), 1, Integer.MAX_VALUE);
             long n = args.longValue(N.name(), Math.max(1, CASE_ELEMENTS / c), 1, Long.MAX_VALUE);
             if (n > MAX_ELEMENTS / c) {
-                throw new CliError("--n " + n + " times --c " + c + " is too large for a benchmark (at most 2^34 logits)");
+                throw new CliError("--n " + n + " times --c " + c + " is too large for a benchmark (at most 2^34 elements)");
             }
             boolean nchw = args.choice(LAYOUT).equals("nchw");
+            if (nchw && !SPATIAL.contains(loss)) {
+                throw new CliError("--layout nchw: " + loss + " has no strided class axis (nchw is for "
+                        + String.join(", ", LOSSES.stream().filter(SPATIAL::contains).toList()) + ")");
+            }
             long b = nchw ? (n % 2 == 0 ? 2 : 1) : n;
             long s = nchw ? n / b : 1;
-            cases = List.of(new Case(loss, loss.equals("nll-loss"), b, c, s, nchw, false, false, 0, false, false));
+            cases = List.of(new Case(loss, loss, b, c, s, nchw, false, false, 0, false, false));
         } else {
             cases = tour();
         }
@@ -117,7 +178,7 @@ final class Bench {
         if (csv) {
             out.println(CSV_HEADER);
         } else {
-            out.printf(Locale.ROOT, "vecloss bench: %s; %d thread%s; G elements (logits) per second, best of %d%n",
+            out.printf(Locale.ROOT, "vecloss bench: %s; %d thread%s; G input elements per second, best of %d%n",
                     Kernels.description(), threads, threads == 1 ? "" : "s", REPS);
             out.printf(Locale.ROOT, "%-44s %-16s %8s %8s %7s %11s %11s%n",
                     "case", "shape", "scalar", selected.name().toLowerCase(Locale.ROOT), "ratio", "err scalar", "err " + selected.name().toLowerCase(Locale.ROOT));
@@ -149,37 +210,53 @@ final class Bench {
         }
     }
 
-    /** The default tour: common class counts, the strided NCHW layout, and each option. */
+    /**
+     * The default tour: cross-entropy on common class counts, the strided NCHW layout and each
+     * option, nll-loss, then one case of every other loss at the same size, (2^21/100, 100).
+     */
     static List<Case> tour() {
         List<Case> t = new ArrayList<>();
         for (long c : new long[] {1000, 100, 10, 21}) {
-            t.add(new Case("cross-entropy", false, CASE_ELEMENTS / c, c, 1, false, false, false, 0, false, false));
+            t.add(Case.plain("cross-entropy", CASE_ELEMENTS / c, c));
         }
-        t.add(new Case("cross-entropy", false, 4, 21, 160 * 160, true, false, false, 0, false, false));
+        t.add(new Case("cross-entropy", "cross-entropy", 4, 21, 160 * 160, true, false, false, 0, false, false));
         long n = CASE_ELEMENTS / 100;
-        t.add(new Case("cross-entropy+weight+ignore+smoothing", false, n, 100, 1, false, true, true, 0.1, false, false));
-        t.add(new Case("cross-entropy+prob", false, n, 100, 1, false, false, false, 0, true, false));
-        t.add(new Case("cross-entropy+grad", false, n, 100, 1, false, false, false, 0, false, true));
-        t.add(new Case("cross-entropy+weight+ignore+smoothing+grad", false, n, 100, 1, false, true, true, 0.1, false, true));
-        t.add(new Case("nll-loss", true, n, 100, 1, false, false, false, 0, false, false));
-        t.add(new Case("nll-loss+grad", true, n, 100, 1, false, false, false, 0, false, true));
+        t.add(new Case("cross-entropy+weight+ignore+smoothing", "cross-entropy", n, 100, 1, false, true, true, 0.1, false, false));
+        t.add(new Case("cross-entropy+prob", "cross-entropy", n, 100, 1, false, false, false, 0, true, false));
+        t.add(new Case("cross-entropy+grad", "cross-entropy", n, 100, 1, false, false, false, 0, false, true));
+        t.add(new Case("cross-entropy+weight+ignore+smoothing+grad", "cross-entropy", n, 100, 1, false, true, true, 0.1, false, true));
+        t.add(Case.plain("nll-loss", n, 100));
+        t.add(new Case("nll-loss+grad", "nll-loss", n, 100, 1, false, false, false, 0, false, true));
+        for (String loss : LOSSES) {
+            if (!loss.equals("cross-entropy") && !loss.equals("nll-loss")) {
+                t.add(Case.plain(loss, n, 100));
+            }
+        }
         return t;
     }
 
     private List<Row> measure(Case cs, int threads, List<Kernels.Implementation> kernels) {
         try (Arena arena = Arena.ofShared()) {
-            Data d = Data.make(cs, arena);
-            ApiCall api = new ApiCall(cs, d.input, d.target, d.weight, d.grad, threads);
-            // The same formula in float64 (computed by the scalar kernels in double): the reference.
-            ApiCall ref = new ApiCall(cs, widen(d.input, arena), d.target, d.weight == null ? null : widen(d.weight, arena),
-                    null, threads);
-            double reference = ref.run();
+            Calls calls = Calls.make(cs, threads, arena);
+            double reference = calls.reference.run();
             List<Row> rows = new ArrayList<>(2);
             for (Kernels.Implementation k : kernels) {
-                double[] m = Kernels.callWith(k, () -> time(api, cs));
+                double[] m = Kernels.callWith(k, () -> time(calls.measured, cs));
                 rows.add(new Row(cs, k.name().toLowerCase(Locale.ROOT), m[0], error(m[1], reference)));
             }
             return rows;
+        }
+    }
+
+    /**
+     * One untimed evaluation of {@code cs} with {@code kernels}: {result, float64 reference}.
+     * For tests: every case must run (a library check that refuses its operands would end the
+     * tour) and agree with its reference.
+     */
+    static double[] check(Case cs, Kernels.Implementation kernels, int threads) {
+        try (Arena arena = Arena.ofShared()) {
+            Calls calls = Calls.make(cs, threads, arena);
+            return new double[] {Kernels.callWith(kernels, calls.measured::run), calls.reference.run()};
         }
     }
 
@@ -196,23 +273,58 @@ final class Bench {
         return reference == 0 ? diff : diff / Math.abs(reference);
     }
 
-    /** One public API call of a case: the mean loss (and its gradient), as users call it. */
+    /** The call measured, on the float32 operands, and its reference, the same call on float64 copies. */
+    private record Calls(ApiCall measured, ApiCall reference) {
+        static Calls make(Case cs, int threads, Arena arena) {
+            Data d = Data.make(cs, arena);
+            ApiCall measured = new ApiCall(cs, d.input, d.target, d.weight, d.grad, threads);
+            // Every floating operand widened (the library wants targets and weights of the input's
+            // dtype); no gradient, which does not change the value.
+            ApiCall reference = new ApiCall(cs, widen(d.input, arena), widen(d.target, arena), widen(d.weight, arena),
+                    null, threads);
+            return new Calls(measured, reference);
+        }
+    }
+
+    /** One public API call of a case: the loss with its default reduction (mean for sigmoid focal), as users call it. */
     private record ApiCall(Case cs, Tensor input, Tensor target, Tensor weight, Tensor grad, int threads) {
         double run() {
-            CrossEntropy.Options o = CrossEntropy.Options.defaults().withWeight(weight).withIgnoreIndex(IGNORE)
-                    .withLabelSmoothing(cs.eps).withThreads(threads);
-            return cs.nll ? CrossEntropy.nllLoss(input, target, o, null, grad)
-                    : CrossEntropy.crossEntropy(input, target, o, null, grad);
+            return switch (cs.loss) {
+                case "cross-entropy", "nll-loss" -> {
+                    CrossEntropy.Options o = CrossEntropy.Options.defaults().withWeight(weight).withIgnoreIndex(IGNORE)
+                            .withLabelSmoothing(cs.eps).withThreads(threads);
+                    yield cs.loss.equals("nll-loss") ? CrossEntropy.nllLoss(input, target, o, null, grad)
+                            : CrossEntropy.crossEntropy(input, target, o, null, grad);
+                }
+                case "binary-cross-entropy" -> BinaryCrossEntropy.binaryCrossEntropy(input, target,
+                        BinaryCrossEntropy.Options.defaults().withThreads(threads), null, grad);
+                case "binary-cross-entropy-with-logits" -> BinaryCrossEntropy.binaryCrossEntropyWithLogits(input, target,
+                        BinaryCrossEntropy.Options.defaults().withThreads(threads), null, grad);
+                case "sigmoid-focal-loss" -> Focal.sigmoidFocalLoss(input, target,
+                        Focal.SigmoidOptions.defaults().withReduction(Reduction.MEAN).withThreads(threads), null, grad);
+                case "softmax-focal-loss" -> Focal.softmaxFocalLoss(input, target,
+                        Focal.SoftmaxOptions.defaults().withAlpha(weight).withIgnoreIndex(IGNORE).withThreads(threads),
+                        null, grad);
+                case "hinge" -> Hinge.hinge(input, target, Hinge.Options.defaults().withThreads(threads), null, grad);
+                case "squared-hinge" -> Hinge.squaredHinge(input, target, Hinge.Options.defaults().withThreads(threads),
+                        null, grad);
+                case "multi-margin-loss" -> Hinge.multiMarginLoss(input, target,
+                        Hinge.Options.defaults().withWeight(weight).withThreads(threads), null, grad);
+                case "kl-div" -> KlDiv.klDiv(input, target, KlDiv.Options.defaults().withThreads(threads), null, grad);
+                default -> throw new IllegalStateException("bench has no call for " + cs.loss);
+            };
         }
     }
 
     /** {rate in G elements/s, result}: warm-up, then the best of {@link #REPS} timed runs. */
     private static double[] time(ApiCall api, Case cs) {
         double result = 0;
-        // Warm up for at least WARMUP_NANOS and until the JIT has settled: a window's rate within 5%
-        // of the best one before it (a large vector kernel can take seconds to reach C2 on a busy
-        // machine, and interpreted Vector API code is a hundred times slower).
+        // Warm up until the JIT is done with this call: a rate that has stopped improving alone is
+        // not enough (two windows of interpreted code are as slow as each other), nor is a quiet
+        // JIT alone (C2 may not have started yet): both, for SETTLE_NANOS.
         long start = System.nanoTime();
+        long quietSince = start;
+        long compiled = compilationMillis();
         double bestWindow = 0;
         while (true) {
             long t0 = System.nanoTime();
@@ -221,11 +333,15 @@ final class Bench {
                 result = api.run();
                 n++;
             } while (System.nanoTime() - t0 < REP_NANOS);
-            double rate = n / (double) (System.nanoTime() - t0);
-            boolean settled = rate < bestWindow * 1.05;
+            long now = System.nanoTime();
+            double rate = n / (double) (now - t0);
+            long c = compilationMillis();
+            if (rate > bestWindow * 1.05 || c - compiled >= JIT_QUIET_MILLIS) {
+                quietSince = now;
+            }
             bestWindow = Math.max(bestWindow, rate);
-            long spent = System.nanoTime() - start;
-            if ((settled && spent >= WARMUP_NANOS) || spent >= MAX_WARMUP_NANOS) {
+            compiled = c;
+            if ((now - start >= WARMUP_NANOS && now - quietSince >= SETTLE_NANOS) || now - start >= MAX_WARMUP_NANOS) {
                 break;
             }
         }
@@ -247,11 +363,21 @@ final class Bench {
         return new double[] {best, result};
     }
 
-    private static Tensor widen(Tensor f32, Arena arena) {
-        Tensor d = Tensor.allocate(arena, DType.FLOAT64, f32.shape());
-        for (long i = 0; i < f32.numel(); i++) {
+    /** The JIT's total compilation time so far, in ms; 0 where the JVM does not tell (then the rate alone decides). */
+    private static long compilationMillis() {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
+    }
+
+    /** A float64 copy of a float32 tensor; any other tensor (integer targets, null) as it is. */
+    private static Tensor widen(Tensor t, Arena arena) {
+        if (t == null || t.dtype() != DType.FLOAT32) {
+            return t;
+        }
+        Tensor d = Tensor.allocate(arena, DType.FLOAT64, t.shape());
+        for (long i = 0; i < t.numel(); i++) {
             d.segment().setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i,
-                    f32.getDouble(i));
+                    t.getDouble(i));
         }
         return d;
     }
@@ -266,14 +392,18 @@ final class Bench {
             long numel = cs.elements();
             MemorySegment x = arena.allocate(numel * 4, 64);
             for (long i = 0; i < numel; i++) {
-                // logits in [-4, 4); for NLL, log-probability-like values in (-8, 0]
-                float v = cs.nll ? (float) -rnd.nextDouble(8) : (float) rnd.nextDouble(-4, 4);
-                x.setAtIndex(F32, i, v);
+                x.setAtIndex(F32, i, (float) input(cs.loss, rnd));
             }
-            MemorySegment target = null;
-            MemorySegment prob = null;
-            if (cs.prob) {
-                prob = arena.allocate(numel * 4, 64);
+            long[] shape = cs.nchw ? new long[] {cs.b, cs.c, cs.s} : new long[] {cs.b, cs.c};
+            Tensor target;
+            if (cs.elementwise()) {
+                MemorySegment y = arena.allocate(numel * 4, 64);
+                for (long i = 0; i < numel; i++) {
+                    y.setAtIndex(F32, i, (float) elementTarget(cs.loss, rnd));
+                }
+                target = Tensor.of(y, DType.FLOAT32, shape);
+            } else if (cs.prob) {
+                MemorySegment prob = arena.allocate(numel * 4, 64);
                 for (long pos = 0; pos < cs.positions(); pos++) {
                     long base = (pos / cs.s) * cs.c * cs.s + pos % cs.s;
                     double total = 0;
@@ -286,30 +416,44 @@ final class Bench {
                         prob.setAtIndex(F32, base + k * cs.s, (float) (q[k] / total));
                     }
                 }
+                target = Tensor.of(prob, DType.FLOAT32, shape);
             } else {
-                target = arena.allocate(cs.positions() * 8, 64);
+                MemorySegment labels = arena.allocate(cs.positions() * 8, 64);
                 for (long pos = 0; pos < cs.positions(); pos++) {
                     long y = cs.ignore && rnd.nextInt(10) == 0 ? IGNORE : rnd.nextLong(cs.c);
-                    target.setAtIndex(I64, pos, y);
+                    labels.setAtIndex(I64, pos, y);
                 }
+                long[] positions = cs.nchw ? new long[] {cs.b, cs.s} : new long[] {cs.b};
+                target = Tensor.of(labels, DType.INT64, positions);
             }
-            MemorySegment weight = null;
-            double weightSum = cs.c;
+            Tensor weight = null;
             if (cs.weighted) {
-                weight = arena.allocate(cs.c * 4, 64);
-                weightSum = 0;
+                MemorySegment w = arena.allocate(cs.c * 4, 64);
                 for (long k = 0; k < cs.c; k++) {
-                    float w = (float) rnd.nextDouble(0.5, 1.5);
-                    weight.setAtIndex(F32, k, w);
-                    weightSum += w;
+                    w.setAtIndex(F32, k, (float) rnd.nextDouble(0.5, 1.5));
                 }
+                weight = Tensor.of(w, DType.FLOAT32, cs.c);
             }
-            long[] shape = cs.nchw ? new long[] {cs.b, cs.c, cs.s} : new long[] {cs.b, cs.c};
-            long[] positions = cs.nchw ? new long[] {cs.b, cs.s} : new long[] {cs.b};
-            return new Data(Tensor.of(x, DType.FLOAT32, shape),
-                    cs.prob ? Tensor.of(prob, DType.FLOAT32, shape) : Tensor.of(target, DType.INT64, positions),
-                    weight == null ? null : Tensor.of(weight, DType.FLOAT32, cs.c),
+            return new Data(Tensor.of(x, DType.FLOAT32, shape), target, weight,
                     cs.grad ? Tensor.allocate(arena, DType.FLOAT32, shape) : null);
+        }
+
+        /** An input value in the loss's domain. */
+        private static double input(String loss, SplittableRandom rnd) {
+            return switch (loss) {
+                case "nll-loss", "kl-div" -> -rnd.nextDouble(8); // log-probability-like, in (-8, 0]
+                case "binary-cross-entropy" -> rnd.nextDouble(0.01, 0.99); // probabilities
+                default -> rnd.nextDouble(-4, 4); // logits, scores
+            };
+        }
+
+        /** A target value of an elementwise loss. */
+        private static double elementTarget(String loss, SplittableRandom rnd) {
+            return switch (loss) {
+                case "hinge", "squared-hinge" -> rnd.nextBoolean() ? 1 : -1;
+                case "kl-div" -> rnd.nextDouble(); // probabilities
+                default -> rnd.nextBoolean() ? 1 : 0; // binary labels
+            };
         }
     }
 }

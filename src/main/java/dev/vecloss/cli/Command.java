@@ -42,18 +42,23 @@ record Command(String name, String summary, List<Option> options, String notes, 
         void run(Call call) throws CliError;
     }
 
-    /** What a value stands for: a plain value, a {@code .npy} file to read, or one to write. */
+    /**
+     * What a value stands for: a plain value, a {@code .npy} file to read, or one to write; or a
+     * flag, an option that needs no value ({@code --log-target} alone is true, see
+     * {@link Args#parse(String[], Set)}).
+     */
     enum Kind {
         VALUE,
         INPUT_FILE,
-        OUTPUT_FILE
+        OUTPUT_FILE,
+        FLAG
     }
 
     /**
      * One option, {@code --name PLACEHOLDER}.
      *
      * @param name with its dashes: {@code --ignore-index}
-     * @param placeholder the value's name in the help: {@code I}
+     * @param placeholder the value's name in the help: {@code I}; empty for a flag
      * @param kind a value, or a file read or written (loss commands open and check files by kind)
      * @param required whether the command refuses to run without it (it is then in the usage line)
      * @param help one or more lines ({@code \n} separated) for the help
@@ -91,6 +96,11 @@ record Command(String name, String summary, List<Option> options, String notes, 
 
         static Option output(String name, String placeholder, String help) {
             return new Option(name, placeholder, Kind.OUTPUT_FILE, false, help, null, List.of());
+        }
+
+        /** A flag: off unless given; {@code --name}, {@code --name true|false} or {@code --name=true|false}. */
+        static Option flag(String name, String help) {
+            return new Option(name, "", Kind.FLAG, false, help, null, List.of());
         }
 
         /** This option with other help lines (the same option means other things in other commands). */
@@ -168,7 +178,7 @@ record Command(String name, String summary, List<Option> options, String notes, 
     String help() {
         StringBuilder sb = new StringBuilder(usage()).append("\n\n").append(summary).append("\n\n");
         for (Option o : options) {
-            String head = "  " + o.name() + " " + o.placeholder();
+            String head = "  " + o.name() + (o.placeholder().isEmpty() ? "" : " " + o.placeholder());
             List<String> lines = new ArrayList<>(List.of(o.help().split("\n")));
             if (!o.choices().isEmpty() && !o.help().contains(o.choices().get(0))) {
                 lines.set(0, String.join(", ", o.choices()) + "; " + lines.get(0));

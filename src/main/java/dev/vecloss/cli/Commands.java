@@ -2,6 +2,8 @@ package dev.vecloss.cli;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The registry of commands: a new loss is its {@link Command} definition (one file) and one line
@@ -15,6 +17,14 @@ final class Commands {
     static final List<Command> ALL = List.of(
             CrossEntropyCommands.CROSS_ENTROPY,
             CrossEntropyCommands.NLL_LOSS,
+            BinaryCrossEntropyCommands.BINARY_CROSS_ENTROPY,
+            BinaryCrossEntropyCommands.WITH_LOGITS,
+            FocalCommands.SIGMOID_FOCAL_LOSS,
+            FocalCommands.SOFTMAX_FOCAL_LOSS,
+            MarginCommands.HINGE,
+            MarginCommands.SQUARED_HINGE,
+            MarginCommands.MULTI_MARGIN_LOSS,
+            KlDivCommand.KL_DIV,
             Bench.COMMAND);
 
     /** Every loss of shared/spec/CLI.md, in its table's order, whether implemented or not. */
@@ -28,6 +38,23 @@ final class Commands {
         List<String> names = new ArrayList<>(CONTRACT);
         names.removeIf(n -> ALL.stream().anyMatch(c -> c.name().equals(n)));
         return names;
+    }
+
+    /**
+     * The names of the flags ({@link Command.Kind#FLAG}) of every command, for
+     * {@link Args#parse(String[], Set)}: it splits the command line before the command is known,
+     * so a name is a flag in every command or in none.
+     */
+    static Set<String> flagNames() {
+        Set<String> flags = new TreeSet<>();
+        for (Command c : ALL) {
+            for (Command.Option o : c.options()) {
+                if (o.kind() == Command.Kind.FLAG) {
+                    flags.add(o.name());
+                }
+            }
+        }
+        return flags;
     }
 
     /** The command called {@code name}. */

@@ -1,10 +1,8 @@
 package dev.vecloss.cli;
 
 import dev.vecloss.CrossEntropy;
-import dev.vecloss.DType;
 import dev.vecloss.Layout;
 import dev.vecloss.Reduction;
-import dev.vecloss.Tensor;
 import dev.vecloss.cli.Command.Option;
 import java.util.List;
 
@@ -48,42 +46,19 @@ final class CrossEntropyCommands {
             LossOptions.FILES_NOTE,
             call -> run(call, true));
 
-    /**
-     * Evaluates through the public API, which checks every label before it writes into the
-     * output buffers; the files are written only after that ({@link LossFiles#finish}).
-     */
+    /** Reads the options, then evaluates through the public API ({@link LossFiles#evaluate}). */
     private static void run(Command.Call call, boolean nll) throws CliError {
         Args args = call.args();
         long ignoreIndex = args.longValue(LossOptions.IGNORE_INDEX);
         double eps = nll ? 0 : args.doubleValue(LABEL_SMOOTHING);
         Reduction reduction = LossOptions.reduction(call.command(), args);
         int threads = LossOptions.threads(args);
-        LossOptions.requireOutputForNone(reduction, args);
-        CrossEntropy.Options options;
-        try {
-            options = CrossEntropy.Options.defaults().withIgnoreIndex(ignoreIndex).withLabelSmoothing(eps)
-                    .withReduction(reduction).withThreads(threads);
-        } catch (IllegalArgumentException e) {
-            throw new CliError(LABEL_SMOOTHING.name() + ": " + e.getMessage());
-        }
-        try (LossFiles files = LossFiles.open(call)) {
-            Tensor x = files.input("--input");
-            Tensor target = files.input("--target");
-            Tensor weight = files.floatingLike("--weight", x);
-            if (weight != null) {
-                options = options.withWeight(weight);
-            }
-            // Outputs are float32 (CLI.md), in PyTorch's shapes; the library checks them too.
-            Tensor losses = files.output("--output", DType.FLOAT32, Layout.positionShape(x.shape()));
-            Tensor grad = files.output("--grad", DType.FLOAT32, x.shape());
-            double value;
-            try {
-                value = nll ? CrossEntropy.nllLoss(x, target, options, losses, grad)
-                        : CrossEntropy.crossEntropy(x, target, options, losses, grad);
-            } catch (IllegalArgumentException e) {
-                throw files.failure(e);
-            }
-            files.finish(reduction == Reduction.NONE ? null : value);
-        }
+        CrossEntropy.Options options = LossOptions.checked(LABEL_SMOOTHING, () -> CrossEntropy.Options.defaults()
+                .withIgnoreIndex(ignoreIndex).withLabelSmoothing(eps).withReduction(reduction).withThreads(threads));
+        LossFiles.evaluate(call, reduction, Layout::positionShape, (files, x, target, losses, grad) -> {
+            CrossEntropy.Options o = options.withWeight(files.floatingLike("--weight", x));
+            return nll ? CrossEntropy.nllLoss(x, target, o, losses, grad)
+                    : CrossEntropy.crossEntropy(x, target, o, losses, grad);
+        });
     }
 }

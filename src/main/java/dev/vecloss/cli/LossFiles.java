@@ -1,6 +1,7 @@
 package dev.vecloss.cli;
 
 import dev.vecloss.DType;
+import dev.vecloss.Reduction;
 import dev.vecloss.Tensor;
 import dev.vecloss.npy.Npy;
 import dev.vecloss.npy.NpyArray;
@@ -21,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.StringJoiner;
+import java.util.function.UnaryOperator;
 
 /**
  * The files of one run of a loss command, from the command's declaration: every
@@ -51,6 +53,43 @@ final class LossFiles implements AutoCloseable {
 
     private LossFiles(Command.Call call) {
         this.call = call;
+    }
+
+    /**
+     * A loss's public API call on one run's operands: {@code input} and {@code target} as read,
+     * the other inputs (weights) from {@code files}, and the output buffers, null when their
+     * option is not given.
+     */
+    @FunctionalInterface
+    interface Evaluation {
+        double apply(LossFiles files, Tensor input, Tensor target, Tensor losses, Tensor grad) throws CliError;
+    }
+
+    /**
+     * The run of a loss command once its options are read: checks that {@code none} has an
+     * {@code --output}, opens the files ({@link #open}), makes the float32 buffers of
+     * {@code --output} (shape {@code lossShape} of the input's) and {@code --grad} (the input's
+     * shape), calls {@code evaluation}, whose library errors become errors naming the files, and
+     * writes the outputs and prints the value unless the reduction is {@code none}
+     * ({@link #finish}). The library checks everything before it writes into the buffers.
+     */
+    static void evaluate(Command.Call call, Reduction reduction, UnaryOperator<long[]> lossShape, Evaluation evaluation)
+            throws CliError {
+        LossOptions.requireOutputForNone(call.command(), reduction, call.args());
+        try (LossFiles files = open(call)) {
+            Tensor x = files.input("--input");
+            Tensor target = files.input("--target");
+            // Outputs are float32 (CLI.md), in PyTorch's shapes; the library checks them too.
+            Tensor losses = files.output("--output", DType.FLOAT32, lossShape.apply(x.shape()));
+            Tensor grad = files.output("--grad", DType.FLOAT32, x.shape());
+            double value;
+            try {
+                value = evaluation.apply(files, x, target, losses, grad);
+            } catch (IllegalArgumentException e) {
+                throw files.failure(e);
+            }
+            files.finish(reduction == Reduction.NONE ? null : value);
+        }
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.vecloss.cli;
 
 import dev.vecloss.Reduction;
 import dev.vecloss.cli.Command.Option;
+import java.util.function.Supplier;
 
 /**
  * The options loss commands share, declared once with their help and defaults, and the readers
@@ -37,6 +38,10 @@ final class LossOptions {
             "per-position losses, float32 (required with --reduction none;\n"
             + "with mean or sum, the unreduced losses are written and the reduced value printed)");
 
+    /** {@link #OUTPUT} for the elementwise losses, whose losses have the input's shape. */
+    static final Option OUTPUT_PER_ELEMENT = OUTPUT.withHelp("per-element losses, float32, the input's shape (required with\n"
+            + "--reduction none; with mean or sum, they are written and the\nreduced value printed)");
+
     static final Option GRAD = Option.output("--grad", "FILE.npy",
             "gradient of the (reduced) loss with respect to --input, float32, the input's shape");
 
@@ -64,10 +69,30 @@ final class LossOptions {
         return Reduction.parse(args.choice(cmd.option("--reduction")));
     }
 
-    /** The check every loss makes: {@code none} has nothing to print, so it needs a file. */
-    static void requireOutputForNone(Reduction reduction, Args args) throws CliError {
+    /**
+     * The check every loss makes: {@code none} has nothing to print, so it needs a file. Where
+     * {@code none} is the command's default ({@code sigmoid-focal-loss}, as torchvision), the
+     * error says so, since the user did not ask for it.
+     */
+    static void requireOutputForNone(Command cmd, Reduction reduction, Args args) throws CliError {
         if (reduction == Reduction.NONE && !args.has(OUTPUT.name())) {
-            throw new CliError("--reduction none gives one loss per position: it needs --output FILE.npy");
+            String none = args.has("--reduction") ? "--reduction none"
+                    : "--reduction none (" + cmd.name() + "'s default)";
+            throw new CliError(none + " gives the unreduced losses and prints nothing: it needs --output FILE.npy"
+                    + (args.has("--reduction") ? "" : ", or --reduction mean or sum"));
+        }
+    }
+
+    /**
+     * {@code make()}, which builds a library options record from the value of {@code option}; the
+     * record's own check of that value (an {@link IllegalArgumentException}, whose message says
+     * the valid values) becomes an error naming the option.
+     */
+    static <T> T checked(Option option, Supplier<T> make) throws CliError {
+        try {
+            return make.get();
+        } catch (IllegalArgumentException e) {
+            throw new CliError(option.name() + ": " + e.getMessage());
         }
     }
 }

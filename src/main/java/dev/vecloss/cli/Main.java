@@ -72,7 +72,7 @@ public final class Main {
         boolean parents = LIBRARY_LOG.getUseParentHandlers();
         Handler verboseHandler = null;
         try {
-            Args args = Args.parse(argv);
+            Args args = Args.parse(argv, Commands.flagNames());
             if (args.verbose) {
                 verboseHandler = new PrefixHandler(err);
                 LIBRARY_LOG.addHandler(verboseHandler);
