@@ -146,7 +146,7 @@ class ParallelTest {
      * itself and must return then, not wait for helpers that have not started.
      */
     @Test
-    @Timeout(30)
+    @Timeout(120)
     void theCallerDoesNotWaitForQueuedHelpers() throws Exception {
         int cores = Parallel.cores();
         CountDownLatch blocked = new CountDownLatch(cores);
@@ -160,7 +160,7 @@ class ParallelTest {
                     return 0;
                 }, null));
         try {
-            assertTrue(blocked.await(10, TimeUnit.SECONDS), "the pool's threads did not all start");
+            assertTrue(blocked.await(60, TimeUnit.SECONDS), "the pool's threads did not all start");
             long t0 = System.nanoTime();
             double s = Parallel.sum(1000, 10, 2, (Object p, long from, long to) -> to - from, null);
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
