@@ -5,7 +5,9 @@ import java.lang.foreign.MemorySegment;
 /**
  * The scalar reference kernels: plain loops in double precision, written to read like the
  * formulas of LOSSES.md. They are the fallback when the Vector API is absent, the kernels for
- * float64 inputs, the finishing loops of the Panama kernels, and the parity reference.
+ * float64 inputs and for the layouts the Panama kernels leave (see {@code PanamaKernels}), and
+ * the parity reference. The Panama kernels do not hand them the odd positions at the end of a
+ * block: a float32 position would then get other bits in a SIMD block than in the tail.
  *
  * <p>The negative log-likelihood of a position, {@code lse - x_y}, is computed without
  * cancellation: the sum of exponentials excludes the target term, {@code S' = sum_{k != y}
