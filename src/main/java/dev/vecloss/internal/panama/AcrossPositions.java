@@ -156,12 +156,20 @@ final class AcrossPositions {
         return VectorMath.sum(sc.loss, V); // 0 in the ignored lanes
     }
 
-    /** The block's targets as floats, -1 for an ignored position and for the lanes past {@code lanes}. */
+    /**
+     * The block's targets as floats, -1 for an ignored position and for the lanes past
+     * {@code lanes}. Two loops, no test of the lane in one: C2 predicates such a test on its
+     * profile, and a short block every chunk then traps into a recompilation, again and again
+     * (C = 10 ran at half speed).
+     */
     private static void readTargets(CeProblem p, Scratch sc, long pos, int lanes) {
         final long ignore = p.ignoreIndex();
-        for (int l = 0; l < V; l++) {
-            long y = l < lanes ? Mem.getIndex(p.target(), p.targetKind(), pos + l) : ignore;
+        for (int l = 0; l < lanes; l++) {
+            long y = Mem.getIndex(p.target(), p.targetKind(), pos + l);
             sc.targets[l] = y == ignore ? -1f : (float) y;
+        }
+        for (int l = lanes; l < V; l++) {
+            sc.targets[l] = -1f;
         }
     }
 
@@ -297,7 +305,8 @@ final class AcrossPositions {
         sum.intoArray(sc.sum, 0);
         rest.intoArray(sc.rest, 0);
         // nll = log1p(S' / e_y), no cancellation for a confident position; past a gap of 80
-        // e_y underflows and log1p(S - 1) + gap has nothing left to cancel
+        // e_y nears the subnormal range (it is 0 past 104) and log1p(S - 1) + gap has nothing
+        // left to cancel
         final FloatVector gap = m.sub(xy);
         final VectorMask<Float> far = gap.compare(VectorOperators.GT, 80f);
         rest.div(ey).blend(sum.sub(1f), far).intoArray(sc.loss, 0);
