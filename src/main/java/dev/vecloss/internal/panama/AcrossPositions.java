@@ -283,21 +283,23 @@ final class AcrossPositions {
     /** The block's losses, 0 at ignored positions, into {@code sc.loss}; the sums S into {@code sc.sum}. */
     private static void finish(CeProblem p, Scratch sc, int c) {
         final FloatVector t = FloatVector.fromArray(F, sc.targets, 0);
-        // S' as if summed in twice the precision, then rounded (Ogita, Rump and Oishi's Sum2: the
-        // rounding error of each addition, from Knuth's TwoSum, summed apart): the float nearest to
-        // the exact sum but in rare near-ties, whatever the order of the classes. So a position's
-        // gradient does not change when the classes are permuted; with a plain sum its last bits
-        // did, and the smoothing term p_k sum(w) - w_k, which cancels, showed them.
-        FloatVector rest = FloatVector.zero(F);
+        // S' as if summed in twice the precision, then rounded once: the float nearest to the
+        // exact sum (but in rare near-ties) whatever the order of the classes, so that a position's
+        // gradient does not change when the classes are permuted (with a plain sum its last bits
+        // did, and the smoothing term p_k sum(w) - w_k, which cancels, showed them). The sum
+        // starts at 1 and every term is at most 1 (exp(x - max)), so the rounding error of each
+        // addition is exactly (acc - r) + e (Dekker's Fast2Sum, 2 operations where TwoSum takes 5);
+        // the errors are summed apart, and acc - 1 is exact. Terms below 2^-24 all go to lost,
+        // which then is the plain sum of a confident position's tiny terms.
+        FloatVector acc = FloatVector.broadcast(F, 1f);
         FloatVector lost = FloatVector.zero(F);
         for (int k = 0; k < c; k++) { // the targets' terms are exp(-inf) = 0
             FloatVector e = FloatVector.fromArray(F, sc.exps, k * V);
-            FloatVector r = rest.add(e);
-            FloatVector ePart = r.sub(rest);
-            lost = lost.add(rest.sub(r.sub(ePart)).add(e.sub(ePart)));
-            rest = r;
+            FloatVector r = acc.add(e);
+            lost = lost.add(acc.sub(r).add(e));
+            acc = r;
         }
-        rest = rest.add(lost);
+        final FloatVector rest = acc.sub(1f).add(lost);
         final FloatVector m = FloatVector.fromArray(F, sc.max, 0);
         final FloatVector xy = FloatVector.fromArray(F, sc.cols, c * V);
         final FloatVector ey = FloatVector.fromArray(F, sc.exps, c * V);
