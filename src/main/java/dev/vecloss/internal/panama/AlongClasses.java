@@ -60,11 +60,11 @@ final class AlongClasses {
         final float[] ref = new float[V];
         final float[] lanes = new float[V];
         /**
-         * Reference of the exponentials; the row's maximum M; the sum of {@code exp(x_k - ref)} but
-         * the target's (index targets) or but the maximum's (probability targets), and that
-         * maximum's own term; {@code sum w q (M - x)}; {@code sum w q}.
+         * Reference of the exponentials; the sum of {@code exp(x_k - ref)} but the target's (index
+         * targets) or but the row's first maximum's (probability targets);
+         * {@code sum w q (M - x)}; {@code sum w q}; the row's maximum M.
          */
-        double reference, rest, top, shifted, wq;
+        double reference, rest, shifted, wq;
         float max;
     }
 
@@ -95,13 +95,10 @@ final class AlongClasses {
             final double nll = ScalarKernels.nll(xy, m, rest, ey);
             double loss;
             if (eps > 0) {
-                // sum_c w_c (lse - x_c) = (lse - M) W + sum_c w_c (M - x_c), where
-                // (lse - M) = log(S e^(m - M)) = log1p(S' e^(m - M) + expm1(x_y - M)): no
-                // cancellation but the unavoidable one when x_y is far below M, where the second
-                // sum holds w_y (M - x_y) and dwarfs it
-                double top = sc.max;
-                double lseOverMax = Math.log1p(rest * Math.exp(m - top) + Math.expm1(xy - top));
-                double smoothTerm = lseOverMax * p.weightSum() + sc.shifted;
+                // sum_c w_c (lse - x_c) = (lse - M) W + sum_c w_c (M - x_c), two sums of
+                // non-negative terms. The first, log(S) + (m - M) in double, is never small next
+                // to the whole: lse >= log C + mean(x), so the sum is at least min(w) C log C.
+                double smoothTerm = (Math.log(sum) + (m - sc.max)) * p.weightSum() + sc.shifted;
                 loss = (1 - eps) * (wy * nll) + eps / c * smoothTerm;
             } else {
                 loss = wy * nll;
@@ -133,16 +130,20 @@ final class AlongClasses {
             rowSums(p, off, c, -1, p.probTarget(), sc);
             // -sum_c w_c q_c (x_c - lse) = (lse - M) sum w q + sum w q (M - x), where
             // lse - M = log1p(S' e^(ref - M)), S' without the maximum's own term
-            final double lseOverMax = ScalarKernels.nll(sc.max, sc.reference, sc.rest, sc.top);
+            // u = S' e^(ref - M): S e^(ref - M) = 1 + u, the maximum's own term being exp(0); NaN
+            // for a row whose maximum is not finite (its softmax is NaN, loss and gradient)
+            final double u = !Float.isFinite(sc.max) ? Double.NaN
+                    : sc.reference == sc.max ? sc.rest : sc.rest * Math.exp(sc.reference - sc.max);
+            final double lseOverMax = Math.log1p(u);
             final double loss = lseOverMax * sc.wq + sc.shifted;
             total += loss;
             if (p.losses() != null) {
                 p.losses().setAtIndex(Mem.F32, row, (float) loss);
             }
             if (p.grad() != null) {
-                // S e^(ref - M) = 1 + S' e^(ref - M): the maximum's own term is exp(0)
-                final double sum = Float.isFinite(sc.max) ? 1 + sc.rest * Math.exp(sc.reference - sc.max) : Double.NaN;
-                gradRow(p, off, c, sc.max, (float) (p.gradScale() * sc.wq / sum), (float) p.gradScale(), p.probTarget(), sc);
+                // relative to M: see sumAtMax
+                gradRow(p, off, c, sc.max, (float) (p.gradScale() * sc.wq / (1 + u)), (float) p.gradScale(), p.probTarget(),
+                        sc);
             }
         }
         return total;
@@ -156,13 +157,13 @@ final class AlongClasses {
      * maximum is not finite (its softmax is NaN).
      */
     private static double sumAtMax(double sum, double ref, float max) {
-        return Float.isFinite(max) ? sum * Math.exp(ref - max) : Double.NaN;
+        return !Float.isFinite(max) ? Double.NaN : ref == max ? sum : sum * Math.exp(ref - max);
     }
 
     /**
      * One read of a row into {@code sc}: the reference, the maximum M, the sum of
      * {@code exp(x_k - ref)} over {@code k != y}, or for {@code y < 0} over all k but the first
-     * maximum, whose term goes to {@code top}; and, with smoothing or probability targets
+     * maximum (whose term is exp(M - ref)); and, with smoothing or probability targets
      * ({@code q}, or null for index targets), {@code sum_k w_k q_k (M - x_k)} and
      * {@code sum_k w_k q_k}, where {@code q_k = 1} for index targets.
      */
@@ -171,7 +172,7 @@ final class AlongClasses {
         final boolean weighted = q != null || p.eps() > 0;
         double ref = 0;
         double rest = 0;
-        double top = 0; // y < 0: the term of the first maximum so far
+        double top = 0; // y < 0: the term of the row's first maximum so far
         float max = Float.NEGATIVE_INFINITY;
         float shift = 0; // the maximum so far, or 0 while it is -inf: sum w q (shift - x) >= 0
         double sh = 0;
@@ -202,19 +203,12 @@ final class AlongClasses {
             }
             if (y >= t0 && y < t0 + n) {
                 buf[y - t0] = Float.NEGATIVE_INFINITY; // the target's term stays out of the sum
-            } else if (y < 0) {
-                // the tile's first maximum stays out too; it is the row's maximum's term, or joins the sum
-                int at = indexOf(buf, n, tileMax);
-                if (at >= 0) {
-                    buf[at] = Float.NEGATIVE_INFINITY;
-                    double e = Math.exp((double) tileMax - ref);
-                    if (newMax) {
-                        rest += top;
-                        top = e;
-                    } else {
-                        rest += e;
-                    }
-                }
+            } else if (y < 0 && newMax) {
+                // the row's first maximum so far stays out too (the one before joins the sum): a
+                // one-hot target at the maximum has loss log1p(S'/e_M), kept where log(S) loses it
+                buf[indexOf(buf, n, tileMax)] = Float.NEGATIVE_INFINITY;
+                rest += top;
+                top = tileMax == ref ? 1 : Math.exp((double) tileMax - ref);
             }
             java.util.Arrays.fill(sc.ref, (float) ref);
             rest += VectorMath.expSum(buf, nv, sc.ref);
@@ -222,12 +216,11 @@ final class AlongClasses {
         sc.reference = ref;
         sc.max = max;
         sc.rest = rest;
-        sc.top = top;
         sc.shifted = sh;
         sc.wq = wq;
     }
 
-    /** The first index of {@code v} in {@code buf[0, n)}, or -1 (for NaN). */
+    /** The first index of {@code v} in {@code buf[0, n)}, or -1 (for NaN: never asked). */
     private static int indexOf(float[] buf, int n, float v) {
         for (int i = 0; i < n; i += V) {
             VectorMask<Float> eq = FloatVector.fromArray(F, buf, i).compare(VectorOperators.EQ, v);
