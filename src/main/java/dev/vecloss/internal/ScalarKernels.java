@@ -5,7 +5,9 @@ import java.lang.foreign.MemorySegment;
 /**
  * The scalar reference kernels: plain loops in double precision, written to read like the
  * formulas of LOSSES.md. They are the fallback when the Vector API is absent, the kernels for
- * float64 inputs, the finishing loops of the Panama kernels, and the parity reference.
+ * float64 inputs and for the layouts the Panama kernels leave (see {@code PanamaKernels}), and
+ * the parity reference. The Panama kernels do not hand them the odd positions at the end of a
+ * block: a float32 position would then get other bits in a SIMD block than in the tail.
  *
  * <p>The negative log-likelihood of a position, {@code lse - x_y}, is computed without
  * cancellation: the sum of exponentials excludes the target term, {@code S' = sum_{k != y}
@@ -293,26 +295,48 @@ public final class ScalarKernels implements LossKernels {
         final boolean f64 = p.f64();
         final double eps = p.eps();
         double m = Double.NEGATIVE_INFINITY;
+        long top = 0;
+        boolean nan = false;
         for (long k = 0; k < c; k++) {
-            m = Math.max(m, Mem.get(x, f64, base + k * s));
+            double xk = Mem.get(x, f64, base + k * s);
+            if (xk > m) {
+                m = xk;
+                top = k;
+            }
+            nan |= xk != xk;
         }
-        double sum = 0, wq = 0, wqd = 0;
+        if (nan || m == Double.NEGATIVE_INFINITY) {
+            m = Double.NaN; // the row's softmax is NaN, as in PyTorch
+        }
+        // S = 1 + rest, rest = sum over k != top of exp(x_k - m): log S = log1p(rest) keeps a
+        // confident row's tiny loss, where log(S) of S = 1 + 1e-13 keeps three digits
+        double rest = 0, wq = 0, wqd = 0, wqOther = 0;
         for (long k = 0; k < c; k++) {
             double xk = Mem.get(x, f64, base + k * s);
             double q = smoothed(Mem.get(t, f64, base + k * s), eps, c);
             double w = weight(p, k) * q;
-            sum += Math.exp(xk - m);
+            if (k != top) {
+                rest += Math.exp(xk - m);
+                wqOther += w;
+            }
             wq += w;
             wqd += w * (m - xk);
         }
-        // -sum_c w_c q_c (x_c - lse) = log(S) * sum w q + sum w q (m - x)
-        double loss = Math.log(sum) * wq + wqd;
+        // -sum_c w_c q_c (x_c - lse) = sum w q ((m - x) + log S): no term cancels another
+        double logS = Math.log1p(rest);
+        double loss = logS * wq + wqd;
         if (p.grad() != null) {
             double sigma = p.gradScale();
+            double sum = 1 + rest;
             for (long k = 0; k < c; k++) {
-                double pk = Math.exp(Mem.get(x, f64, base + k * s) - m) / sum;
                 double q = smoothed(Mem.get(t, f64, base + k * s), eps, c);
-                Mem.set(p.grad(), p.gradF64(), base + k * s, sigma * (pk * wq - weight(p, k) * q));
+                double g;
+                if (k == top) { // p_top wq - w q_top = sum_{k != top} w_k q_k - wq rest / S
+                    g = wqOther - wq * rest / sum;
+                } else {
+                    g = Math.exp(Mem.get(x, f64, base + k * s) - m) / sum * wq - weight(p, k) * q;
+                }
+                Mem.set(p.grad(), p.gradF64(), base + k * s, sigma * g);
             }
         }
         return loss;

@@ -26,22 +26,44 @@ import jdk.incubator.vector.VectorOperators;
  * {@code sum_c w_c (max - x_c)} (blended where the class equals the lane's target), then all the
  * exponentials at once ({@link VectorMath#expInto}), the sum without each lane's target term, and
  * the loss {@code log1p(S' / exp(x_y - max))} ({@link VectorMath#log1pInPlace}). The gradient
- * reuses the exponentials. Positions that do not fill a block (an image's last
- * {@code S mod V}, a chunk's end) go to the scalar kernel. Each step is a method of its own, so
- * that C2 inlines every vector operation (see {@link AlongClasses}).
+ * reuses the exponentials. Each step is a method of its own, so that C2 inlines every vector
+ * operation (see {@link AlongClasses}).
+ *
+ * <p>Positions that do not fill a block (an image's last {@code S mod V}, a chunk's end) are a
+ * block of their own with the lanes past them ignored: every lane computes with the same
+ * operations, so a position's loss and gradient have the same bits wherever it sits (the scalar
+ * kernel, in double, would round them differently). The narrow rows of such a block are copied
+ * as the full ones are; the positions of a spatial block are copied one by one to the same row
+ * layout (in {@code exps}, not yet in use), whose gradient goes back through {@code cols}.
+ *
+ * <p>Labels are compared with the class index as floats: exact below 2^24, and {@link #MAX_C} is
+ * far below that. More classes go to the scalar kernel (spatial inputs only: narrow rows have
+ * fewer than {@code 8 * lanes} classes).
  */
 final class AcrossPositions {
     private AcrossPositions() {}
 
-    /** Per-thread buffers of a block. */
+    /**
+     * The most classes this kernel takes: its two class-by-class buffers hold
+     * {@code 2 * V * (C + 1)} floats per thread, at most 32 MB, kept for the thread's life. Larger
+     * spatial inputs (a vocabulary of a million classes laid out {@code (N, C, T)}) go to the
+     * scalar kernel.
+     */
+    static final int MAX_C = (1 << 22) / V - 1;
+
+    /**
+     * Per-thread buffers of a block. They only grow: a thread that alternates between shapes
+     * allocates nothing once it has seen the largest C.
+     */
     private static final class Scratch {
-        final int c;
-        /** The V rows of a narrow (N, C) block as read, row by row. */
-        final float[] rows;
+        /** The class count {@link #laneStride} is set for. */
+        int c = -1;
+        /** The V rows of a narrow (N, C) block as read, row by row; empty until rows come. */
+        float[] rows = new float[0];
         /** Class k of the block's positions at {@code [k*V, k*V + V)}; then the target logits. */
-        final float[] cols;
+        float[] cols = new float[0];
         /** exp(cols - max), same layout. */
-        final float[] exps;
+        float[] exps = new float[0];
         final float[] targets = new float[V];
         final float[] max = new float[V];
         final float[] targetWeight = new float[V];
@@ -52,55 +74,64 @@ final class AcrossPositions {
         final float[] sum = new float[V];
         final float[] rest = new float[V];
         final int[] laneStride = new int[V];
-
-        Scratch(int c) {
-            this.c = c;
-            rows = new float[V * c];
-            cols = new float[V * (c + 1)];
-            exps = new float[V * (c + 1)];
-        }
     }
 
-    private static final ThreadLocal<Scratch> SCRATCH = new ThreadLocal<>();
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
-    private static Scratch scratch(int c) {
+    /** This thread's buffers, grown to C classes if need be ({@code c <= MAX_C}: no overflow). */
+    private static Scratch scratch(int c, boolean rows) {
         Scratch s = SCRATCH.get();
-        if (s == null || s.c != c) {
-            s = new Scratch(c);
+        final int cols = (c + 1) * V;
+        if (s.cols.length < cols) {
+            s.cols = new float[cols];
+            s.exps = new float[cols];
+        }
+        if (rows && s.rows.length < c * V) {
+            s.rows = new float[c * V];
+        }
+        if (s.c != c) {
+            s.c = c;
             for (int l = 0; l < V; l++) {
                 s.laneStride[l] = l * c;
             }
-            SCRATCH.set(s);
         }
         return s;
     }
 
     static double index(RowProblem p, long from, long to) {
-        final int c = Math.toIntExact(p.c());
+        if (p.c() > MAX_C) {
+            return ScalarKernels.INSTANCE.rows(RowOp.CROSS_ENTROPY, p, from, to);
+        }
+        final int c = (int) p.c();
         final long sp = p.s();
         final boolean rows = sp == 1;
-        final Scratch sc = scratch(c);
+        final Scratch sc = scratch(c, rows);
         double total = 0;
         long pos = from;
         while (pos < to) {
-            long n = pos / sp;
-            long s = pos - n * sp;
-            if (pos + V <= to && (rows || s + V <= sp)) {
-                total += block(p, sc, rows, c, pos, n * c * sp + s);
-                pos += V;
-            } else {
-                total += ScalarKernels.INSTANCE.rows(RowOp.CROSS_ENTROPY, p, pos, pos + 1);
-                pos++;
-            }
+            final long n = pos / sp;
+            final long s = pos - n * sp;
+            // a full block, or the positions left in the range and, for spatial input, the image
+            final int lanes = (int) Math.min(V, rows ? to - pos : Math.min(to - pos, sp - s));
+            total += block(p, sc, rows, c, pos, n * c * sp + s, lanes);
+            pos += lanes;
         }
         return total;
     }
 
-    /** Positions {@code [pos, pos + V)}, whose class-0 logits start at element {@code base}. */
-    private static double block(RowProblem p, Scratch sc, boolean rows, int c, long pos, long base) {
-        readTargets(p, sc, pos);
+    /**
+     * Positions {@code [pos, pos + lanes)}, whose class-0 logits start at element {@code base};
+     * the lanes from {@code lanes} to V are ignored positions.
+     */
+    private static double block(RowProblem p, Scratch sc, boolean rows, int c, long pos, long base, int lanes) {
+        readTargets(p, sc, pos, lanes);
+        final boolean staged = !rows && lanes < V;
         if (rows) {
-            transposeRows(p, sc, c, base);
+            readRows(p, sc, c, base, lanes);
+            gatherClasses(p, sc, c, sc.rows);
+        } else if (staged) {
+            stagePositions(p, sc, c, base, lanes);
+            gatherClasses(p, sc, c, sc.exps);
         } else {
             copyClasses(p, sc, c, base);
         }
@@ -110,20 +141,72 @@ final class AcrossPositions {
         VectorMath.expInto(sc.cols, sc.exps, (c + 1) * V, sc.max);
         finish(p, sc, c);
         if (p.losses() != null) {
-            MemorySegment.copy(sc.loss, 0, p.losses(), Mem.F32, pos * 4L, V);
+            MemorySegment.copy(sc.loss, 0, p.losses(), Mem.F32, pos * 4L, lanes);
         }
         if (p.grad() != null) {
-            grad(p, sc, rows, c, base);
+            if (rows) {
+                grad(p, sc, c, base, sc.rows);
+                MemorySegment.copy(sc.rows, 0, p.grad(), Mem.F32, base * 4L, lanes * c);
+            } else if (staged) {
+                grad(p, sc, c, base, sc.cols); // the row layout again, in cols: exps is being read
+                unstagePositions(p, sc, c, base, lanes);
+            } else {
+                grad(p, sc, c, base, null);
+            }
         }
-        return VectorMath.sum(sc.loss, V);
+        return VectorMath.sum(sc.loss, V); // 0 in the ignored lanes
     }
 
-    /** The block's targets as floats, -1 for an ignored position. */
-    private static void readTargets(RowProblem p, Scratch sc, long pos) {
+    /**
+     * The block's targets as floats, -1 for an ignored position and for the lanes past
+     * {@code lanes}. Two loops, no test of the lane in one: C2 predicates such a test on its
+     * profile, and a short block every chunk then traps into a recompilation, again and again
+     * (C = 10 ran at half speed).
+     */
+    private static void readTargets(RowProblem p, Scratch sc, long pos, int lanes) {
         final long ignore = p.ignoreIndex();
-        for (int l = 0; l < V; l++) {
+        for (int l = 0; l < lanes; l++) {
             long y = Mem.getIndex(p.target(), p.targetKind(), pos + l);
             sc.targets[l] = y == ignore ? -1f : (float) y;
+        }
+        for (int l = lanes; l < V; l++) {
+            sc.targets[l] = -1f;
+        }
+    }
+
+    /** Narrow rows: the {@code lanes * C} floats of the block to {@code sc.rows}, zeros after them. */
+    private static void readRows(RowProblem p, Scratch sc, int c, long base, int lanes) {
+        MemorySegment.copy(p.input(), Mem.F32, base * 4L, sc.rows, 0, lanes * c);
+        if (lanes < V) {
+            java.util.Arrays.fill(sc.rows, lanes * c, V * c, 0f);
+        }
+    }
+
+    /**
+     * The positions of a spatial block short of V, one by one, to the row layout of
+     * {@link #readRows} in {@code sc.exps} (free until the exponentials), zeros after them.
+     */
+    private static void stagePositions(RowProblem p, Scratch sc, int c, long base, int lanes) {
+        final MemorySegment x = p.input();
+        final long sp = p.s();
+        final float[] stage = sc.exps;
+        for (int l = 0; l < lanes; l++) {
+            for (int k = 0; k < c; k++) {
+                stage[l * c + k] = x.getAtIndex(Mem.F32, base + k * sp + l);
+            }
+        }
+        java.util.Arrays.fill(stage, lanes * c, V * c, 0f);
+    }
+
+    /** The gradient of a short spatial block, from the row layout in {@code sc.cols}, to its places. */
+    private static void unstagePositions(RowProblem p, Scratch sc, int c, long base, int lanes) {
+        final MemorySegment g = p.grad();
+        final long sp = p.s();
+        final float[] stage = sc.cols;
+        for (int l = 0; l < lanes; l++) {
+            for (int k = 0; k < c; k++) {
+                g.setAtIndex(Mem.F32, base + k * sp + l, stage[l * c + k]);
+            }
         }
     }
 
@@ -157,19 +240,19 @@ final class AcrossPositions {
     }
 
     /**
-     * Narrow rows: the V*C floats of the block to L1, then class k gathered with stride C; into
-     * {@code sc} as {@link #copyClasses} does. Kept apart from it on purpose: one loop choosing
-     * its load with a ternary ran 9 % slower (C = 10, 21 and 100, measured side by side).
+     * Rows laid out row by row in {@code src} (the block's narrow rows, or a short spatial block
+     * staged so): class k gathered with stride C; into {@code sc} as {@link #copyClasses} does.
+     * Kept apart from it on purpose: one loop choosing its load with a ternary ran 9 % slower
+     * (C = 10, 21 and 100, measured side by side).
      */
-    private static void transposeRows(RowProblem p, Scratch sc, int c, long base) {
+    private static void gatherClasses(RowProblem p, Scratch sc, int c, float[] src) {
         final MemorySegment w = p.weight();
-        MemorySegment.copy(p.input(), Mem.F32, base * 4L, sc.rows, 0, V * c);
         final FloatVector t = FloatVector.fromArray(F, sc.targets, 0);
         FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         FloatVector xy = FloatVector.zero(F);
         FloatVector wy = FloatVector.broadcast(F, 1f);
         for (int k = 0; k < c; k++) {
-            FloatVector v = FloatVector.fromArray(F, sc.rows, k, sc.laneStride, 0);
+            FloatVector v = FloatVector.fromArray(F, src, k, sc.laneStride, 0);
             VectorMask<Float> isT = t.compare(VectorOperators.EQ, (float) k);
             m = m.max(v);
             xy = xy.blend(v, isT);
@@ -201,10 +284,23 @@ final class AcrossPositions {
     /** The block's losses, 0 at ignored positions, into {@code sc.loss}; the sums S into {@code sc.sum}. */
     private static void finish(RowProblem p, Scratch sc, int c) {
         final FloatVector t = FloatVector.fromArray(F, sc.targets, 0);
-        FloatVector rest = FloatVector.zero(F);
+        // S' as if summed in twice the precision, then rounded once: the float nearest to the
+        // exact sum (but in rare near-ties) whatever the order of the classes, so that a position's
+        // gradient does not change when the classes are permuted (with a plain sum its last bits
+        // did, and the smoothing term p_k sum(w) - w_k, which cancels, showed them). The sum
+        // starts at 1 and every term is at most 1 (exp(x - max)), so the rounding error of each
+        // addition is exactly (acc - r) + e (Dekker's Fast2Sum, 2 operations where TwoSum takes 5);
+        // the errors are summed apart, and acc - 1 is exact. Terms below 2^-24 all go to lost,
+        // which then is the plain sum of a confident position's tiny terms.
+        FloatVector acc = FloatVector.broadcast(F, 1f);
+        FloatVector lost = FloatVector.zero(F);
         for (int k = 0; k < c; k++) { // the targets' terms are exp(-inf) = 0
-            rest = rest.add(FloatVector.fromArray(F, sc.exps, k * V));
+            FloatVector e = FloatVector.fromArray(F, sc.exps, k * V);
+            FloatVector r = acc.add(e);
+            lost = lost.add(acc.sub(r).add(e));
+            acc = r;
         }
+        final FloatVector rest = acc.sub(1f).add(lost);
         final FloatVector m = FloatVector.fromArray(F, sc.max, 0);
         final FloatVector xy = FloatVector.fromArray(F, sc.cols, c * V);
         final FloatVector ey = FloatVector.fromArray(F, sc.exps, c * V);
@@ -212,7 +308,8 @@ final class AcrossPositions {
         sum.intoArray(sc.sum, 0);
         rest.intoArray(sc.rest, 0);
         // nll = log1p(S' / e_y), no cancellation for a confident position; past a gap of 80
-        // e_y underflows and log1p(S - 1) + gap has nothing left to cancel
+        // e_y nears the subnormal range (it is 0 past 104) and log1p(S - 1) + gap has nothing
+        // left to cancel
         final FloatVector gap = m.sub(xy);
         final VectorMask<Float> far = gap.compare(VectorOperators.GT, 80f);
         rest.div(ey).blend(sum.sub(1f), far).intoArray(sc.loss, 0);
@@ -223,15 +320,21 @@ final class AcrossPositions {
         FloatVector loss = FloatVector.fromArray(F, sc.targetWeight, 0).mul(nll);
         final double eps = p.eps();
         if (eps > 0) {
-            FloatVector logSum = nll.sub(gap); // log(S) = log1p(S'/e_y) + (x_y - max)
+            // log(S) = log1p(S'/e_y) + (x_y - max), and past the gap log1p(S - 1) itself: there
+            // nll - gap is inf - inf for a -inf target, whose loss is +inf (as in PyTorch)
+            FloatVector l1p = FloatVector.fromArray(F, sc.loss, 0);
+            FloatVector logSum = l1p.sub(gap).blend(l1p, far);
             FloatVector smoothTerm = logSum.mul((float) p.weightSum()).add(FloatVector.fromArray(F, sc.spread, 0));
             loss = loss.mul((float) (1 - eps)).add(smoothTerm.mul((float) (eps / c)));
         }
         loss.blend(0f, t.compare(VectorOperators.LT, 0f)).intoArray(sc.loss, 0);
     }
 
-    /** The gradient from the block's exponentials: {@code p_k = exp_k / S}. */
-    private static void grad(RowProblem p, Scratch sc, boolean rows, int c, long base) {
+    /**
+     * The gradient from the block's exponentials: {@code p_k = exp_k / S}; into the segment, or,
+     * row by row, into {@code rowsOut} (for the caller to copy to the segment).
+     */
+    private static void grad(RowProblem p, Scratch sc, int c, long base, float[] rowsOut) {
         final MemorySegment w = p.weight();
         final MemorySegment g = p.grad();
         final long sp = p.s();
@@ -261,14 +364,11 @@ final class AcrossPositions {
                 gv = gv.add(b.mul(pk.blend(py, isT).mul(wSum).sub(wk)));
             }
             gv = gv.blend(atIgnored, ignored);
-            if (rows) {
-                gv.intoArray(sc.rows, k, sc.laneStride, 0);
+            if (rowsOut != null) {
+                gv.intoArray(rowsOut, k, sc.laneStride, 0);
             } else {
                 gv.intoMemorySegment(g, (base + k * sp) * 4L, LE);
             }
-        }
-        if (rows) {
-            MemorySegment.copy(sc.rows, 0, g, Mem.F32, base * 4L, V * c);
         }
     }
 }

@@ -19,12 +19,21 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p>One read of the row gives the loss (online softmax): each tile is copied to an L1 buffer
  * while its maximum is taken, its exponentials relative to the row's running reference are
- * computed and summed ({@link VectorMath#expSum}). The reference is raised only when
+ * computed in place ({@link VectorMath#expSum}) and summed. The reference is raised only when
  * a tile exceeds it by more than {@link #RESCALE_GAP}, so the rescaling of the running sum is a
  * rare scalar step; the loss does not need the exact maximum ({@link ScalarKernels#nll} takes any
  * reference). The target's own exponential is zeroed in the buffer before the sum, so that the
  * loss is {@code log1p(S' / exp(x_y - M))}, exact for a confident row. The gradient reads the row
  * a second time, from cache, tile by tile.
+ *
+ * <p>Label smoothing and probability targets need {@code sum_k w_k q_k (lse - x_k)}, taken as
+ * {@code (lse - M) sum wq + sum wq (M - x)} with {@code M} the row's exact maximum: two sums of
+ * non-negative terms, nothing cancels (the shift by {@code x_0} they replace cancelled in
+ * float32 for one-hot targets, and was -inf - -inf for {@code x_0 = -inf}). The second sum is
+ * shifted by the running maximum, tile by tile, and raised by {@code (M' - M) sum wq} when the
+ * maximum grows. For probability targets {@code lse - M = log1p(S'/exp(M - ref))}, with
+ * {@code S'} the sum without the maximum's own term (kept apart, tile by tile), so that a row
+ * whose one-hot target leads keeps a loss of 1e-8 as index targets do.
  *
  * <p>Staging the exponentials through a buffer keeps every method small: C2 inlines a bounded
  * number of nodes per compilation, and a vector loop that inlined the exponential beside its
@@ -50,8 +59,13 @@ final class AlongClasses {
         /** The reference in every lane, for {@link VectorMath#expInto}; and a vector's lanes to sum. */
         final float[] ref = new float[V];
         final float[] lanes = new float[V];
-        /** Reference maximum, sum of exponentials but the target's, sum of w (x - x0), sum of w q. */
+        /**
+         * Reference of the exponentials; the sum of {@code exp(x_k - ref)} but the target's (index
+         * targets) or but the row's first maximum's (probability targets);
+         * {@code sum w q (M - x)}; {@code sum w q}; the row's maximum M.
+         */
         double reference, rest, shifted, wq;
+        float max;
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -71,8 +85,7 @@ final class AlongClasses {
                 continue;
             }
             final int yi = (int) y;
-            final float x0 = x.get(Mem.F32, off); // shift of the smoothing sum, against cancellation
-            rowSums(p, off, c, yi, null, x0, sc);
+            rowSums(p, off, c, yi, null, sc);
             final double m = sc.reference;
             final double rest = sc.rest;
             final double xy = x.get(Mem.F32, off + yi * 4L);
@@ -82,8 +95,10 @@ final class AlongClasses {
             final double nll = ScalarKernels.nll(xy, m, rest, ey);
             double loss;
             if (eps > 0) {
-                // sum_c w_c (lse - x_c) = (log(S) + m - x0) W - sum_c w_c (x_c - x0)
-                double smoothTerm = (Math.log(sum) + (m - x0)) * p.weightSum() - sc.shifted;
+                // sum_c w_c (lse - x_c) = (lse - M) W + sum_c w_c (M - x_c), two sums of
+                // non-negative terms. The first, log(S) + (m - M) in double, is never small next
+                // to the whole: lse >= log C + mean(x), so the sum is at least min(w) C log C.
+                double smoothTerm = (Math.log(sum) + (m - sc.max)) * p.weightSum() + sc.shifted;
                 loss = (1 - eps) * (wy * nll) + eps / c * smoothTerm;
             } else {
                 loss = wy * nll;
@@ -96,7 +111,7 @@ final class AlongClasses {
                 double sigma = p.gradScale();
                 double a = sigma * (1 - eps) * wy;
                 double b = sigma * eps / c;
-                gradRow(p, off, c, (float) m, (float) ((a + b * p.weightSum()) / sum), (float) b, null, sc);
+                gradRow(p, off, c, sc.max, (float) ((a + b * p.weightSum()) / sumAtMax(sum, m, sc.max)), (float) b, null, sc);
                 // the target's entry: p_y - 1 = -S'/S, exact where it would cancel
                 double gy = a * (-rest / sum) + b * (ey / sum * p.weightSum() - wy);
                 p.grad().set(Mem.F32, off + yi * 4L, (float) gy);
@@ -112,33 +127,54 @@ final class AlongClasses {
         double total = 0;
         for (long row = from; row < to; row++) {
             final long off = row * c * 4L;
-            final float x0 = x.get(Mem.F32, off);
-            rowSums(p, off, c, -1, p.probTarget(), x0, sc);
-            // -sum_c w_c q_c (x_c - lse) = (log(S) + m - x0) sum w q - sum w q (x - x0)
-            final double loss = (Math.log(sc.rest) + (sc.reference - x0)) * sc.wq - sc.shifted;
+            rowSums(p, off, c, -1, p.probTarget(), sc);
+            // -sum_c w_c q_c (x_c - lse) = (lse - M) sum w q + sum w q (M - x), where
+            // lse - M = log1p(S' e^(ref - M)), S' without the maximum's own term
+            // u = S' e^(ref - M): S e^(ref - M) = 1 + u, the maximum's own term being exp(0); NaN
+            // for a row whose maximum is not finite (its softmax is NaN, loss and gradient)
+            final double u = !Float.isFinite(sc.max) ? Double.NaN
+                    : sc.reference == sc.max ? sc.rest : sc.rest * Math.exp(sc.reference - sc.max);
+            final double lseOverMax = Math.log1p(u);
+            final double loss = lseOverMax * sc.wq + sc.shifted;
             total += loss;
             if (p.losses() != null) {
                 p.losses().setAtIndex(Mem.F32, row, (float) loss);
             }
             if (p.grad() != null) {
-                gradRow(p, off, c, (float) sc.reference, (float) (p.gradScale() * sc.wq / sc.rest), (float) p.gradScale(),
-                        p.probTarget(), sc);
+                // relative to M: see sumAtMax
+                gradRow(p, off, c, sc.max, (float) (p.gradScale() * sc.wq / (1 + u)), (float) p.gradScale(), p.probTarget(),
+                        sc);
             }
         }
         return total;
     }
 
     /**
-     * One read of a row into {@code sc}: the reference, the sum of {@code exp(x_k - ref)} over
-     * {@code k != y} (all k for {@code y < 0}), and, with smoothing or probability targets
-     * ({@code q}, or null for index targets), {@code sum_k w_k q_k (x_k - x0)} and
+     * {@code sum}, a sum of exponentials relative to {@code ref}, relative to the row's maximum
+     * {@code max} instead, for the gradient {@code p_k = exp(x_k - M) / sum}: {@code x_k - M} is
+     * exact for the largest terms, where {@code x_k - ref} (up to 30) rounds to 2^-19, a relative
+     * error of the probability near 1 that {@code p_k q - ...} would show. NaN for a row whose
+     * maximum is not finite (its softmax is NaN).
+     */
+    private static double sumAtMax(double sum, double ref, float max) {
+        return !Float.isFinite(max) ? Double.NaN : ref == max ? sum : sum * Math.exp(ref - max);
+    }
+
+    /**
+     * One read of a row into {@code sc}: the reference, the maximum M, the sum of
+     * {@code exp(x_k - ref)} over {@code k != y}, or for {@code y < 0} over all k but the first
+     * maximum (whose term is exp(M - ref)); and, with smoothing or probability targets
+     * ({@code q}, or null for index targets), {@code sum_k w_k q_k (M - x_k)} and
      * {@code sum_k w_k q_k}, where {@code q_k = 1} for index targets.
      */
-    private static void rowSums(RowProblem p, long off, int c, int y, MemorySegment q, float x0, Scratch sc) {
+    private static void rowSums(RowProblem p, long off, int c, int y, MemorySegment q, Scratch sc) {
         final float[] buf = sc.tile;
-        final boolean shifted = q != null || p.eps() > 0;
+        final boolean weighted = q != null || p.eps() > 0;
         double ref = 0;
         double rest = 0;
+        double top = 0; // y < 0: the term of the row's first maximum so far
+        float max = Float.NEGATIVE_INFINITY;
+        float shift = 0; // the maximum so far, or 0 while it is -inf: sum w q (shift - x) >= 0
         double sh = 0;
         double wq = 0;
         for (int t0 = 0; t0 < c; t0 += TILE) {
@@ -148,24 +184,51 @@ final class AlongClasses {
             if (t0 == 0) {
                 ref = Math.max(tileMax, LOWEST);
             } else if (tileMax > ref + RESCALE_GAP) {
-                rest *= Math.exp(ref - tileMax);
+                double scale = Math.exp(ref - tileMax);
+                rest *= scale;
+                top *= scale;
                 ref = tileMax;
             }
-            if (shifted) {
-                targetSums(p, buf, n, t0, off, q, x0, sc);
+            final boolean newMax = tileMax > max;
+            max = Math.max(max, tileMax); // NaN sticks
+            if (weighted) {
+                float s = max == Float.NEGATIVE_INFINITY ? 0 : max;
+                if (s != shift) { // a larger maximum (or NaN): the terms so far grow by (s - shift) w q
+                    sh += ((double) s - shift) * wq;
+                    shift = s;
+                }
+                targetSums(p, buf, n, t0, off, q, shift, sc);
                 sh += sc.lanes[0];
                 wq += sc.lanes[1];
             }
             if (y >= t0 && y < t0 + n) {
                 buf[y - t0] = Float.NEGATIVE_INFINITY; // the target's term stays out of the sum
+            } else if (y < 0 && newMax) {
+                // the row's first maximum so far stays out too (the one before joins the sum): a
+                // one-hot target at the maximum has loss log1p(S'/e_M), kept where log(S) loses it
+                buf[indexOf(buf, n, tileMax)] = Float.NEGATIVE_INFINITY;
+                rest += top;
+                top = tileMax == ref ? 1 : Math.exp((double) tileMax - ref);
             }
             java.util.Arrays.fill(sc.ref, (float) ref);
             rest += VectorMath.expSum(buf, nv, sc.ref);
         }
         sc.reference = ref;
+        sc.max = max;
         sc.rest = rest;
         sc.shifted = sh;
         sc.wq = wq;
+    }
+
+    /** The first index of {@code v} in {@code buf[0, n)}, or -1 (for NaN: never asked). */
+    private static int indexOf(float[] buf, int n, float v) {
+        for (int i = 0; i < n; i += V) {
+            VectorMask<Float> eq = FloatVector.fromArray(F, buf, i).compare(VectorOperators.EQ, v);
+            if (eq.anyTrue()) {
+                return i + eq.firstTrue();
+            }
+        }
+        return -1;
     }
 
     /**
@@ -195,18 +258,19 @@ final class AlongClasses {
     }
 
     /**
-     * Over the tile in {@code buf} (not yet exponentiated): {@code sum_k w_k q_k (x_k - x0)} into
-     * {@code sc.lanes[0]} and {@code sum_k w_k q_k} into {@code sc.lanes[1]}.
+     * Over the tile in {@code buf} (not yet exponentiated): {@code sum_k w_k q_k (shift - x_k)}
+     * into {@code sc.lanes[0]} and {@code sum_k w_k q_k} into {@code sc.lanes[1]}.
      */
-    private static void targetSums(RowProblem p, float[] buf, int n, int t0, long off, MemorySegment q, float x0,
+    private static void targetSums(RowProblem p, float[] buf, int n, int t0, long off, MemorySegment q, float shift,
             Scratch sc) {
         final float[] wq = sc.weighted;
         weightedTargets(p, t0, n, off, q, wq);
+        final FloatVector s = FloatVector.broadcast(F, shift);
         FloatVector sd = FloatVector.zero(F);
         FloatVector sq = FloatVector.zero(F);
         for (int i = 0; i < n; i += V) {
             FloatVector t = FloatVector.fromArray(F, wq, i);
-            FloatVector d = FloatVector.fromArray(F, buf, i).sub(x0).mul(t);
+            FloatVector d = s.sub(FloatVector.fromArray(F, buf, i)).mul(t);
             if (i + V > n) { // the padding: x = -inf, w q = 0
                 d = d.blend(0f, F.indexInRange(i, n).not());
             }

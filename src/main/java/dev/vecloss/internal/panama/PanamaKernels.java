@@ -20,12 +20,14 @@ import dev.vecloss.internal.ScalarKernels;
  *   <li>{@code (N, C)} with fewer classes, and {@code (N, C, d...)} with a spatial size of at
  *       least one vector: {@link AcrossPositions}, a block of {@code lanes} positions at a time,
  *       one vector per class (the rows of a narrow (N, C) block are transposed through L1 by a
- *       gather);</li>
+ *       gather); the positions that do not fill a block (an image's last ones, a chunk's end)
+ *       are a block with its other lanes ignored, so that a position's results do not depend on
+ *       where it sits;</li>
  *   <li>probability targets: {@link AlongClasses} for {@code (N, C)} with at least one vector of
  *       classes;</li>
- *   <li>spatial sizes below one vector, probability targets of spatial inputs, the last
- *       positions of an image that do not fill a
- *       vector, and float64 problems: the scalar kernels.</li>
+ *   <li>spatial sizes below one vector, probability targets of spatial inputs, spatial inputs
+ *       of more than {@link AcrossPositions#MAX_C} classes, and float64 problems: the scalar
+ *       kernels.</li>
  * </ul>
  * NLL has no SIMD loop: it reads one value per position (a gather, which the Vector API offers
  * only from Java arrays, not from segments), so it is bound by memory latency, not arithmetic,

@@ -36,9 +36,15 @@ final class VectorMath {
     private static final float EXP_LN2_LO = -2.12194440e-4f;
     /** 1.5 * 2^23: adding it rounds a float of magnitude below 2^22 to an integer. */
     private static final float ROUND = 12582912f;
-    private static final int ROUND_BITS = Float.floatToRawIntBits(ROUND);
-    /** Below this, exp underflows to 0 (the subnormal range is flushed: 2^-126 is the smallest kept). */
-    private static final float EXP_MIN = -87.33654f;
+    /**
+     * The bits of ROUND less the float exponent bias and 64: {@code t - ROUND} is k in the low
+     * bits of {@code t}, so {@code (bits(t) - SCALE_BITS) << 23} are the bits of the float
+     * {@code 2^(k+64)}, a normal float for every k the kernels meet ({@code -150 <= k <= 43}).
+     */
+    private static final int SCALE_BITS = Float.floatToRawIntBits(ROUND) - 127 - 64;
+    private static final float TWO_TO_MINUS_64 = 0x1p-64f;
+    /** Below this, exp(x) is below 2^-150 and rounds to 0. */
+    private static final float EXP_ZERO = -104f;
 
     private static final float LN2_HI = 0.693145752f; // ln 2 split so that e * LN2_HI is exact
     private static final float LN2_LO = 1.42860677e-6f;
@@ -49,11 +55,17 @@ final class VectorMath {
      * multiple of the lane count: a reference per lane (fill {@code m} with one value for a
      * scalar reference). {@code src} and {@code dst} may be the same array.
      *
-     * <p>Within about 1.3 ulp for arguments in {@code [-87.3, 88.7]}, 0 below (no subnormal
-     * results), NaN for NaN: {@code x = k ln2 + r}, {@code |r| <= ln2/2}, Cephes' minimax
-     * polynomial for {@code exp(r)}, then {@code 2^k} added to the exponent bits. Arguments above
-     * 88.7 are not handled (they would overflow the exponent bits): the kernels only take
-     * exponentials of {@code x - max <= 30}, and +inf logits make {@code x - max} NaN.
+     * <p>Within about 1.3 ulp for arguments in {@code [-87.3, 43]}; subnormal for
+     * {@code [-104, -87.3)}, within an ulp of 2^-149 (the polynomial's rounding, then one more into the
+     * subnormal range); 0 below -104 and for -inf; NaN for NaN: {@code x = k ln2 + r},
+     * {@code |r| <= ln2/2}, Cephes' minimax polynomial for {@code p = exp(r)}, then
+     * {@code p * 2^(k+64) * 2^-64}, two multiplications by powers of two, exact but for the one
+     * rounding of a subnormal result. So subnormal results are kept: a loss below float32's normal
+     * range (a row whose target leads by 90 to 103) is the value the scalar kernels give, not 0.
+     * (Adding k to the exponent bits of {@code p}, as before, cannot go below 2^-126, and needed
+     * a blend to keep NaN, which the multiplications keep by themselves.) Arguments above 43 are
+     * not handled: the kernels only take exponentials of {@code x - max <= 30}, and +inf logits
+     * make {@code x - max} NaN.
      */
     static void expInto(float[] src, float[] dst, int n, float[] m) {
         final FloatVector mv = FloatVector.fromArray(F, m, 0);
@@ -80,12 +92,15 @@ final class VectorMath {
      * C2 inlines it (the loops are hot and small); kernels must not call it.
      */
     private static FloatVector exp(FloatVector x) {
-        // a compare and a blend, not max/min: those must follow Math.max on NaN and cost more
-        VectorMask<Float> low = x.compare(VectorOperators.LT, EXP_MIN);
-        FloatVector xc = x.blend(EXP_MIN, low);
+        // a compare and a blend, not max/min: those must follow Math.max on NaN and cost more.
+        // Lanes below EXP_ZERO (-inf among them: the kernels' masks) compute exp(0), then 0 is
+        // blended in: no subnormal arithmetic, which is slow on some CPUs.
+        VectorMask<Float> zero = x.compare(VectorOperators.LT, EXP_ZERO);
+        FloatVector xc = x.blend(0f, zero);
         FloatVector t = xc.fma(LOG2E, ROUND);
         FloatVector k = t.sub(ROUND);
-        IntVector ki = t.reinterpretAsInts().sub(ROUND_BITS);
+        FloatVector scale = t.reinterpretAsInts().sub(SCALE_BITS).lanewise(VectorOperators.LSHL, 23)
+                .reinterpretAsFloats(); // 2^(k+64)
         FloatVector r = k.fma(FloatVector.broadcast(F, -EXP_LN2_HI), xc);
         r = k.fma(FloatVector.broadcast(F, -EXP_LN2_LO), r);
         FloatVector p = r.fma(1.9875691500e-4f, 1.3981999507e-3f)
@@ -94,9 +109,7 @@ final class VectorMath {
                 .fma(r, FloatVector.broadcast(F, 1.6666665459e-1f))
                 .fma(r, FloatVector.broadcast(F, 5.0000001201e-1f));
         p = p.fma(r.mul(r), r.add(1f));
-        FloatVector y = p.reinterpretAsInts().add(ki.lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
-        y = y.blend(0f, low);
-        return y.blend(x, x.test(VectorOperators.IS_NAN));
+        return p.mul(scale).mul(TWO_TO_MINUS_64).blend(0f, zero); // NaN stays NaN: p is NaN
     }
 
     /**
