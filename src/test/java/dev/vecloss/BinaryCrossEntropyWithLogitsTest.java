@@ -18,22 +18,26 @@ import org.junit.jupiter.api.Test;
 class BinaryCrossEntropyWithLogitsTest extends ElementwiseLossTestBase<Void> {
 
     /*
-     * Budgets in float32 ulps, for float32 inputs and outputs. The scalar kernels work in double
-     * and round once (0.5 ulp). The SIMD kernel computes l = A + r log1p(e), e = exp(-|x|), in
-     * float32: A = (1 - y) x or -P y x is one or two roundings, log1p(e) and exp a few ulps each,
-     * and the terms all have one sign (no cancellation), so a few ulps of the loss everywhere,
-     * the tiny losses of confident elements included (e^-50 is a normal float32). The gradient
-     * p (1 - y) - P y (1 - p) cancels for soft targets where p ~ y, hence its scale floor (the
-     * largest weight times pos_weight).
+     * Budgets in float32 ulps, for float32 inputs and outputs (measured: scalar 0.5 everywhere;
+     * Panama at most 3.9 ulps, RMS 0.66, on the losses, 1.7 on the gradient at its scale). The
+     * scalar kernels work in double and round once. The SIMD kernel computes l = A + r log1p(e),
+     * e = exp(-|x|), in float32: A = (1 - y) x or -P y x one or two roundings, exp and log1p
+     * about 1 ulp each, and the terms all have one sign (no cancellation), so a few ulps of the
+     * loss everywhere, the tiny losses of confident and saturated elements included: e^-50 is a
+     * normal float32, and the exact value rounded to float32 is what a float32 kernel can give
+     * down to e^-103 (a subnormal; PyTorch's float32 kernel gives 0 from x = 17). The gradient
+     * p (1 - y) - P y (1 - p) cancels for soft targets where p ~ y: judged at its scale (the
+     * largest weight times pos_weight), besides the issue's 1e-5 relative or 1e-7 absolute.
+     * Each check allows about half as much again as the sweep's maximum.
      */
     @Override
     protected List<Regime> regimes() {
         return List.of(
-                new Regime(UNIFORM, 84, 84, new Budget(84, 84), new Budget(84, 84)),
-                new Regime(WIDE, 84, 84, new Budget(84, 84), new Budget(84, 84)),
-                new Regime(SATURATED_30, 84, 84, new Budget(84, 84), new Budget(84, 84)),
-                new Regime(CORRECT_SIDE, 84, 84, new Budget(84, 84), new Budget(84, 84)),
-                new Regime(SOFT, 84, 84, new Budget(84, 84), new Budget(84, 84)));
+                new Regime(UNIFORM, 8, 6, new Budget(6, 1.5), new Budget(4, 1)),
+                new Regime(WIDE, 8, 6, new Budget(6, 1.5), new Budget(4, 1)),
+                new Regime(SATURATED_30, 8, 6, new Budget(6, 1.5), new Budget(4, 1)),
+                new Regime(CORRECT_SIDE, 8, 6, new Budget(6, 1.5), new Budget(4, 1)),
+                new Regime(SOFT, 8, 6, new Budget(6, 1.5), new Budget(4, 1)));
     }
 
     @Override

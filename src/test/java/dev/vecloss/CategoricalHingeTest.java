@@ -36,19 +36,20 @@ class CategoricalHingeTest extends RowLossTestBase {
     static final DataRegime SOFT_TARGETS = new DataRegime("soft targets, scores [-4,4]", uniform(-4, 4), null, false);
 
     /*
-     * Budgets in float32 ulps, for float32 inputs and outputs. Both kernel sets run the scalar
-     * loop in double (PanamaKernels sends CATEGORICAL_HINGE there): products of two floats are
-     * exact in double, the sum pos of C of them rounds in double, the loss rounds once to
-     * float32; the gradient -y_c + (1 - y_j) is exact.
+     * Budgets in float32 ulps, for float32 inputs and outputs (measured: 0.5 ulp, RMS 0.29, on
+     * every kernel set). Both run the scalar loop in double (PanamaKernels sends
+     * CATEGORICAL_HINGE there): products of two floats are exact in double, the sum pos of C of
+     * them rounds in double, the loss rounds once to float32; the gradient -y_c + (1 - y_j) is
+     * exact.
      */
     @Override
     protected List<Regime> regimes() {
         return List.of(
-                new Regime(ONE_HOT, 84, 84, new Budget(84, 84), new Budget(84, 84)),
-                new Regime(ONE_HOT_WIDE, 84, 84, new Budget(84, 84), new Budget(84, 84)),
-                new Regime(NEGATIVE, 84, 84, new Budget(84, 84), new Budget(84, 84)),
-                new Regime(AROUND_MARGIN, 84, 84, new Budget(84, 84), new Budget(84, 84)),
-                new Regime(SOFT_TARGETS, 84, 84, new Budget(84, 84), new Budget(84, 84)));
+                new Regime(ONE_HOT, 1, 1, new Budget(0.6, 0.35), new Budget(0.6, 0.2)),
+                new Regime(ONE_HOT_WIDE, 1, 1, new Budget(0.6, 0.35), new Budget(0.6, 0.2)),
+                new Regime(NEGATIVE, 1, 1, new Budget(0.6, 0.35), new Budget(0.6, 0.2)),
+                new Regime(AROUND_MARGIN, 1, 1, new Budget(0.6, 0.35), new Budget(0.6, 0.2)),
+                new Regime(SOFT_TARGETS, 1, 1, new Budget(0.6, 0.35), new Budget(0.6, 0.2)));
     }
 
     @Override

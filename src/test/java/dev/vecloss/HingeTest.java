@@ -28,20 +28,22 @@ class HingeTest extends ElementwiseLossTestBase<HingeTest.HingeParams> {
             magnitudes(1e-6, 1e-3), null, false);
 
     /*
-     * Budgets in float32 ulps, for float32 inputs and outputs. z = margin - y x is exact in
-     * float32 near the margin (Sterbenz) and one rounding elsewhere (0.5 ulp), max(z, 0) exact,
-     * z^2 one more rounding; the gradient -y is exact, -2 y z one rounding of z. Margins here
-     * are exact in float32 (0.5, 1, 1.5, 2): a margin that is not (0.7) is rounded to float32 by
-     * the SIMD kernel and not by the scalar one (marginNotAFloat).
+     * Budgets in float32 ulps, for float32 inputs and outputs (measured: scalar 0.5; Panama at
+     * most 1.85 ulps, RMS 0.44, on the losses, 1.6 on the gradient). z = margin - y x is one
+     * float32 rounding (exact near the margin, by Sterbenz), max(z, 0) exact, z^2 one more
+     * rounding (so about 1.5 ulps of the square); the gradient -y is exact, -2 y z one
+     * rounding of z. Margins here are floats (0.5, 1, 1.5, 2): a margin that is not (0.7) is
+     * rounded to float32 by the SIMD kernel and not by the scalar one (marginNotAFloat).
      */
     @Override
     protected List<Regime> regimes() {
         return List.of(
-                new Regime(UNIFORM, 84, 84, new Budget(84, 84), new Budget(84, 84)),
-                new Regime(WIDE, 84, 84, new Budget(84, 84), new Budget(84, 84)),
-                new Regime(SATURATED_30, 84, 84, new Budget(84, 84), new Budget(84, 84)),
-                new Regime(NEAR_MARGIN, 84, 84, new Budget(84, 84), new Budget(84, 84)),
-                new Regime(CORRECT_SIDE, 84, 84, new Budget(84, 84), new Budget(84, 84)));
+                new Regime(UNIFORM, 4, 4, new Budget(3, 0.75), new Budget(3, 0.75)),
+                new Regime(WIDE, 4, 4, new Budget(3, 0.75), new Budget(3, 0.75)),
+                new Regime(SATURATED_30, 4, 4, new Budget(3, 0.75), new Budget(3, 0.75)),
+                new Regime(NEAR_MARGIN, 4, 4, new Budget(3, 0.75), new Budget(3, 0.75)),
+                // every loss and gradient exactly 0
+                new Regime(CORRECT_SIDE, 4, 4, new Budget(3, 0.75), new Budget(3, 0.75)));
     }
 
     @Override

@@ -31,16 +31,19 @@ class KlDivTest extends ElementwiseLossTestBase<Boolean> {
     /*
      * Budgets in float32 ulps, for float32 inputs and outputs, losses in ulps of max(|l|,
      * |t log t| + |t q|) (log targets: exp(t) (|t| + |q|)), the scale of the terms the loss is a
-     * difference of. The scalar kernels compute in double and round once. The SIMD kernel
-     * computes t log t - t q (log targets: exp(t) (t - q)) in float32: the log (or exp) a few
-     * ulps, two products and the difference. The gradient -t is exact, -exp(t) one exponential.
+     * difference of (measured: scalar 0.5; Panama at most 1.8 ulps, RMS 0.4, on the losses, 1.4
+     * on the gradient). The scalar kernels compute in double and round once. The SIMD kernel
+     * computes t log t - t q (log targets: exp(t) (t - q)) in float32: the log or exp about an
+     * ulp, two products and the difference. The gradient -t is exact, -exp(t) one exponential.
+     * The issue's budget on the reduced value (2e-6 relative) is checked on its own: the
+     * matched regime's sum cancels to 1e-3 of its terms.
      */
     @Override
     protected List<Regime> regimes() {
         return List.of(
-                new Regime(KL_UNIFORM, 84, 84, new Budget(84, 84), new Budget(84, 84)),
-                new Regime(KL_WIDE, 84, 84, new Budget(84, 84), new Budget(84, 84)),
-                new Regime(KL_MATCHED, 84, 84, new Budget(84, 84), new Budget(84, 84)));
+                new Regime(KL_UNIFORM, 4, 4, new Budget(3, 0.75), new Budget(3, 0.75)),
+                new Regime(KL_WIDE, 4, 4, new Budget(3, 0.75), new Budget(3, 0.75)),
+                new Regime(KL_MATCHED, 4, 4, new Budget(3, 0.75), new Budget(3, 0.75)));
     }
 
     @Override

@@ -31,21 +31,23 @@ class MultiMarginLossTest extends RowLossTestBase {
             rnd -> 2 * rnd.nextDouble(), false);
 
     /*
-     * Budgets in float32 ulps, for float32 inputs and outputs. The scalar kernels compute in
-     * double and round once. The SIMD kernel (S = 1, C at least a vector) computes z = margin -
-     * x_y + x_i in float32 (two roundings, exact near the kink by Sterbenz... not always: z is a
-     * difference of O(|x|) terms), squares it for p = 2, sums C - 1 terms in lanes and divides by
-     * C: a relative error of about C/lanes roundings on the loss, and the target's gradient, a
-     * sum of C - 1 terms, likewise.
+     * Budgets in float32 ulps, for float32 inputs and outputs (measured: scalar 0.5; Panama at
+     * most 2.5 ulps, RMS 0.66, except near-tie: 8.4 ulps, RMS 1.7, on the losses, 4.4 on the
+     * gradient). The scalar kernels compute in double and round once. The SIMD kernel (S = 1,
+     * C at least a vector) computes z = margin - x_y + x_i in float32 (two roundings), squares
+     * it for p = 2, sums the C - 1 terms in lanes and divides by C; the target's gradient is a
+     * sum of C - 1 terms too. Near a tie every z is about the margin, all terms count and have
+     * one size, so the sum's error grows with C / lanes (C = 100 in the sweep).
      */
     @Override
     protected List<Regime> regimes() {
         return List.of(
-                new Regime(UNIFORM, 84, 84, new Budget(84, 84), new Budget(84, 84)),
-                new Regime(WIDE, 84, 84, new Budget(84, 84), new Budget(84, 84)),
-                new Regime(NEAR_TIE, 84, 84, new Budget(84, 84), new Budget(84, 84)),
-                new Regime(AROUND_MARGIN, 84, 84, new Budget(84, 84), new Budget(84, 84)),
-                new Regime(CONFIDENT, 84, 84, new Budget(84, 84), new Budget(84, 84)));
+                new Regime(UNIFORM, 6, 6, new Budget(4, 1), new Budget(4, 0.5)),
+                new Regime(WIDE, 6, 6, new Budget(4, 1), new Budget(4, 0.5)),
+                new Regime(NEAR_TIE, 16, 8, new Budget(12, 2.5), new Budget(6, 0.5)),
+                new Regime(AROUND_MARGIN, 6, 6, new Budget(4, 1), new Budget(4, 0.5)),
+                // every term inactive: losses and gradients exactly 0
+                new Regime(CONFIDENT, 6, 6, new Budget(4, 1), new Budget(4, 0.5)));
     }
 
     @Override

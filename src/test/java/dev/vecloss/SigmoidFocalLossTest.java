@@ -23,21 +23,24 @@ class SigmoidFocalLossTest extends ElementwiseLossTestBase<SigmoidFocalLossTest.
     record FocalParams(double alpha, double gamma) {}
 
     /*
-     * Budgets in float32 ulps, for float32 inputs and outputs. The scalar kernels compute in
-     * double and round once (0.5 ulp). The SIMD kernel adds, in float32, the BCE with logits (a
-     * few ulps, see BinaryCrossEntropyWithLogitsTest), 1 - p_t = (1 - p) y + p (1 - y) from
-     * sigmoid(-x) (no cancellation), pow(1 - p_t, gamma) as exp(gamma log(1 - p_t)) (a relative
-     * error of gamma times the log's absolute one), a_t and the products. The gradient's two
-     * terms have opposite signs: judged at its natural scale.
+     * Budgets in float32 ulps, for float32 inputs and outputs (measured: scalar 0.5 everywhere;
+     * Panama at most 7.4 ulps, RMS 1.2, on the losses, 3.4 on the gradient at its scale). The
+     * scalar kernels compute in double and round once. The SIMD kernel adds, in float32, the BCE
+     * with logits (see BinaryCrossEntropyWithLogitsTest), 1 - p_t = (1 - p) y + p (1 - y) from
+     * sigmoid(-x) (no cancellation), (1 - p_t)^gamma as exp(gamma log(1 - p_t)) (gamma times the
+     * log's absolute error, relative), a_t and the products: up to about 8 roundings. The
+     * gradient's two terms have opposite signs for soft targets: judged at its natural scale.
+     * Saturated elements keep their exact tiny loss (down to the float32 subnormals) and a
+     * finite gradient, the mathematical limit. Each check allows half as much again.
      */
     @Override
     protected List<Regime> regimes() {
         return List.of(
-                new Regime(UNIFORM, 84, 84, new Budget(84, 84), new Budget(84, 84)),
-                new Regime(WIDE, 84, 84, new Budget(84, 84), new Budget(84, 84)),
-                new Regime(SATURATED_30, 84, 84, new Budget(84, 84), new Budget(84, 84)),
-                new Regime(CORRECT_SIDE, 84, 84, new Budget(84, 84), new Budget(84, 84)),
-                new Regime(SOFT, 84, 84, new Budget(84, 84), new Budget(84, 84)));
+                new Regime(UNIFORM, 16, 8, new Budget(12, 2), new Budget(6, 1)),
+                new Regime(WIDE, 16, 8, new Budget(12, 2), new Budget(6, 1)),
+                new Regime(SATURATED_30, 16, 8, new Budget(12, 2), new Budget(6, 1)),
+                new Regime(CORRECT_SIDE, 16, 8, new Budget(12, 2), new Budget(6, 1)),
+                new Regime(SOFT, 16, 8, new Budget(12, 2), new Budget(6, 1)));
     }
 
     @Override

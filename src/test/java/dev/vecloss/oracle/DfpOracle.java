@@ -28,8 +28,31 @@ public final class DfpOracle {
 
     private DfpOracle() {}
 
+    /**
+     * {@code v} in {@code Dfp}: its 53-bit integer mantissa times a power of two (cached), which
+     * is as exact as {@code FIELD.newDfp(v)} (to 40 digits) and several times faster (that
+     * constructor divides and raises 2 to the exponent on every call).
+     */
     public static Dfp dfp(double v) {
-        return FIELD.newDfp(v);
+        if (v == 0 || !Double.isFinite(v)) {
+            return FIELD.newDfp(v);
+        }
+        int e = Math.getExponent(v);
+        int shift = e < Double.MIN_EXPONENT ? -1074 : e - 52; // v = m * 2^shift, |m| < 2^53
+        long m = (long) Math.scalb(v, -shift);
+        return shift == 0 ? FIELD.newDfp(m) : FIELD.newDfp(m).multiply(pow2(shift));
+    }
+
+    private static final Dfp[] POW2 = new Dfp[2200];
+
+    /** 2^k, for k in [-1100, 1100). */
+    private static Dfp pow2(int k) {
+        Dfp p = POW2[k + 1100];
+        if (p == null) {
+            p = k >= 0 ? DfpMath.pow(FIELD.getTwo(), k) : FIELD.getOne().divide(DfpMath.pow(FIELD.getTwo(), -k));
+            POW2[k + 1100] = p;
+        }
+        return p;
     }
 
     /**
