@@ -182,14 +182,14 @@ class CategoricalHingeTest extends RowLossTestBase {
     @Test
     void errors() {
         float[] x = new float[12];
-        ElementwiseLossTestBase.assertRefusedWritingNothing("target (3, 3)", new long[] {3, 4}, (l, g) -> Hinge.categoricalHinge(
+        assertRefusedWritingNothing("target (3, 3)", new long[] {3, 4}, (l, g) -> Hinge.categoricalHinge(
                 Tensor.of(x, 3, 4), Tensor.of(new float[9], 3, 3), options(1, Reduction.MEAN, 0), null, g), "target shape");
-        ElementwiseLossTestBase.assertRefusedWritingNothing("int64 target", new long[] {3, 4}, (l, g) -> Hinge.categoricalHinge(
+        assertRefusedWritingNothing("int64 target", new long[] {3, 4}, (l, g) -> Hinge.categoricalHinge(
                 Tensor.of(x, 3, 4), Tensor.of(new long[12], 3, 4), options(1, Reduction.MEAN, 0), null, g), "target must be FLOAT32");
-        ElementwiseLossTestBase.assertRefusedWritingNothing("weight", new long[] {3, 4}, (l, g) -> Hinge.categoricalHinge(
+        assertRefusedWritingNothing("weight", new long[] {3, 4}, (l, g) -> Hinge.categoricalHinge(
                 Tensor.of(x, 3, 4), Tensor.of(new float[12], 3, 4), options(1, Reduction.MEAN, 0).withWeight(Tensor.of(new float[4])),
                 null, g), "weight is for multi_margin_loss");
-        ElementwiseLossTestBase.assertRefusedWritingNothing("0-d input", new long[0], (l, g) -> Hinge.categoricalHinge(
+        assertRefusedWritingNothing("0-d input", new long[0], (l, g) -> Hinge.categoricalHinge(
                 Tensor.of(MemorySegment.ofArray(new float[1]), DType.FLOAT32), Tensor.of(MemorySegment.ofArray(new float[1]),
                         DType.FLOAT32), options(1, Reduction.MEAN, 0), null, g), "class axis");
     }

@@ -546,6 +546,29 @@ abstract class LossTestBase<O, K extends LossTestBase.Problem> {
         }
     }
 
+    /** A call with the given outputs. */
+    @FunctionalInterface
+    interface Invocation {
+        double call(Tensor losses, Tensor grad);
+    }
+
+    /**
+     * Expects {@code c} to throw an {@link IllegalArgumentException} whose message contains every
+     * one of {@code words}, with both outputs (of shape {@code shape}) and their guards untouched.
+     */
+    static void assertRefusedWritingNothing(String what, long[] shape, Invocation c, String... words) {
+        try (Arena arena = Arena.ofConfined()) {
+            Output losses = EntryPoint.NATIVE_SLICE.output(arena, shape), grad = EntryPoint.NATIVE_SLICE.output(arena, shape);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> c.call(losses.tensor(), grad.tensor()), what + ": not refused");
+            for (String word : words) {
+                assertTrue(e.getMessage().contains(word), what + ": the message should say '" + word + "': " + e.getMessage());
+            }
+            losses.assertUntouched("losses of a refused call, " + what);
+            grad.assertUntouched("grad of a refused call, " + what);
+        }
+    }
+
     // ------------------------------------------------------------------ the tests
 
     /** Every regime, option set, entry point and reduction on the family's entry shapes. */

@@ -223,15 +223,29 @@ class MultiMarginLossTest extends RowLossTestBase {
     }
 
     @Test
+    void targetOfTheWrongShapeOrType() {
+        float[] x = new float[12];
+        assertRefusedWritingNothing("target (4)", new long[] {3, 4}, (l, g) -> Hinge.multiMarginLoss(Tensor.of(x, 3, 4),
+                Tensor.of(new long[4], 4), options(null, new MarginParams(1, 1), Reduction.MEAN, 0), null, g),
+                "target shape [4]", "[3, 4]");
+        assertRefusedWritingNothing("float target", new long[] {3, 4}, (l, g) -> Hinge.multiMarginLoss(Tensor.of(x, 3, 4),
+                Tensor.of(new float[3], 3), options(null, new MarginParams(1, 1), Reduction.MEAN, 0), null, g),
+                "index target must be");
+        assertRefusedWritingNothing("float64 input, float32 weight", new long[] {3, 4}, (l, g) -> Hinge.multiMarginLoss(
+                Tensor.of(new double[12], 3, 4), Tensor.of(new long[3], 3),
+                options(Tensor.of(new float[4]), new MarginParams(1, 1), Reduction.MEAN, 0), null, g), "FLOAT64");
+    }
+
+    @Test
     void spatialInputIsRefused() {
-        ElementwiseLossTestBase.assertRefusedWritingNothing("(N, C, S)", new long[] {2, 4}, (l, g) -> Hinge.multiMarginLoss(
+        assertRefusedWritingNothing("(N, C, S)", new long[] {2, 4}, (l, g) -> Hinge.multiMarginLoss(
                 Tensor.of(new float[24], 2, 3, 4), Tensor.of(new long[8], 2, 4)), "input must be (C) or (N, C)", "[2, 3, 4]");
     }
 
     @Test
     void pOtherThanOneOrTwo() {
         for (int p : new int[] {0, 3, -1}) {
-            ElementwiseLossTestBase.assertRefusedWritingNothing("p " + p, new long[] {3}, (l, g) -> Hinge.multiMarginLoss(
+            assertRefusedWritingNothing("p " + p, new long[] {3}, (l, g) -> Hinge.multiMarginLoss(
                     Tensor.of(new float[12], 3, 4), Tensor.of(new long[3], 3), Hinge.Options.defaults().withP(p)
                             .withReduction(Reduction.NONE), l, null), "only p == 1 and p == 2", String.valueOf(p));
         }
@@ -244,7 +258,7 @@ class MultiMarginLossTest extends RowLossTestBase {
         Object[][] bad = {{Tensor.of(new float[3]), "length C = 4"}, {Tensor.of(new float[8], 2, 4), "1-D"},
                 {Tensor.of(new double[4]), "FLOAT32"}};
         for (Object[] b : bad) {
-            ElementwiseLossTestBase.assertRefusedWritingNothing("weight " + b[1], new long[] {3}, (l, g) -> Hinge.multiMarginLoss(
+            assertRefusedWritingNothing("weight " + b[1], new long[] {3}, (l, g) -> Hinge.multiMarginLoss(
                     Tensor.of(x, 3, 4), Tensor.of(t, 3), options((Tensor) b[0], new MarginParams(1, 1), Reduction.NONE, 0),
                     l, null), (String) b[1]);
         }
