@@ -15,12 +15,15 @@ import org.apache.commons.math3.dfp.DfpMath;
  * or pos_weight is given already broadcast to one value per element (the test expands it with
  * NumPy's rule), or {@code null}.
  *
- * <p>Finite inputs are evaluated exactly (to 40 digits) with formulas that are identities of
- * LOSSES.md's, rearranged only so that 40 digits suffice: {@code 1 - sigmoid(x)} as
- * {@code sigmoid(-x)}, {@code log(1 + u)} by its series for small {@code u}, a sum of terms of
- * one sign gathered before it is added. Non-finite inputs follow the IEEE rules that PyTorch's
- * formulas give, computed in double on the special values (each loss says which). Each loss's
- * gradient is with respect to its input, before the reduction's factor.
+ * <p>Finite inputs are evaluated to Dfp's precision (37 significant digits or more) with
+ * formulas that are identities of LOSSES.md's, rearranged only so that those digits suffice:
+ * {@code 1 - sigmoid(x)} as {@code sigmoid(-x)}, {@code log(1 + u)} by its series for small
+ * {@code u}, a sum of terms of one sign gathered before it is added. The binary hinges, which
+ * need no transcendental function, are evaluated exactly ({@link java.math.BigDecimal}).
+ * Non-finite inputs follow the IEEE rules that PyTorch's formulas give, computed in double on
+ * the special values (each loss says which; the sigmoid focal loss's gradient at infinite
+ * logits is its limit, as the library documents for saturation). Each loss's gradient is with
+ * respect to its input, before the reduction's factor.
  */
 public final class ElementwiseOracle {
     private static final Dfp ZERO = FIELD.getZero();
