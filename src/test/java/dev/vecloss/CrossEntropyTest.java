@@ -84,7 +84,7 @@ class CrossEntropyTest extends RowLossTestBase {
 
     /** The float64 gradient against central differences of the float64 loss, weight + ignore + smoothing. */
     @ParameterizedTest
-    @EnumSource(Reduction.class)
+    @EnumSource(value = Reduction.class, names = "BATCHMEAN", mode = EnumSource.Mode.EXCLUDE)
     void gradientMatchesFiniteDifferences(Reduction red) {
         int n = 3, c = 5, s = 4;
         SplittableRandom rnd = new SplittableRandom(11);
@@ -117,7 +117,7 @@ class CrossEntropyTest extends RowLossTestBase {
 
     /** Logits on a 2^-10 grid plus 16 (exact in float32): x - max is unchanged, so is everything else. */
     @ParameterizedTest
-    @EnumSource(Reduction.class)
+    @EnumSource(value = Reduction.class, names = "BATCHMEAN", mode = EnumSource.Mode.EXCLUDE)
     void shiftInvariance(Reduction red) {
         for (long[] shape : new long[][] {{50, 13}, {4, 21, 17}}) {
             int n = (int) shape[0], c = (int) shape[1], s = shape.length > 2 ? (int) shape[2] : 1;
@@ -149,7 +149,7 @@ class CrossEntropyTest extends RowLossTestBase {
 
     /** Permuting the classes together with the targets, weights and ignore_index changes nothing. */
     @ParameterizedTest
-    @EnumSource(Reduction.class)
+    @EnumSource(value = Reduction.class, names = "BATCHMEAN", mode = EnumSource.Mode.EXCLUDE)
     void permutationInvariance(Reduction red) {
         int n = 7, c = 13, s = 9;
         long[] shape = {n, c, s}, tshape = {n, s};
@@ -197,7 +197,7 @@ class CrossEntropyTest extends RowLossTestBase {
 
     /** A row whose target leads by 20 (C = 10) has loss log1p(9 e^-20) = 1.855e-8, not 0 as in float32 PyTorch. */
     @ParameterizedTest
-    @EnumSource(Reduction.class)
+    @EnumSource(value = Reduction.class, names = "BATCHMEAN", mode = EnumSource.Mode.EXCLUDE)
     void confidentRowKeepsItsSmallLoss(Reduction red) {
         // log1p(9 e^-20) in 40 digits
         double want = DfpMath.log(DfpOracle.dfp(9).multiply(DfpMath.exp(DfpOracle.dfp(-20)))

@@ -37,8 +37,16 @@ abstract class RowLossTestBase extends LossTestBase<RowLossTestBase.Config, RowL
 
     // ------------------------------------------------------------------ what a loss gives
 
-    /** An option set: class weights, ignore_index inside [0, C) (else -100), label smoothing. */
-    record Config(String name, boolean weighted, boolean ignoreInside, double eps) {
+    /**
+     * An option set: class weights (alpha for the softmax focal loss), ignore_index inside
+     * [0, C) (else -100), label smoothing, and the loss's own parameters (gamma, p and margin,
+     * ...; null for cross-entropy and NLL).
+     */
+    record Config(String name, boolean weighted, boolean ignoreInside, double eps, Object params) {
+        Config(String name, boolean weighted, boolean ignoreInside, double eps) {
+            this(name, weighted, ignoreInside, eps, null);
+        }
+
         @Override
         public String toString() {
             return name;
@@ -53,6 +61,11 @@ abstract class RowLossTestBase extends LossTestBase<RowLossTestBase.Config, RowL
 
     /** The kernels' operation of this loss, for the range parity test. */
     protected abstract RowOp op();
+
+    /** The loss's own parameters on a kernel problem, for the range parity test ({@code target}: the index target). */
+    protected RowProblem kernelOptions(RowProblem p, Case k, MemorySegment target) {
+        return p;
+    }
 
     /** Whether the loss goes through a log-softmax, whose backward is NaN at ignored NaN rows. */
     protected boolean softmaxBackward() {
@@ -98,7 +111,7 @@ abstract class RowLossTestBase extends LossTestBase<RowLossTestBase.Config, RowL
 
     /** One problem, all in double: the data, the option set and the shape (N, C, spatial...). */
     record Case(String regime, String config, int n, int c, long[] spatial, double[] x, long[] target,
-                double[] prob, double[] weight, long ignoreIndex, double eps, String key) implements Problem {
+                double[] prob, double[] weight, long ignoreIndex, double eps, Object params, String key) implements Problem {
         int s() {
             int s = 1;
             for (long d : spatial) {
@@ -147,7 +160,10 @@ abstract class RowLossTestBase extends LossTestBase<RowLossTestBase.Config, RowL
             return m;
         }
 
-        /** Positions for probability targets; else the sum of the (float32) weights of the counted targets. */
+        /**
+         * Positions for probability targets; else the sum of the (float32) weights of the counted
+         * targets for cross-entropy and NLL, their number for the other losses (params not null).
+         */
         @Override
         public double meanDenominator() {
             if (prob != null) {
@@ -156,7 +172,7 @@ abstract class RowLossTestBase extends LossTestBase<RowLossTestBase.Config, RowL
             double d = 0;
             for (long t : target) {
                 if (t != ignoreIndex && t >= 0 && t < c) {
-                    d += weight == null ? 1 : f(weight[(int) t]);
+                    d += weight == null || params != null ? 1 : f(weight[(int) t]);
                 }
             }
             return d;
@@ -164,7 +180,7 @@ abstract class RowLossTestBase extends LossTestBase<RowLossTestBase.Config, RowL
 
         /** A copy with other data. */
         Case with(double[] x2, long[] t2, double[] prob2, String keySuffix) {
-            return new Case(regime, config, n, c, spatial, x2, t2, prob2, weight, ignoreIndex, eps, key + keySuffix);
+            return new Case(regime, config, n, c, spatial, x2, t2, prob2, weight, ignoreIndex, eps, params, key + keySuffix);
         }
 
         @Override
@@ -205,7 +221,7 @@ abstract class RowLossTestBase extends LossTestBase<RowLossTestBase.Config, RowL
             ignore = -100;
         }
         return new Case(r.name(), cfg.name(), n, c, spatial, d.x(), t, prob, cfg.weighted() ? weights(c) : null,
-                ignore, cfg.eps(), r.name() + "|" + n + "|" + c + "|" + s + "|" + seed);
+                ignore, cfg.eps(), cfg.params(), r.name() + "|" + n + "|" + c + "|" + s + "|" + seed);
     }
 
     /** The log-softmax of recent data sets: Dfp exponentials are slow, so share them between options. */
@@ -333,7 +349,7 @@ abstract class RowLossTestBase extends LossTestBase<RowLossTestBase.Config, RowL
         }
         List<DynamicTest> tests = new ArrayList<>();
         for (long ignore : new long[] {-100, 2}) {
-            for (Reduction red : REDUCTIONS) {
+            for (Reduction red : reductions()) {
                 for (EntryPoint ep : EntryPoint.values()) {
                     tests.add(DynamicTest.dynamicTest("ignore " + ignore + ", " + red + ", " + ep, () -> {
                         long[] shape = {4, 13, 3, 3};
@@ -424,7 +440,7 @@ abstract class RowLossTestBase extends LossTestBase<RowLossTestBase.Config, RowL
         }
         RowProblem p = RowProblem.create().input(in, false, k.n(), k.c(), k.s()).weight(w, wsum)
                 .labelSmoothing(k.eps()).gradScale(gradScale).losses(losses, false).grad(grad, false);
-        return probTargets() ? p.probTarget(prob) : p.indexTarget(tg, 8, k.ignoreIndex());
+        return kernelOptions(probTargets() ? p.probTarget(prob) : p.indexTarget(tg, 8, k.ignoreIndex()), k, tg);
     }
 
     private void parity(Case k, int from, int to) {

@@ -28,8 +28,31 @@ public final class DfpOracle {
 
     private DfpOracle() {}
 
+    /**
+     * {@code v} in {@code Dfp}: its 53-bit integer mantissa times a power of two (cached), which
+     * is as exact as {@code FIELD.newDfp(v)} (to 40 digits) and several times faster (that
+     * constructor divides and raises 2 to the exponent on every call).
+     */
     public static Dfp dfp(double v) {
-        return FIELD.newDfp(v);
+        if (v == 0 || !Double.isFinite(v)) {
+            return FIELD.newDfp(v);
+        }
+        int e = Math.getExponent(v);
+        int shift = e < Double.MIN_EXPONENT ? -1074 : e - 52; // v = m * 2^shift, |m| < 2^53
+        long m = (long) Math.scalb(v, -shift);
+        return shift == 0 ? FIELD.newDfp(m) : FIELD.newDfp(m).multiply(pow2(shift));
+    }
+
+    private static final Dfp[] POW2 = new Dfp[2200];
+
+    /** 2^k, for k in [-1100, 1100). */
+    private static Dfp pow2(int k) {
+        Dfp p = POW2[k + 1100];
+        if (p == null) {
+            p = k >= 0 ? DfpMath.pow(FIELD.getTwo(), k) : FIELD.getOne().divide(DfpMath.pow(FIELD.getTwo(), -k));
+            POW2[k + 1100] = p;
+        }
+        return p;
     }
 
     /**
@@ -49,22 +72,47 @@ public final class DfpOracle {
         return Double.parseDouble(v.toString());
     }
 
-    /** The reduced values and gradients of one evaluation. */
+    /**
+     * The reduced values and gradients of one evaluation.
+     *
+     * @param batch the denominator of {@link dev.vecloss.Reduction#BATCHMEAN} (kl_div: the input's
+     *              first dimension), NaN for the losses that have no such reduction
+     */
     public record Result(double[] losses, double sum, double mean, double denominator,
-                         double[] gradSum, double[] gradMean) {
-        /** The value a call with {@code reduction} returns (NONE returns the sum). */
+                         double[] gradSum, double[] gradMean, double batch) {
+        /** A result without batchmean. */
+        public Result(double[] losses, double sum, double mean, double denominator, double[] gradSum, double[] gradMean) {
+            this(losses, sum, mean, denominator, gradSum, gradMean, Double.NaN);
+        }
+
+        /**
+         * The value a call with {@code reduction} returns (NONE returns the sum). Batchmean is
+         * the exact sum divided in double: one more rounding of 2^-53, far below float32's.
+         */
         public double reduced(dev.vecloss.Reduction r) {
-            return r == dev.vecloss.Reduction.MEAN ? mean : sum;
+            return switch (r) {
+                case MEAN -> mean;
+                case BATCHMEAN -> sum / batch;
+                default -> sum;
+            };
         }
 
         /** The gradient of that value with respect to the input. */
         public double[] grad(dev.vecloss.Reduction r) {
-            return r == dev.vecloss.Reduction.MEAN ? gradMean : gradSum;
+            return switch (r) {
+                case MEAN -> gradMean;
+                case BATCHMEAN -> java.util.Arrays.stream(gradSum).map(g -> g / batch).toArray();
+                default -> gradSum;
+            };
         }
 
-        /** The factor sigma of the gradient for {@code r}: 1 or 1/denominator. */
+        /** The factor sigma of the gradient for {@code r}: 1, 1/denominator or 1/batch. */
         public double sigma(dev.vecloss.Reduction r) {
-            return r == dev.vecloss.Reduction.MEAN ? 1 / denominator : 1;
+            return switch (r) {
+                case MEAN -> 1 / denominator;
+                case BATCHMEAN -> 1 / batch;
+                default -> 1;
+            };
         }
     }
 
