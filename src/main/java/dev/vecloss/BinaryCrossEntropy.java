@@ -60,9 +60,7 @@ public final class BinaryCrossEntropy {
 
         public Options {
             Objects.requireNonNull(reduction, "reduction");
-            if (threads < 0) {
-                throw new IllegalArgumentException("threads must be >= 0 (0 = all cores), got " + threads);
-            }
+            Checks.threadCount(threads);
         }
 
         /** PyTorch's defaults: no weight, no pos_weight, mean, all cores. */

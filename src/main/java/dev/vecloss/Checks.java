@@ -69,6 +69,13 @@ final class Checks {
         }
     }
 
+    /** An options record's thread count: 0 (all cores for large inputs) or more. */
+    static void threadCount(int threads) {
+        if (threads < 0) {
+            throw new IllegalArgumentException("threads must be >= 0 (0 = all cores), got " + threads);
+        }
+    }
+
     /** A finite or infinite number that must not be NaN and not below {@code min}. */
     static void atLeast(String what, String name, double value, double min) {
         if (!(value >= min)) {

@@ -72,9 +72,7 @@ public final class CrossEntropy {
             if (labelSmoothing > 1) {
                 throw new IllegalArgumentException("label_smoothing must be at most 1.0, got " + labelSmoothing);
             }
-            if (threads < 0) {
-                throw new IllegalArgumentException("threads must be >= 0 (0 = all cores), got " + threads);
-            }
+            Checks.threadCount(threads);
         }
 
         /** PyTorch's defaults: no weight, ignore_index -100, no smoothing, mean, all cores. */

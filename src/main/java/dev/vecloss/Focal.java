@@ -53,9 +53,7 @@ public final class Focal {
                         + " balance off (torchvision), got " + alpha);
             }
             Checks.atLeast("sigmoid_focal_loss", "gamma", gamma, 0);
-            if (threads < 0) {
-                throw new IllegalArgumentException("threads must be >= 0 (0 = all cores), got " + threads);
-            }
+            Checks.threadCount(threads);
         }
 
         /** torchvision's defaults: alpha 0.25, gamma 2, reduction none, all cores. */
@@ -95,9 +93,7 @@ public final class Focal {
         public SoftmaxOptions {
             Objects.requireNonNull(reduction, "reduction");
             Checks.atLeast("softmax_focal_loss", "gamma", gamma, 0);
-            if (threads < 0) {
-                throw new IllegalArgumentException("threads must be >= 0 (0 = all cores), got " + threads);
-            }
+            Checks.threadCount(threads);
         }
 
         /** No alpha, gamma 2, ignore_index -100, mean, all cores. */

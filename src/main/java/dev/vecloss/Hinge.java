@@ -70,9 +70,7 @@ public final class Hinge {
             if (p != 1 && p != 2) {
                 throw new IllegalArgumentException("multi_margin_loss: only p == 1 and p == 2 supported, got " + p);
             }
-            if (threads < 0) {
-                throw new IllegalArgumentException("threads must be >= 0 (0 = all cores), got " + threads);
-            }
+            Checks.threadCount(threads);
         }
 
         /** Margin 1, labels AUTO, p 1, no weight, mean, all cores. */

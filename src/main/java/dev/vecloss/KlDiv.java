@@ -32,9 +32,7 @@ public final class KlDiv {
 
         public Options {
             Objects.requireNonNull(reduction, "reduction");
-            if (threads < 0) {
-                throw new IllegalArgumentException("threads must be >= 0 (0 = all cores), got " + threads);
-            }
+            Checks.threadCount(threads);
         }
 
         /** PyTorch's defaults: probability targets, mean, all cores. */

@@ -200,10 +200,16 @@ public final class ScalarKernels implements LossKernels {
         return (x >= 0 ? (1 - y) * x : -posWeight * y * x) + r * Math.log1p(Math.exp(-Math.abs(x)));
     }
 
-    /** Its gradient: {@code r sigmoid(x) - P y}. */
+    /**
+     * Its gradient, {@code r sigmoid(x) - P y}, as {@code p (1 - y) - P y (1 - p)} with
+     * {@code 1 - p = sigmoid(-x)}: for a label of 0 or 1 nothing cancels, so a confident
+     * element keeps its small gradient.
+     */
     static double binaryCrossEntropyWithLogitsGrad(double x, double y, double posWeight) {
-        double r = 1 + (posWeight - 1) * y;
-        return r / (1 + Math.exp(-x)) - posWeight * y;
+        double e = Math.exp(-Math.abs(x));
+        double p = x >= 0 ? 1 / (1 + e) : e / (1 + e);
+        double q = x >= 0 ? e / (1 + e) : 1 / (1 + e);
+        return p * (1 - y) - posWeight * y * q;
     }
 
     /**
@@ -216,6 +222,7 @@ public final class ScalarKernels implements LossKernels {
      * {@code a_t [(p - y)(1 - p_t)^gamma - gamma (2y - 1) p (1 - p) (1 - p_t)^(gamma-1) ce]},
      * the second term taken as its limit 0 where {@code 1 - p_t = 0}, so that gamma in (0, 1)
      * and saturated logits give finite values, never NaN from {@code 0^gamma} or {@code 0 log 0}.
+     * At an infinite logit with gamma above 0 the derivative is NaN, as torchvision's autograd gives.
      */
     static double sigmoidFocal(double x, double y, double alpha, double gamma, boolean grad) {
         double e = Math.exp(-Math.abs(x));
@@ -227,6 +234,9 @@ public final class ScalarKernels implements LossKernels {
         double ce = binaryCrossEntropyWithLogits(x, y, 1);
         if (!grad) {
             return at * ce * mod;
+        }
+        if (Double.isInfinite(x) && gamma != 0) {
+            return Double.NaN; // as torchvision's autograd at an infinite logit: 0 * inf in (1 - p_t)^gamma's backward
         }
         double pMinusY = p * (1 - y) - q * y;
         double second = gamma == 0 || oneMinusPt == 0 ? 0
@@ -305,8 +315,8 @@ public final class ScalarKernels implements LossKernels {
             }
             nan |= xk != xk;
         }
-        if (nan || m == Double.NEGATIVE_INFINITY) {
-            m = Double.NaN; // the row's softmax is NaN, as in PyTorch
+        if (nan || Double.isInfinite(m)) {
+            m = Double.NaN; // the row's softmax is NaN (x - max is inf - inf or NaN), as in PyTorch
         }
         // S = 1 + rest, rest = sum over k != top of exp(x_k - m): log S = log1p(rest) keeps a
         // confident row's tiny loss, where log(S) of S = 1 + 1e-13 keeps three digits
@@ -399,7 +409,9 @@ public final class ScalarKernels implements LossKernels {
         double alpha = weight(p, y);
         if (p.grad() != null) {
             double py = ey / sum;
-            double second = gamma == 0 || q == 0 ? 0 : gamma * py * (mod / q) * nll;
+            // gamma p_y (1 - p_y)^(gamma-1) nll, taken as its limit 0 where p_y is 0 (nll infinite)
+            // or 1 (1 - p_y = 0)
+            double second = gamma == 0 || q == 0 || py == 0 ? 0 : gamma * py * (mod / q) * nll;
             double a = p.gradScale() * alpha * (mod + second);
             for (long k = 0; k < c; k++) {
                 double d = k == y ? -q : Math.exp(Mem.get(x, f64, base + k * s) - m) / sum;

@@ -156,6 +156,10 @@ class ParallelTest {
                     if (Thread.currentThread().getName().equals("vecloss-worker") && release.getCount() > 0) {
                         blocked.countDown();
                         awaitQuietly(release);
+                    } else {
+                        // the background caller waits for the workers: else it could take every
+                        // chunk before they start, and they would never block
+                        awaitQuietly(blocked);
                     }
                     return 0;
                 }, null));

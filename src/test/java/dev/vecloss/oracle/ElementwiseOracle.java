@@ -22,7 +22,7 @@ import org.apache.commons.math3.dfp.DfpMath;
  * need no transcendental function, are evaluated exactly ({@link java.math.BigDecimal}).
  * Non-finite inputs follow the IEEE rules that PyTorch's formulas give, computed in double on
  * the special values (each loss says which; the sigmoid focal loss's gradient at infinite
- * logits is its limit, as the library documents for saturation). Each loss's gradient is with
+ * logits is NaN, as torchvision's autograd). Each loss's gradient is with
  * respect to its input, before the reduction's factor.
  */
 public final class ElementwiseOracle {
@@ -325,8 +325,9 @@ public final class ElementwiseOracle {
      *
      * <p>Infinite x: the loss as torchvision's formula in IEEE arithmetic ({@code ce} is NaN or
      * +inf as in {@link #bceWithLogits}; {@code (1 - p_t)^gamma} with p exactly 0 or 1, {@code 0^0 = 1});
-     * the gradient is its limit, as the library documents (finite where autograd gives NaN):
-     * {@code a_t (1 - y)^(gamma + 1)} at +inf, {@code -a_t y^(gamma + 1)} at -inf. NaN gives NaN.
+     * the gradient is NaN for gamma above 0, as torchvision's autograd gives at an infinite logit
+     * (the library follows it there; its "mathematical limit" is for saturated finite logits),
+     * and {@code p - y} (1 - y at +inf, -y at -inf) for gamma 0. NaN gives NaN.
      */
     public static DfpOracle.Result sigmoidFocal(double[] x, double[] y, double alpha, double gamma) {
         return evaluate(x.length, null, Double.NaN, i -> {
@@ -350,8 +351,9 @@ public final class ElementwiseOracle {
             double oneMinusPt = (1 - p) * yv + p * (1 - yv);
             double mod = gamma == 0 ? 1 : Math.pow(oneMinusPt, gamma);
             double loss = ce * mod;
-            Dfp limit = xv > 0 ? pow(ONE.subtract(dy), gamma + 1) : pow(dy, gamma + 1).negate();
-            return new Element(Double.isFinite(loss) ? Num.of(dfp(loss)) : Num.special(loss), Num.of(limit));
+            // autograd's: NaN for gamma > 0 (0 * inf in the factor's backward), the formula's limit for gamma 0
+            Num g = gamma == 0 ? Num.of(xv > 0 ? ONE.subtract(dy) : dy.negate()) : Num.special(Double.NaN);
+            return new Element(Double.isFinite(loss) ? Num.of(dfp(loss)) : Num.special(loss), g);
         }
         Sigmoid s = Sigmoid.of(xv);
         Dfp ce = bceWithLogits(xv, yv, 1).loss().d();

@@ -69,7 +69,8 @@ public final class RowOracle {
      * (1 - p_y)^(gamma - 1) log p_y}; {@code 1 - p_y} as the sum of the other probabilities (no
      * cancellation), so {@code 1 - p_y > 0} and no limit is needed unless every other logit is
      * -inf ({@code 1 - p_y = 0}: loss 0 and {@code G = 0}, the limit). Ignored positions: loss
-     * and gradient 0 (no softmax is taken there, whatever the logits). A row whose softmax is NaN
+     * and gradient 0, but a NaN gradient where the row's softmax is NaN (autograd through
+     * {@code log_softmax} gives {@code 0 - NaN * 0}, as for cross-entropy). A row whose softmax is NaN
      * (a NaN or +inf logit, or all -inf): NaN loss and gradient. A target logit of -inf
      * ({@code p_y = 0}): loss {@code alpha_y * inf}; the gradient is its limit,
      * {@code alpha_y (p_k - [k = y])} ({@code G -> 1}). Mean over the active positions.
@@ -90,7 +91,9 @@ public final class RowOracle {
             long yl = target[pos];
             if (yl == ignoreIndex) {
                 for (int k = 0; k < c; k++) {
-                    grad[ls.at(pos, k)] = ZERO;
+                    // 0, or 0 - NaN * 0 = NaN through log_softmax's backward where the softmax is NaN
+                    grad[ls.at(pos, k)] = ls.nanRow[pos] ? null : ZERO;
+                    special[ls.at(pos, k)] = ls.nanRow[pos] ? Double.NaN : 0;
                     ignored[ls.at(pos, k)] = true;
                 }
                 continue;

@@ -313,7 +313,7 @@ final class AcrossPositions {
         final FloatVector gap = m.sub(xy);
         final VectorMask<Float> far = gap.compare(VectorOperators.GT, 80f);
         rest.div(ey).blend(sum.sub(1f), far).intoArray(sc.loss, 0);
-        VectorMath.log1pInPlace(sc.loss, 0);
+        VectorMath.log1pInPlace(sc.loss, V);
         FloatVector nll = FloatVector.fromArray(F, sc.loss, 0).add(FloatVector.zero(F).blend(gap, far));
         // an infinite maximum means inf - inf somewhere in the column: NaN, as in PyTorch
         nll = nll.blend(Float.NaN, m.abs().compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));

@@ -52,8 +52,11 @@ final class Elementwise {
     /** Whether the SIMD kernels cover {@code op}. */
     static boolean covers(ElementOp op, ElementProblem p) {
         return switch (op) {
-            case BINARY_CROSS_ENTROPY, BINARY_CROSS_ENTROPY_WITH_LOGITS, SIGMOID_FOCAL, HINGE, SQUARED_HINGE, KL_DIV ->
-                    true;
+            case BINARY_CROSS_ENTROPY, BINARY_CROSS_ENTROPY_WITH_LOGITS, SIGMOID_FOCAL, HINGE, SQUARED_HINGE -> true;
+            // with probability targets each term t log t - t q is a difference that cancels where t
+            // is close to exp(q) (a converged model, distillation): float32 keeps the terms to 1e-7
+            // of their size, not the sum to 2e-6 of itself; the scalar kernels compute it in double
+            case KL_DIV -> p.logTarget();
         };
     }
 
@@ -80,13 +83,7 @@ final class Elementwise {
                     case BINARY_CROSS_ENTROPY_WITH_LOGITS -> bceWithLogits(sc, nv, pw != null, wantGrad);
                     case HINGE, SQUARED_HINGE -> hinge(sc, nv, op == ElementOp.SQUARED_HINGE, (float) p.margin(),
                             p.zeroOneLabels(), wantGrad);
-                    case KL_DIV -> {
-                        if (p.logTarget()) {
-                            klDivLogTarget(sc, nv, wantGrad);
-                        } else {
-                            klDiv(sc, nv, wantGrad);
-                        }
-                    }
+                    case KL_DIV -> klDivLogTarget(sc, nv, wantGrad);
                     case BINARY_CROSS_ENTROPY -> bce(sc, nv, wantGrad);
                     case SIGMOID_FOCAL -> sigmoidFocal(sc, nv, (float) p.alpha(), (float) p.gamma(), wantGrad);
                 }
@@ -166,24 +163,17 @@ final class Elementwise {
                 FloatVector x = FloatVector.fromArray(F, sc.x, i);
                 FloatVector y = FloatVector.fromArray(F, sc.y, i);
                 FloatVector e = FloatVector.fromArray(F, sc.tmp, i);
-                FloatVector onePlusE = e.add(1f);
-                FloatVector sig = FloatVector.broadcast(F, 1f).blend(e, x.compare(VectorOperators.LT, 0f))
-                        .div(onePlusE);
-                sig = sig.blend(x, x.test(VectorOperators.IS_NAN));
-                FloatVector g;
-                if (posWeighted) {
-                    FloatVector pw = FloatVector.fromArray(F, sc.pw, i);
-                    FloatVector r = pw.sub(1f).fma(y, FloatVector.broadcast(F, 1f));
-                    g = r.mul(sig).sub(pw.mul(y));
-                } else {
-                    g = sig.sub(y);
-                }
-                g.intoArray(sc.grad, i);
+                FloatVector inv = FloatVector.broadcast(F, 1f).div(e.add(1f));
+                FloatVector ee = e.mul(inv);
+                VectorMask<Float> neg = x.compare(VectorOperators.LT, 0f);
+                FloatVector p = inv.blend(ee, neg); // sigmoid(x)
+                FloatVector q = ee.blend(inv, neg); // sigmoid(-x) = 1 - p, without cancellation
+                // r p - P y = p (1 - y) - P y q: nothing cancels for labels 0 and 1
+                FloatVector py = posWeighted ? FloatVector.fromArray(F, sc.pw, i).mul(y) : y;
+                p.mul(FloatVector.broadcast(F, 1f).sub(y)).sub(py.mul(q)).intoArray(sc.grad, i);
             }
         }
-        for (int i = 0; i < nv; i += V) {
-            VectorMath.log1pInPlace(sc.tmp, i);
-        }
+        VectorMath.log1pInPlace(sc.tmp, nv);
         for (int i = 0; i < nv; i += V) {
             FloatVector x = FloatVector.fromArray(F, sc.x, i);
             FloatVector y = FloatVector.fromArray(F, sc.y, i);
@@ -256,20 +246,6 @@ final class Elementwise {
         }
     }
 
-    /** kl_div with probability targets on the tile: {@code xlogy(t, t) - t q}, gradient {@code -t}. */
-    private static void klDiv(Scratch sc, int nv, boolean wantGrad) {
-        System.arraycopy(sc.y, 0, sc.tmp, 0, nv);
-        VectorMath.logInPlace(sc.tmp, nv);
-        for (int i = 0; i < nv; i += V) {
-            FloatVector t = FloatVector.fromArray(F, sc.y, i);
-            FloatVector xlogy = t.mul(FloatVector.fromArray(F, sc.tmp, i)).blend(0f, t.compare(VectorOperators.EQ, 0f));
-            xlogy.sub(t.mul(FloatVector.fromArray(F, sc.x, i))).intoArray(sc.loss, i);
-            if (wantGrad) {
-                t.neg().intoArray(sc.grad, i);
-            }
-        }
-    }
-
     /** The BCE gradient's floor of {@code p (1 - p)}, as PyTorch's (float32 1e-12). */
     private static final float BCE_GRAD_FLOOR = 1e-12f;
 
@@ -284,7 +260,7 @@ final class Elementwise {
         }
         System.arraycopy(sc.x, 0, sc.a1, 0, nv);
         VectorMath.logInPlace(sc.a1, nv);
-        VectorMath.log1pAnyInPlace(sc.a2, nv);
+        VectorMath.log1pInPlace(sc.a2, nv);
         for (int i = 0; i < nv; i += V) {
             FloatVector pv = FloatVector.fromArray(F, sc.x, i);
             FloatVector y = FloatVector.fromArray(F, sc.y, i);
@@ -321,8 +297,8 @@ final class Elementwise {
             p.intoArray(sc.a1, i);
             q.intoArray(sc.a2, i);
             q.mul(y).add(p.mul(FloatVector.broadcast(F, 1f).sub(y))).intoArray(sc.a3, i);
-            VectorMath.log1pInPlace(sc.tmp, i); // log1p(e), for ce
         }
+        VectorMath.log1pInPlace(sc.tmp, nv); // log1p(e), for ce
         if (gamma != 0 && gamma != 1 && gamma != 2) { // (1 - p_t)^gamma into pw (free: no pos_weight here)
             System.arraycopy(sc.a3, 0, sc.pw, 0, nv);
             VectorMath.logInPlace(sc.pw, nv);
@@ -353,7 +329,11 @@ final class Elementwise {
                             .blend(0f, omp.compare(VectorOperators.EQ, 0f));
                     g = g.sub(second);
                 }
-                at.mul(g).intoArray(sc.grad, i);
+                // at an infinite logit with gamma above 0: NaN, as torchvision's autograd (for gamma 0
+                // the compare is with NaN, never true: no mask chosen by a branch, which C2 would box)
+                VectorMask<Float> nanGrad = x.abs().compare(VectorOperators.EQ,
+                        gamma == 0 ? Float.NaN : Float.POSITIVE_INFINITY);
+                at.mul(g).blend(Float.NaN, nanGrad).intoArray(sc.grad, i);
             }
         }
     }

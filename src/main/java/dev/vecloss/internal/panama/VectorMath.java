@@ -113,38 +113,6 @@ final class VectorMath {
     }
 
     /**
-     * {@code a[off + l] = log1p(a[off + l])} for the V lanes at {@code off}, for arguments
-     * {@code >= 0}, +inf and NaN (as {@code Math.log1p}), within about 3 ulps:
-     * {@code w = 1 + u = 2^e * f} with {@code f} in {@code [sqrt(1/2), sqrt(2))},
-     * {@code log(f) = 2 atanh(t)}, {@code t = (f - 1)/(f + 1)} by its odd series to {@code t^9},
-     * plus the rounding error of {@code 1 + u} as the first-order correction
-     * {@code (u - (w - 1)) / w}.
-     */
-    static void log1pInPlace(float[] a, int off) {
-        FloatVector u = FloatVector.fromArray(F, a, off);
-        FloatVector w = u.add(1f);
-        FloatVector corr = u.sub(w.sub(1f)).div(w);
-        IntVector bits = w.reinterpretAsInts();
-        IntVector e = bits.lanewise(VectorOperators.ASHR, 23).sub(127);
-        FloatVector f = bits.and(0x007fffff).or(0x3f800000).reinterpretAsFloats();
-        VectorMask<Float> high = f.compare(VectorOperators.GT, SQRT2);
-        f = f.blend(f.mul(0.5f), high);
-        FloatVector ef = ((FloatVector) e.convert(VectorOperators.I2F, 0)).add(FloatVector.zero(F).blend(1f, high));
-        FloatVector t = f.sub(1f).div(f.add(1f));
-        FloatVector t2 = t.mul(t);
-        FloatVector poly = t2.fma(1f / 9, 1f / 7)
-                .fma(t2, FloatVector.broadcast(F, 1f / 5))
-                .fma(t2, FloatVector.broadcast(F, 1f / 3))
-                .fma(t2, FloatVector.broadcast(F, 1f));
-        FloatVector logF = t.mul(2f).mul(poly);
-        FloatVector r = ef.fma(FloatVector.broadcast(F, LN2_LO), logF.add(corr)).add(ef.mul(LN2_HI));
-        // +inf stays +inf, NaN stays NaN; exact 0 for 0
-        VectorMask<Float> keep = u.test(VectorOperators.IS_NAN).or(u.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY))
-                .or(u.compare(VectorOperators.EQ, 0f));
-        r.blend(u, keep).intoArray(a, off);
-    }
-
-    /**
      * The sum of {@code a[0, n)}, {@code n} a multiple of the lane count: lane-wise in order, then
      * the lanes by a fixed tree (halves added lane-wise, then quarters, ...). Not
      * {@code reduceLanes(ADD)}, whose order differs between the intrinsic and the fallback.
@@ -174,19 +142,20 @@ final class VectorMath {
      * within about 3 ulps: 0 gives -inf, a negative value or NaN gives NaN, +inf gives +inf;
      * subnormal arguments are exact too (scaled by 2^24 first). {@code x = 2^e f}, {@code f} in
      * {@code [sqrt(1/2), sqrt(2))}, {@code log f = 2 atanh((f - 1)/(f + 1))} by its odd series to
-     * {@code t^9}, as {@link #log1pInPlace}.
+     * {@code t^9}.
      */
     static void logInPlace(float[] a, int n) {
         logInPlace(a, n, false);
     }
 
     /**
-     * {@code a[i] = log1p(a[i])} over {@code [0, n)} for any argument, within about 3 ulps:
-     * {@code -1} gives -inf, below -1 NaN, 0 stays 0, as {@code Math.log1p}. Unlike
-     * {@link #log1pInPlace} it takes negative arguments (BCE's {@code log(1 - p)}): {@code w = 1 + u}
-     * is formed and its rounding error {@code u - (w - 1)} corrected to first order.
+     * {@code a[i] = log1p(a[i])} over {@code [0, n)}, {@code n} a multiple of the lane count, for
+     * any argument, within about 3 ulps: {@code -1} gives -inf, below -1 NaN, 0 stays 0, +inf and
+     * NaN stay, as {@code Math.log1p}: {@code w = 1 + u} is formed and its rounding error
+     * {@code u - (w - 1)} corrected to first order, so that the small {@code u} of a confident
+     * row, and BCE's {@code log(1 - p)}, keep their value.
      */
-    static void log1pAnyInPlace(float[] a, int n) {
+    static void log1pInPlace(float[] a, int n) {
         logInPlace(a, n, true);
     }
 
