@@ -441,6 +441,7 @@ class CrossEntropyEdgeCaseTest {
      * rounds counts, so that a recompilation in the middle of one does not fail the test.
      */
     @Test
+    @org.junit.jupiter.api.Tag("allocation") // left out of verify, see AllocationTest: the JIT's history decides it
     void alternatingShapesAllocateNothing() {
         com.sun.management.ThreadMXBean bean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         if (!bean.isThreadAllocatedMemorySupported() || !bean.isThreadAllocatedMemoryEnabled()) {
