@@ -21,29 +21,24 @@ final class MarginCommands {
     private static final String LABELS = "labels -1 and 1, the input's shape and dtype; when every label\n"
             + "is 0 or 1 they are read as -1 and 1 (Keras)";
 
-    static final Command HINGE = new Command("hinge",
-            "max(0, margin - y x), labels -1 and 1 (or 0 and 1, as Keras)",
-            List.of(LossOptions.input(SCORES),
-                    LossOptions.target(LABELS),
-                    MARGIN,
-                    LossOptions.reduction("mean", "mean", "sum", "none"),
-                    LossOptions.OUTPUT_PER_ELEMENT,
-                    LossOptions.GRAD,
-                    LossOptions.THREADS),
-            "mean divides by the element count (Keras's mean too).\n\n" + LossOptions.FILES_NOTE,
-            call -> runBinary(call, false));
+    static final Command HINGE = binary("hinge", "max(0, margin - y x), labels -1 and 1 (or 0 and 1, as Keras)",
+            false);
 
-    static final Command SQUARED_HINGE = new Command("squared-hinge",
-            "max(0, margin - y x)^2, labels as hinge",
-            List.of(LossOptions.input(SCORES),
-                    LossOptions.target(LABELS),
-                    MARGIN,
-                    LossOptions.reduction("mean", "mean", "sum", "none"),
-                    LossOptions.OUTPUT_PER_ELEMENT,
-                    LossOptions.GRAD,
-                    LossOptions.THREADS),
-            "mean divides by the element count (Keras's mean too).\n\n" + LossOptions.FILES_NOTE,
-            call -> runBinary(call, true));
+    static final Command SQUARED_HINGE = binary("squared-hinge", "max(0, margin - y x)^2, labels as hinge", true);
+
+    /** {@code hinge} or {@code squared-hinge}: the same options, one formula apart. */
+    private static Command binary(String name, String summary, boolean squared) {
+        return new Command(name, summary,
+                List.of(LossOptions.input(SCORES),
+                        LossOptions.target(LABELS),
+                        MARGIN,
+                        LossOptions.reduction("mean", "mean", "sum", "none"),
+                        LossOptions.OUTPUT_PER_ELEMENT,
+                        LossOptions.GRAD,
+                        LossOptions.THREADS),
+                "mean divides by the element count (Keras's mean too).\n\n" + LossOptions.FILES_NOTE,
+                call -> runBinary(call, squared));
+    }
 
     static final Command MULTI_MARGIN_LOSS = new Command("multi-margin-loss",
             "torch.nn.functional.multi_margin_loss",
