@@ -126,7 +126,7 @@ final class Checks {
         if (reduction == Reduction.NONE && losses == null) {
             throw new IllegalArgumentException(what + ": reduction none needs a losses tensor");
         }
-        if (reduction == Reduction.BATCHMEAN && !what.equals("kl_div")) {
+        if (reduction == Reduction.BATCHMEAN) { // kl_div, the one loss that takes it, passes SUM here
             throw new IllegalArgumentException(what + ": reduction batchmean is kl_div's only (use mean, sum or none)");
         }
         output(what, "losses", losses, lossShape, "grad", grad, input, target, weight, extra);

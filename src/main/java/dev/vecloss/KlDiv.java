@@ -69,7 +69,10 @@ public final class KlDiv {
         Objects.requireNonNull(o, "options");
         String what = "kl_div";
         Checks.elementOperands(what, input, target);
-        Checks.outputs(what, o.reduction(), input.dims(), losses, input.dims(), grad, input, target, null, null);
+        // batchmean is a sum divided by N: for the outputs' checks it is a sum (the checks refuse it
+        // for every other loss)
+        Reduction forChecks = o.reduction() == Reduction.BATCHMEAN ? Reduction.SUM : o.reduction();
+        Checks.outputs(what, forChecks, input.dims(), losses, input.dims(), grad, input, target, null, null);
         int threads = Checks.threads(o.threads(), input.numel(), input, target, null, null, losses, grad);
         ElementProblem p = Problems.elements(input, target, losses, grad).op(ElementOp.KL_DIV)
                 .logTarget(o.logTarget());

@@ -48,7 +48,7 @@ public final class Ranges {
         public final long index;
         public final double value;
 
-        public BadValue(String operand, long index, double value) {
+        BadValue(String operand, long index, double value) {
             super(null, null, false, false);
             this.operand = operand;
             this.index = index;
