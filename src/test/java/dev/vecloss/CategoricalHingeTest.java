@@ -37,10 +37,10 @@ class CategoricalHingeTest extends RowLossTestBase {
 
     /*
      * Budgets in float32 ulps, for float32 inputs and outputs (measured: 0.5 ulp, RMS 0.29, on
-     * every kernel set). Both run the scalar loop in double (PanamaKernels sends
-     * CATEGORICAL_HINGE there): products of two floats are exact in double, the sum pos of C of
-     * them rounds in double, the loss rounds once to float32; the gradient -y_c + (1 - y_j) is
-     * exact.
+     * every kernel set). Both kernels compute pos and neg in double (the SIMD one along the class
+     * axis, Margins): products of two floats are exact in double, the sum pos of C of them rounds
+     * in double, the loss rounds once to float32; the gradient -y_c + (1 - y_j) is exact before
+     * its scale.
      */
     @Override
     protected List<Regime> regimes() {

@@ -24,19 +24,22 @@ import org.junit.jupiter.params.provider.EnumSource;
 class SoftmaxFocalLossTest extends RowLossTestBase {
 
     /*
-     * Budgets in float32 ulps, for float32 inputs and outputs (measured: 0.5 ulp, RMS 0.26, on
-     * the losses and the gradient, on every kernel set). Both run the scalar loop in double
-     * (PanamaKernels sends SOFTMAX_FOCAL there) and round once: half an ulp, plus the double
-     * computation's 1e-15 or so. The gradient alpha G (p_k - [k = y]) is judged at the row's scale.
+     * Budgets in float32 ulps, for float32 inputs and outputs. The scalar kernels compute in
+     * double and round once (0.5 ulp measured). The SIMD kernel for wide rows takes cross-entropy's
+     * sums (float32 exponentials of x - ref, summed in float32) and finishes in double; the loss
+     * (S'/S)^gamma nll grows the relative error of S' by 1 + gamma (3 at gamma 2), so the budgets
+     * are cross-entropy's (CrossEntropyTest) times 3. The gradient alpha G (p_k - [k = y]) is
+     * judged at the row's scale.
      */
     @Override
     protected List<Regime> regimes() {
         return List.of(
-                new Regime(UNIFORM, 1, 1, new Budget(0.6, 0.35), new Budget(0.6, 0.2)),
-                new Regime(WIDE, 1, 1, new Budget(0.6, 0.35), new Budget(0.6, 0.2)),
+                new Regime(UNIFORM, 24, 8, new Budget(18, 4.5), new Budget(8, 2)),
+                // tiny probabilities: x - m rounded to float32 before exp (see CrossEntropyTest)
+                new Regime(WIDE, 144, 24, new Budget(144, 12), new Budget(24, 6)),
                 // loss ~ (C-1)^(1+gamma) e^-(20 (1+gamma)): 1 - p_y as the sum of the others
-                new Regime(CONFIDENT, 1, 1, new Budget(0.6, 0.35), new Budget(0.6, 0.2)),
-                new Regime(NEAR_TIE, 1, 1, new Budget(0.6, 0.35), new Budget(0.6, 0.2)));
+                new Regime(CONFIDENT, 72, 24, new Budget(72, 18), new Budget(24, 6)),
+                new Regime(NEAR_TIE, 24, 8, new Budget(18, 4.5), new Budget(8, 2)));
     }
 
     @Override
@@ -117,7 +120,7 @@ class SoftmaxFocalLossTest extends RowLossTestBase {
 
     @Override
     protected List<long[]> accuracyShapes() {
-        return List.of(new long[] {100, 10}, new long[] {4, 3, 41}, new long[] {2, 21, 19});
+        return List.of(new long[] {100, 10}, new long[] {4, 3, 41}, new long[] {2, 21, 19}, new long[] {24, 300});
     }
 
     // ------------------------------------------------------------------ properties
@@ -125,13 +128,14 @@ class SoftmaxFocalLossTest extends RowLossTestBase {
     /**
      * Gamma 0 without alpha is cross-entropy (index targets, ignore_index): on the scalar
      * kernels the same bits (one formula, log1p of the other classes' share); on the selected
-     * ones, whose cross-entropy is SIMD while this loss runs the scalar loop, within 2 ulps (of
-     * the row's scale for the gradient); (N, C) and (N, C, S).
+     * ones within 2 ulps (of the row's scale for the gradient): narrow rows and (N, C, S), where
+     * cross-entropy is SIMD and this loss the scalar loop, and wide rows, where both run the same
+     * SIMD sums.
      */
     @ParameterizedTest
     @EnumSource(value = Reduction.class, names = "BATCHMEAN", mode = EnumSource.Mode.EXCLUDE)
     void gammaZeroIsCrossEntropy(Reduction red) {
-        for (long[] shape : new long[][] {{64, 37}, {4, 13, 29}}) {
+        for (long[] shape : new long[][] {{64, 37}, {4, 13, 29}, {16, 300}}) {
             Case k = makeCase(regimes().get(0), configs().get(2), shape, 17);
             long[] ts = k.targetShape();
             float[] x = toFloat(k.x());

@@ -405,20 +405,31 @@ public final class ScalarKernels implements LossKernels {
         double nll = nll(xy, m, rest, ey);
         double gamma = p.gamma();
         double q = rest / sum; // 1 - p_y
-        double mod = gamma == 0 ? 1 : Math.pow(q, gamma);
+        double mod = focalModulator(q, gamma);
         double alpha = weight(p, y);
         if (p.grad() != null) {
-            double py = ey / sum;
-            // gamma p_y (1 - p_y)^(gamma-1) nll, taken as its limit 0 where p_y is 0 (nll infinite)
-            // or 1 (1 - p_y = 0)
-            double second = gamma == 0 || q == 0 || py == 0 ? 0 : gamma * py * (mod / q) * nll;
-            double a = p.gradScale() * alpha * (mod + second);
+            double a = p.gradScale() * alpha * focalSlope(q, ey / sum, mod, nll, gamma);
             for (long k = 0; k < c; k++) {
                 double d = k == y ? -q : Math.exp(Mem.get(x, f64, base + k * s) - m) / sum;
                 Mem.set(p.grad(), p.gradF64(), base + k * s, a * d);
             }
         }
         return alpha * mod * nll;
+    }
+
+    /** The focal factor {@code (1 - p_y)^gamma} from {@code q = 1 - p_y}: 1 for gamma 0 (also at q = 0). */
+    public static double focalModulator(double q, double gamma) {
+        return gamma == 0 ? 1 : Math.pow(q, gamma);
+    }
+
+    /**
+     * The softmax focal loss's {@code G}, which multiplies {@code p_k - [k = y]} in its gradient:
+     * {@code (1 - p_y)^gamma + gamma p_y (1 - p_y)^(gamma-1) nll}, the second term taken as its
+     * limit 0 where {@code p_y} is 0 (nll infinite) or 1 ({@code q = 1 - p_y = 0}).
+     */
+    public static double focalSlope(double q, double py, double mod, double nll, double gamma) {
+        double second = gamma == 0 || q == 0 || py == 0 ? 0 : gamma * py * (mod / q) * nll;
+        return mod + second;
     }
 
     /**

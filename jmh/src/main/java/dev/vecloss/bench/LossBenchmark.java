@@ -47,7 +47,7 @@ public class LossBenchmark {
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED;
 
     @Param({"bce_with_logits", "bce_with_logits_pos_weight", "bce_with_logits_grad", "bce", "sigmoid_focal", "hinge",
-            "kl_div", "multi_margin", "softmax_focal"})
+            "kl_div", "multi_margin", "softmax_focal", "categorical_hinge"})
     public String loss;
 
     @Param({"large", "cache"})
@@ -66,7 +66,7 @@ public class LossBenchmark {
     }
 
     static boolean rowLoss(String loss) {
-        return loss.equals("multi_margin") || loss.equals("softmax_focal");
+        return loss.equals("multi_margin") || loss.equals("softmax_focal") || loss.equals("categorical_hinge");
     }
 
     @Setup(Level.Trial)
@@ -97,6 +97,13 @@ public class LossBenchmark {
         boolean probabilities = loss.equals("bce");
         boolean logProbs = loss.equals("kl_div");
         fill(x, rnd, probabilities ? 0 : logProbs ? -12 : -4, probabilities ? 1 : logProbs ? 0 : 4);
+        if (loss.equals("categorical_hinge")) { // one-hot targets of the input's shape and dtype
+            Tensor y = Tensor.allocate(arena, dtype, shape);
+            for (long i = 0; i < shape[0]; i++) {
+                set(y, i * shape[1] + rnd.nextLong(shape[1]), 1);
+            }
+            return () -> Hinge.categoricalHinge(x, y, Hinge.Options.defaults().withThreads(threads));
+        }
         if (rowLoss(loss)) {
             Tensor y = Tensor.allocate(arena, DType.INT64, shape[0]);
             for (long i = 0; i < shape[0]; i++) {

@@ -120,6 +120,51 @@ final class AlongClasses {
         return total;
     }
 
+    /**
+     * The softmax focal loss (LOSSES.md 5.3) of index targets: the sums of {@link #index}, then
+     * {@code alpha_y (1 - p_y)^gamma nll} with {@code 1 - p_y = S'/S} as the scalar kernel takes it
+     * ({@link ScalarKernels#focalModulator}, {@link ScalarKernels#focalSlope}); the gradient is
+     * {@code alpha_y G (p_k - [k = y])}, one more read of the row.
+     */
+    static double focal(RowProblem p, long from, long to) {
+        final MemorySegment x = p.input();
+        final int c = Math.toIntExact(p.c());
+        final MemorySegment alpha = p.weight();
+        final double gamma = p.gamma();
+        final Scratch sc = SCRATCH.get();
+        double total = 0;
+        for (long row = from; row < to; row++) {
+            final long off = row * c * 4L;
+            final long y = Mem.getIndex(p.target(), p.targetKind(), row);
+            if (y == p.ignoreIndex()) {
+                ignoredRow(p, row, off, c, sc.tile);
+                continue;
+            }
+            final int yi = (int) y;
+            rowSums(p, off, c, yi, null, sc);
+            final double m = sc.reference;
+            final double rest = sc.rest;
+            final double xy = x.get(Mem.F32, off + yi * 4L);
+            final double ey = Math.exp(xy - m);
+            final double sum = rest + ey;
+            final double nll = ScalarKernels.nll(xy, m, rest, ey);
+            final double q = rest / sum; // 1 - p_y
+            final double mod = ScalarKernels.focalModulator(q, gamma);
+            final double ay = alpha == null ? 1 : alpha.getAtIndex(Mem.F32, yi);
+            final double loss = ay * mod * nll;
+            total += loss;
+            if (p.losses() != null) {
+                p.losses().setAtIndex(Mem.F32, row, (float) loss);
+            }
+            if (p.grad() != null) {
+                double a = p.gradScale() * ay * ScalarKernels.focalSlope(q, ey / sum, mod, nll, gamma);
+                gradRow(p, off, c, sc.max, (float) (a / sumAtMax(sum, m, sc.max)), 0f, null, sc);
+                p.grad().set(Mem.F32, off + yi * 4L, (float) (a * -q));
+            }
+        }
+        return total;
+    }
+
     static double prob(RowProblem p, long from, long to) {
         final MemorySegment x = p.input();
         final int c = Math.toIntExact(p.c());

@@ -10,7 +10,9 @@ import dev.vecloss.internal.Mem;
 import dev.vecloss.internal.Ranges;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
@@ -45,6 +47,9 @@ final class Elementwise {
         final float[] a2 = new float[TILE];
         final float[] a3 = new float[TILE];
         final float[] zero = new float[V];
+        /** kl_div's {@code log t} in double, and a double vector's lanes. */
+        final double[] logT = new double[TILE];
+        final double[] lanes = new double[VectorMath.D.length()];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -52,16 +57,15 @@ final class Elementwise {
     /** Whether the SIMD kernels cover {@code op}. */
     static boolean covers(ElementOp op, ElementProblem p) {
         return switch (op) {
-            case BINARY_CROSS_ENTROPY, BINARY_CROSS_ENTROPY_WITH_LOGITS, SIGMOID_FOCAL, HINGE, SQUARED_HINGE -> true;
-            // with probability targets each term t log t - t q is a difference that cancels where t
-            // is close to exp(q) (a converged model, distillation): float32 keeps the terms to 1e-7
-            // of their size, not the sum to 2e-6 of itself; the scalar kernels compute it in double
-            case KL_DIV -> p.logTarget();
+            case BINARY_CROSS_ENTROPY, BINARY_CROSS_ENTROPY_WITH_LOGITS, SIGMOID_FOCAL, HINGE, SQUARED_HINGE, KL_DIV -> true;
         };
     }
 
     /** The family's loop over elements {@code [from, to)} of a float32 problem. */
     static double elements(ElementOp op, ElementProblem p, long from, long to) {
+        if (op == ElementOp.KL_DIV && !p.logTarget()) {
+            return klDivProb(p, from, to);
+        }
         final Scratch sc = SCRATCH.get();
         final MemorySegment w = p.weight(), pw = p.posWeight();
         final boolean wantGrad = p.grad() != null;
@@ -244,6 +248,73 @@ final class Elementwise {
                 et.neg().intoArray(sc.grad, i);
             }
         }
+    }
+
+    /**
+     * kl_div with probability targets: {@code xlogy(t, t) - t q} per element, gradient
+     * {@code -t}, in double. Each term is a difference that cancels where {@code t} is close to
+     * {@code exp(q)} (a converged model, distillation): float32 would keep the terms to 1e-7 of
+     * their size, not their sum to 2e-6 of itself. So {@code log t} is taken in double
+     * ({@link VectorMath#logDoubleInto}), the term as {@code fma(t, log t, -t q)} ({@code t q} of
+     * two floats is exact in double), summed in double; the loss and gradient round once to
+     * float32. Special values come out as the scalar kernel's: {@code t = 0} gives
+     * {@code -(0 q)}, 0 (NaN for an infinite q); a negative t NaN; {@code t = +inf} and NaN as
+     * {@code t log t - t q} does.
+     */
+    private static double klDivProb(ElementProblem p, long from, long to) {
+        final Scratch sc = SCRATCH.get();
+        final double sigma = -p.gradScale();
+        double total = 0;
+        for (long i = from; i < to; ) {
+            final int n = (int) Math.min(TILE, to - i);
+            final int nv = (n + V - 1) / V * V;
+            load(p.input(), i, n, nv, sc.x);
+            load(p.target(), i, n, nv, sc.y); // the padding: t = 0, q = 0, a term of 0
+            VectorMath.logDoubleInto(sc.y, sc.logT, nv);
+            total += klDivProbTile(sc, nv, sigma, p.grad() != null);
+            if (p.losses() != null) {
+                MemorySegment.copy(sc.loss, 0, p.losses(), Mem.F32, i * 4L, n);
+            }
+            if (p.grad() != null) {
+                MemorySegment.copy(sc.grad, 0, p.grad(), Mem.F32, i * 4L, n);
+            }
+            i += n;
+        }
+        return total;
+    }
+
+    /** The tile of {@link #klDivProb}: losses and gradients (times {@code -sigma}) as float32, the sum in double. */
+    private static double klDivProbTile(Scratch sc, int nv, double sigma, boolean wantGrad) {
+        final int half = VectorMath.D.length();
+        DoubleVector acc = DoubleVector.zero(VectorMath.D);
+        for (int i = 0; i < nv; i += V) {
+            FloatVector tf = FloatVector.fromArray(F, sc.y, i);
+            FloatVector qf = FloatVector.fromArray(F, sc.x, i);
+            DoubleVector t0 = (DoubleVector) tf.convertShape(VectorOperators.F2D, VectorMath.D, 0);
+            DoubleVector t1 = (DoubleVector) tf.convertShape(VectorOperators.F2D, VectorMath.D, 1);
+            DoubleVector q0 = (DoubleVector) qf.convertShape(VectorOperators.F2D, VectorMath.D, 0);
+            DoubleVector q1 = (DoubleVector) qf.convertShape(VectorOperators.F2D, VectorMath.D, 1);
+            DoubleVector l0 = t0.fma(DoubleVector.fromArray(VectorMath.D, sc.logT, i), t0.mul(q0).neg());
+            DoubleVector l1 = t1.fma(DoubleVector.fromArray(VectorMath.D, sc.logT, i + half), t1.mul(q1).neg());
+            acc = acc.add(l0).add(l1);
+            // two halves of floats into one vector, each lane rounded once: part 0 fills the low
+            // lanes, part -1 the high ones, the others are +0, whose bits OR leaves alone (written
+            // out here and below: a vector passed to a call C2 leaves out of line is boxed)
+            IntVector lo = ((FloatVector) l0.convertShape(VectorOperators.D2F, F, 0)).reinterpretAsInts();
+            IntVector hi = ((FloatVector) l1.convertShape(VectorOperators.D2F, F, -1)).reinterpretAsInts();
+            lo.or(hi).reinterpretAsFloats().intoArray(sc.loss, i);
+            if (wantGrad) {
+                IntVector glo = ((FloatVector) t0.mul(sigma).convertShape(VectorOperators.D2F, F, 0)).reinterpretAsInts();
+                IntVector ghi = ((FloatVector) t1.mul(sigma).convertShape(VectorOperators.D2F, F, -1)).reinterpretAsInts();
+                glo.or(ghi).reinterpretAsFloats().intoArray(sc.grad, i);
+            }
+        }
+        acc.intoArray(sc.lanes, 0);
+        double sum = 0;
+        for (double l : sc.lanes) {
+            sum += l;
+        }
+        return sum;
     }
 
     /** The BCE gradient's floor of {@code p (1 - p)}, as PyTorch's (float32 1e-12). */

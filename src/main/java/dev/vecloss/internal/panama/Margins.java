@@ -7,17 +7,28 @@ import static dev.vecloss.internal.panama.PanamaConstants.V;
 import dev.vecloss.internal.Mem;
 import dev.vecloss.internal.RowProblem;
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * {@code multi_margin_loss} over {@code (N, C)} rows, vectorised along the class axis: one read
+ * The row margin losses over {@code (N, C)} rows, vectorised along the class axis.
+ *
+ * <p>{@code multi_margin_loss}: one read
  * of the row sums {@code max(0, z)^p} with {@code z = margin - x_y + x_k} (the target's own lane
  * masked out) and the count (or the sum of {@code 2z}) that the target's gradient needs; the
  * gradient, where asked for, in a second read from cache. A term counts where {@code z > 0}
  * strictly, so a NaN score adds nothing, as in PyTorch. Lane sums go through
  * {@link VectorMath#sum}, so no vector crosses a method boundary.
+ *
+ * <p>Keras's {@code categorical_hinge}: one read of scores and targets gives
+ * {@code pos = sum_c y_c f_c} and {@code neg = max_c (1 - y_c) f_c} in double, as the scalar
+ * kernel takes them (products of two floats, and {@code 1 - y} of a float, are exact in double,
+ * so {@code neg} has the scalar kernel's bits and {@code pos} differs only in the order of its
+ * double sum): the loss {@code neg - pos + margin} cancels near the margin, which float32 sums
+ * would show. The gradient, {@code -y_c} plus {@code 1 - y_j} at the first class attaining
+ * {@code neg}, is a second read.
  */
 final class Margins {
     private Margins() {}
@@ -105,6 +116,98 @@ final class Margins {
         for (; i < c; i++) {
             float z = x.get(Mem.F32, off + i * 4L) + shift;
             p.grad().set(Mem.F32, off + i * 4L, z > 0 ? (square ? z * (2f * g) : g) : 0f);
+        }
+    }
+
+    /** Double vectors of the float vectors' width: two per float vector. */
+    private static final jdk.incubator.vector.VectorSpecies<Double> D =
+            jdk.incubator.vector.VectorSpecies.of(double.class, jdk.incubator.vector.VectorShape.forBitSize(F.vectorBitSize()));
+
+    /** Per-thread lanes of {@link #categoricalHinge}'s double sums. */
+    private static final ThreadLocal<double[]> DOUBLE_LANES = ThreadLocal.withInitial(() -> new double[D.length()]);
+
+    static double categoricalHinge(RowProblem p, long from, long to) {
+        final MemorySegment x = p.input();
+        final MemorySegment t = p.probTarget();
+        final int c = Math.toIntExact(p.c());
+        final int whole = F.loopBound(c);
+        final double[] lanes = DOUBLE_LANES.get();
+        double total = 0;
+        for (long row = from; row < to; row++) {
+            final long off = row * c * 4L;
+            DoubleVector pos0 = DoubleVector.zero(D);
+            DoubleVector pos1 = pos0;
+            DoubleVector neg0 = DoubleVector.broadcast(D, Double.NEGATIVE_INFINITY);
+            DoubleVector neg1 = neg0;
+            int i = 0;
+            for (; i < whole; i += V) {
+                FloatVector xf = FloatVector.fromMemorySegment(F, x, off + i * 4L, LE);
+                FloatVector yf = FloatVector.fromMemorySegment(F, t, off + i * 4L, LE);
+                DoubleVector x0 = (DoubleVector) xf.convertShape(VectorOperators.F2D, D, 0);
+                DoubleVector x1 = (DoubleVector) xf.convertShape(VectorOperators.F2D, D, 1);
+                DoubleVector y0 = (DoubleVector) yf.convertShape(VectorOperators.F2D, D, 0);
+                DoubleVector y1 = (DoubleVector) yf.convertShape(VectorOperators.F2D, D, 1);
+                pos0 = y0.fma(x0, pos0); // the product is exact: fma rounds as y * x + pos does
+                pos1 = y1.fma(x1, pos1);
+                neg0 = neg0.max(y0.neg().add(1).mul(x0)); // max: NaN sticks, as the scalar rule
+                neg1 = neg1.max(y1.neg().add(1).mul(x1));
+            }
+            pos0.add(pos1).intoArray(lanes, 0);
+            double pos = 0;
+            for (double l : lanes) {
+                pos += l;
+            }
+            double neg = neg0.max(neg1).reduceLanes(VectorOperators.MAX); // order-free: the same bits always
+            for (; i < c; i++) {
+                double f = x.get(Mem.F32, off + i * 4L);
+                double y = t.get(Mem.F32, off + i * 4L);
+                pos += y * f;
+                neg = Math.max(neg, (1 - y) * f);
+            }
+            final double z = neg - pos + p.margin();
+            final double loss = Math.max(z, 0);
+            total += loss;
+            if (p.losses() != null) {
+                p.losses().setAtIndex(Mem.F32, row, (float) loss);
+            }
+            if (p.grad() != null) {
+                categoricalHingeGrad(p, off, c, whole, z > 0 ? p.gradScale() : 0, neg);
+            }
+        }
+        return total;
+    }
+
+    /**
+     * {@code s (-y_c)} over the row, and {@code s (1 - 2 y_j)} at the first class {@code j} whose
+     * {@code (1 - y_j) f_j} is {@code neg} (or NaN, when {@code neg} is): {@code s y} rounded once
+     * from the double {@code s}, as {@code fma(y, sf, y (s - sf))} with {@code sf} the float
+     * nearest {@code s} (within half an ulp and a 2^-48 relative remainder). {@code s} is 0 where
+     * the loss is not active.
+     */
+    private static void categoricalHingeGrad(RowProblem p, long off, int c, int whole, double s, double neg) {
+        final MemorySegment x = p.input();
+        final MemorySegment t = p.probTarget();
+        final float sf = (float) -s;
+        final float rest = (float) (-s - sf);
+        int i = 0;
+        for (; i < whole; i += V) {
+            FloatVector y = FloatVector.fromMemorySegment(F, t, off + i * 4L, LE);
+            y.fma(FloatVector.broadcast(F, sf), y.mul(rest)).intoMemorySegment(p.grad(), off + i * 4L, LE);
+        }
+        for (; i < c; i++) {
+            float y = t.get(Mem.F32, off + i * 4L);
+            p.grad().set(Mem.F32, off + i * 4L, Math.fma(y, sf, y * rest));
+        }
+        if (s != 0) {
+            for (int k = 0; k < c; k++) {
+                double f = x.get(Mem.F32, off + k * 4L);
+                double y = t.get(Mem.F32, off + k * 4L);
+                double v = (1 - y) * f;
+                if (v == neg || Double.isNaN(neg) && Double.isNaN(v)) {
+                    p.grad().set(Mem.F32, off + k * 4L, (float) (s * (1 - 2 * y)));
+                    break;
+                }
+            }
         }
     }
 }

@@ -16,7 +16,9 @@ import dev.vecloss.internal.ScalarKernels;
  * reference kernels only what SIMD cannot cover, position by position:
  * <ul>
  *   <li>{@code (N, C)} with {@code C >= 8 * lanes}: {@link AlongClasses}, one row at a time,
- *       vectorised along the contiguous class axis;</li>
+ *       vectorised along the contiguous class axis (cross-entropy and the softmax focal loss);
+ *       {@link Margins} for multi_margin_loss and categorical hinge from one vector of
+ *       classes;</li>
  *   <li>{@code (N, C)} with fewer classes, and {@code (N, C, d...)} with a spatial size of at
  *       least one vector: {@link AcrossPositions}, a block of {@code lanes} positions at a time,
  *       one vector per class (the rows of a narrow (N, C) block are transposed through L1 by a
@@ -66,7 +68,11 @@ public final class PanamaKernels implements LossKernels {
             case CROSS_ENTROPY_PROB -> p.s() == 1 && p.c() >= V ? AlongClasses.prob(p, from, to)
                     : SCALAR.rows(op, p, from, to);
             case MULTI_MARGIN -> p.s() == 1 && p.c() >= V ? Margins.multiMargin(p, from, to) : SCALAR.rows(op, p, from, to);
-            case NLL, SOFTMAX_FOCAL, CATEGORICAL_HINGE -> SCALAR.rows(op, p, from, to);
+            case SOFTMAX_FOCAL -> p.s() == 1 && p.c() >= ALONG_CLASSES_MIN_C ? AlongClasses.focal(p, from, to)
+                    : SCALAR.rows(op, p, from, to);
+            case CATEGORICAL_HINGE -> p.s() == 1 && p.c() >= V ? Margins.categoricalHinge(p, from, to)
+                    : SCALAR.rows(op, p, from, to);
+            case NLL -> SCALAR.rows(op, p, from, to);
         };
     }
 

@@ -2,8 +2,10 @@ package dev.vecloss.internal.panama;
 
 import static dev.vecloss.internal.panama.PanamaConstants.F;
 
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
@@ -195,6 +197,61 @@ final class VectorMath {
                 r = r.blend(u, u.compare(VectorOperators.EQ, 0f).or(u.test(VectorOperators.IS_NAN)));
             }
             r.intoArray(a, off);
+        }
+    }
+
+    /** Double vectors of the float vectors' width (half their lanes). */
+    static final jdk.incubator.vector.VectorSpecies<Double> D =
+            jdk.incubator.vector.VectorSpecies.of(double.class, jdk.incubator.vector.VectorShape.forBitSize(F.vectorBitSize()));
+
+    // fdlibm's e_log.c: ln 2 split so that e * LN2_HI_D is exact, and the minimax coefficients
+    // of (log(1 + f) - f + f^2/2) / s - s (f^2/2) ... in s^2, s = f / (2 + f)
+    private static final double LN2_HI_D = 6.93147180369123816490e-01;
+    private static final double LN2_LO_D = 1.90821492927058770002e-10;
+    private static final double LG1 = 6.666666666666735130e-01, LG2 = 3.999999999940941908e-01,
+            LG3 = 2.857142874366239149e-01, LG4 = 2.222219843214978396e-01, LG5 = 1.818357216161805012e-01,
+            LG6 = 1.531383769920937332e-01, LG7 = 1.479819860511658591e-01;
+    /** The bits of 2^52 + 1023: {@code bits(2^52 + k) - this} is {@code k - 1023} for {@code 0 <= k < 2^52}. */
+    private static final double EXP_BIAS = 0x1p52 + 1023;
+
+    /**
+     * {@code dst[i] = log(src[i])} in double for float arguments, {@code i} in {@code [0, n)},
+     * {@code n} a multiple of the float lane count: below an ulp of double (fdlibm's {@code log}:
+     * {@code x = 2^e (1 + f)}, {@code 1 + f} in {@code [sqrt(1/2), sqrt(2))},
+     * {@code log(1 + f) = f - f^2/2 + s (f^2/2 + R(s^2))}, {@code s = f / (2 + f)}). A float is a
+     * normal double, subnormal ones included, so no argument needs scaling. Special values are
+     * left to the caller but for a negative argument, which gives NaN: 0 gives a finite value
+     * (about -745), +inf about 710, NaN NaN (callers multiply by the argument, which makes these
+     * 0, +inf and NaN).
+     */
+    static void logDoubleInto(float[] src, double[] dst, int n) {
+        final int half = D.length();
+        for (int off = 0; off < n; off += F.length()) {
+            FloatVector v = FloatVector.fromArray(F, src, off);
+            for (int part = 0; part < 2; part++) {
+                DoubleVector x = (DoubleVector) v.convertShape(VectorOperators.F2D, D, part);
+                LongVector bits = x.reinterpretAsLongs();
+                // the exponent field as a double: 2^52 + field, less 2^52 + 1023
+                DoubleVector e = bits.lanewise(VectorOperators.LSHR, 52).or(0x4330000000000000L).reinterpretAsDoubles()
+                        .sub(EXP_BIAS);
+                DoubleVector m = bits.and(0x000FFFFFFFFFFFFFL).or(0x3FF0000000000000L).reinterpretAsDoubles();
+                VectorMask<Double> high = m.compare(VectorOperators.GT, Math.sqrt(2));
+                m = m.blend(m.mul(0.5), high);
+                e = e.blend(e.add(1), high);
+                DoubleVector f = m.sub(1);
+                DoubleVector sv = f.div(f.add(2));
+                DoubleVector z = sv.mul(sv);
+                DoubleVector w = z.mul(z);
+                DoubleVector t1 = w.fma(LG6, LG4).fma(w, DoubleVector.broadcast(D, LG2)).mul(w);
+                DoubleVector t2 = w.fma(LG7, LG5).fma(w, DoubleVector.broadcast(D, LG3)).fma(w, DoubleVector.broadcast(D, LG1))
+                        .mul(z);
+                DoubleVector r = t1.add(t2);
+                DoubleVector hfsq = f.mul(f).mul(0.5);
+                // e ln2_hi - ((hfsq - (s (hfsq + R) + e ln2_lo)) - f), as fdlibm
+                DoubleVector inner = sv.mul(hfsq.add(r)).add(e.mul(LN2_LO_D));
+                DoubleVector log = e.mul(LN2_HI_D).sub(hfsq.sub(inner).sub(f));
+                log.blend(Double.NaN, x.compare(VectorOperators.LT, 0.0)).intoArray(dst, off + part * half);
+            }
         }
     }
 }
