@@ -32,12 +32,15 @@ public class VectorMathBenchmark {
     private final float[] src = new float[N];
     private final float[] dst = new float[N];
     private final float[] zero = new float[PanamaConstants.V];
+    private final float[] probs = new float[N];
+    private final double[] logs = new double[N];
 
     @Setup
     public void setUp() {
         SplittableRandom r = new SplittableRandom(42);
         for (int i = 0; i < N; i++) {
             src[i] = (float) r.nextDouble(-30, 0); // x - max, as the kernels pass it
+            probs[i] = (float) r.nextDouble(0, 1e-3);
         }
     }
 
@@ -46,5 +49,22 @@ public class VectorMathBenchmark {
     public float expIntoAndSum() {
         VectorMath.expInto(src, dst, N, zero);
         return VectorMath.sum(dst, N);
+    }
+
+    /** The double-precision log of float arguments (kl_div's probability targets). */
+    @Benchmark
+    @OperationsPerInvocation(N)
+    public double logDoubleInto() {
+        VectorMath.logDoubleInto(probs, logs, N);
+        return logs[N - 1];
+    }
+
+    /** The float log, for comparison. */
+    @Benchmark
+    @OperationsPerInvocation(N)
+    public float logInPlace() {
+        System.arraycopy(probs, 0, dst, 0, N);
+        VectorMath.logInPlace(dst, N);
+        return dst[N - 1];
     }
 }
