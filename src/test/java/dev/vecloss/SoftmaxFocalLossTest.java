@@ -25,8 +25,9 @@ class SoftmaxFocalLossTest extends RowLossTestBase {
 
     /*
      * Budgets in float32 ulps, for float32 inputs and outputs. The scalar kernels compute in
-     * double and round once (0.5 ulp measured). The SIMD kernel for wide rows takes cross-entropy's
-     * sums (float32 exponentials of x - ref, summed in float32) and finishes in double; the loss
+     * double and round once (0.5 ulp measured). The SIMD kernels take cross-entropy's sums
+     * (float32 exponentials, summed in float32) and finish in double (wide rows) or in float32
+     * (across positions: exp(gamma log q) for gamma other than 0, 1 and 2); the loss
      * (S'/S)^gamma nll grows the relative error of S' by 1 + gamma (3 at gamma 2), so the budgets
      * are cross-entropy's (CrossEntropyTest) times 3. The gradient alpha G (p_k - [k = y]) is
      * judged at the row's scale.
@@ -50,6 +51,16 @@ class SoftmaxFocalLossTest extends RowLossTestBase {
                 new Config("ignore_index inside [0,C), gamma 0.5", false, true, 0, 0.5),
                 new Config("gamma 0 (cross-entropy)", false, false, 0, 0.0),
                 new Config("alpha + ignore_index + gamma 1.5", true, true, 0, 1.5));
+    }
+
+    /**
+     * Cross-entropy's 4 ulps times 1 + gamma (3 at gamma 2): the focal factor {@code (S'/S)^gamma}
+     * grows the relative error of the float32 sums of the SIMD kernels by gamma (5 ulps measured
+     * on a loss of 4, where the scalar kernel computes in double).
+     */
+    @Override
+    protected double parityUlps() {
+        return 12;
     }
 
     @Override
@@ -128,9 +139,8 @@ class SoftmaxFocalLossTest extends RowLossTestBase {
     /**
      * Gamma 0 without alpha is cross-entropy (index targets, ignore_index): on the scalar
      * kernels the same bits (one formula, log1p of the other classes' share); on the selected
-     * ones within 2 ulps (of the row's scale for the gradient): narrow rows and (N, C, S), where
-     * cross-entropy is SIMD and this loss the scalar loop, and wide rows, where both run the same
-     * SIMD sums.
+     * ones within 2 ulps (of the row's scale for the gradient): both run the same SIMD sums, along
+     * the classes for wide rows, across positions for narrow rows and (N, C, S).
      */
     @ParameterizedTest
     @EnumSource(value = Reduction.class, names = "BATCHMEAN", mode = EnumSource.Mode.EXCLUDE)

@@ -14,7 +14,7 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * Cross-entropy with index targets vectorised across positions: a block of {@code V} positions
+ * Cross-entropy with index targets, and the softmax focal loss, vectorised across positions: a block of {@code V} positions
  * at once, one vector per class, each lane its own position. This is the natural loop of
  * {@code (N, C, d...)} inputs, where the C scores of a position are S apart and the positions of
  * one class are contiguous: one load per class reads the block. For {@code (N, C)} inputs with
@@ -25,8 +25,8 @@ import jdk.incubator.vector.VectorOperators;
  * pass over the input), the target logit, target weight and, with smoothing,
  * {@code sum_c w_c (max - x_c)} (blended where the class equals the lane's target), then all the
  * exponentials at once ({@link VectorMath#expInto}), the sum without each lane's target term, and
- * the loss {@code log1p(S' / exp(x_y - max))} ({@link VectorMath#log1pInPlace}). The gradient
- * reuses the exponentials. Each step is a method of its own, so that C2 inlines every vector
+ * the loss {@code log1p(S' / exp(x_y - max))} ({@link VectorMath#log1pInPlace}); for the focal
+ * loss, that times {@code (S'/S)^gamma} ({@link #focal}). The gradient reuses the exponentials. Each step is a method of its own, so that C2 inlines every vector
  * operation (see {@link AlongClasses}).
  *
  * <p>Positions that do not fill a block (an image's last {@code S mod V}, a chunk's end) are a
@@ -71,6 +71,11 @@ final class AcrossPositions {
         final float[] spread = new float[V];
         /** The block's losses, the sum S of each lane, and S' (S without the target's term). */
         final float[] loss = new float[V];
+        /** The factor of each lane's gradient, {@code p_k - [k = y]} times it (but for smoothing's term). */
+        final float[] gradFactor = new float[V];
+        /** The focal factor {@code (S'/S)^gamma}, and a reference of 0 for {@link VectorMath#expInto}. */
+        final float[] pow = new float[V];
+        final float[] zero = new float[V];
         final float[] sum = new float[V];
         final float[] rest = new float[V];
         final int[] laneStride = new int[V];
@@ -98,10 +103,12 @@ final class AcrossPositions {
         return s;
     }
 
-    static double index(RowProblem p, long from, long to) {
+    /** {@code op}, cross-entropy or the softmax focal loss, over positions {@code [from, to)}. */
+    static double index(RowOp op, RowProblem p, long from, long to) {
         if (p.c() > MAX_C) {
-            return ScalarKernels.INSTANCE.rows(RowOp.CROSS_ENTROPY, p, from, to);
+            return ScalarKernels.INSTANCE.rows(op, p, from, to);
         }
+        final boolean focal = op == RowOp.SOFTMAX_FOCAL;
         final int c = (int) p.c();
         final long sp = p.s();
         final boolean rows = sp == 1;
@@ -113,7 +120,7 @@ final class AcrossPositions {
             final long s = pos - n * sp;
             // a full block, or the positions left in the range and, for spatial input, the image
             final int lanes = (int) Math.min(V, rows ? to - pos : Math.min(to - pos, sp - s));
-            total += block(p, sc, rows, c, pos, n * c * sp + s, lanes);
+            total += block(p, sc, rows, focal, c, pos, n * c * sp + s, lanes);
             pos += lanes;
         }
         return total;
@@ -123,7 +130,7 @@ final class AcrossPositions {
      * Positions {@code [pos, pos + lanes)}, whose class-0 logits start at element {@code base};
      * the lanes from {@code lanes} to V are ignored positions.
      */
-    private static double block(RowProblem p, Scratch sc, boolean rows, int c, long pos, long base, int lanes) {
+    private static double block(RowProblem p, Scratch sc, boolean rows, boolean focal, int c, long pos, long base, int lanes) {
         readTargets(p, sc, pos, lanes);
         final boolean staged = !rows && lanes < V;
         if (rows) {
@@ -140,6 +147,9 @@ final class AcrossPositions {
         }
         VectorMath.expInto(sc.cols, sc.exps, (c + 1) * V, sc.max);
         finish(p, sc, c);
+        if (focal) {
+            focal(p, sc, c);
+        }
         if (p.losses() != null) {
             MemorySegment.copy(sc.loss, 0, p.losses(), Mem.F32, pos * 4L, lanes);
         }
@@ -328,6 +338,44 @@ final class AcrossPositions {
             loss = loss.mul((float) (1 - eps)).add(smoothTerm.mul((float) (eps / c)));
         }
         loss.blend(0f, t.compare(VectorOperators.LT, 0f)).intoArray(sc.loss, 0);
+        FloatVector.fromArray(F, sc.targetWeight, 0).mul((float) (p.gradScale() * (1 - eps))).intoArray(sc.gradFactor, 0);
+    }
+
+    /**
+     * The softmax focal loss (LOSSES.md 5.3) from cross-entropy's block, whose loss is
+     * {@code L = alpha_y nll} (alpha is the weight, no smoothing): the loss {@code mod L},
+     * {@code mod = q^gamma} with {@code q = 1 - p_y = S'/S}, and the gradient's factor
+     * {@code alpha_y mod + gamma p_y (mod / q) L}, its second term taken as its limit 0 where
+     * {@code q} or {@code p_y} is 0 (as {@link ScalarKernels#focalSlope}). {@code mod} is a product
+     * for gamma 1 and 2 (the default), else {@code exp(gamma log q)} (0 at q = 0, 1 at q = 1).
+     */
+    private static void focal(RowProblem p, Scratch sc, int c) {
+        final float gamma = (float) p.gamma();
+        final FloatVector sum = FloatVector.fromArray(F, sc.sum, 0);
+        final FloatVector q = FloatVector.fromArray(F, sc.rest, 0).div(sum);
+        // mod into sc.pow on every path, so that no vector is merged across the branches
+        if (gamma == 0) {
+            java.util.Arrays.fill(sc.pow, 1f);
+        } else if (gamma == 1) {
+            q.intoArray(sc.pow, 0);
+        } else if (gamma == 2) {
+            q.mul(q).intoArray(sc.pow, 0);
+        } else {
+            q.intoArray(sc.pow, 0);
+            VectorMath.logInPlace(sc.pow, V);
+            FloatVector.fromArray(F, sc.pow, 0).mul(gamma).intoArray(sc.pow, 0);
+            VectorMath.expInto(sc.pow, sc.pow, V, sc.zero);
+        }
+        final FloatVector mod = FloatVector.fromArray(F, sc.pow, 0);
+        final FloatVector l = FloatVector.fromArray(F, sc.loss, 0);
+        final FloatVector py = FloatVector.fromArray(F, sc.exps, c * V).div(sum);
+        final VectorMask<Float> limit = q.compare(VectorOperators.EQ, 0f).or(py.compare(VectorOperators.EQ, 0f))
+                .or(gamma == 0 ? F.maskAll(true) : F.maskAll(false));
+        final FloatVector second = py.mul(gamma).mul(mod.div(q)).mul(l).blend(0f, limit);
+        FloatVector.fromArray(F, sc.targetWeight, 0).mul(mod).add(second).mul((float) p.gradScale()).intoArray(sc.gradFactor, 0);
+        // ignored lanes (and those past the block's positions): 0, whatever their sums were
+        final VectorMask<Float> ignored = FloatVector.fromArray(F, sc.targets, 0).compare(VectorOperators.LT, 0f);
+        mod.mul(l).blend(0f, ignored).intoArray(sc.loss, 0);
     }
 
     /**
@@ -346,8 +394,7 @@ final class AcrossPositions {
         final FloatVector invSum = FloatVector.broadcast(F, 1f).div(sum);
         // p_y - 1 = -S'/S, from S' itself: S - e_y would cancel to 0 in a confident lane
         final FloatVector pyMinus1 = FloatVector.fromArray(F, sc.rest, 0).neg().mul(invSum);
-        final FloatVector a = FloatVector.fromArray(F, sc.targetWeight, 0).mul((float) (p.gradScale() * (1 - eps)))
-                .blend(0f, ignored);
+        final FloatVector a = FloatVector.fromArray(F, sc.gradFactor, 0).blend(0f, ignored);
         final FloatVector b = FloatVector.broadcast(F, (float) (p.gradScale() * eps / c)).blend(0f, ignored);
         final float wSum = (float) p.weightSum();
         // ignored lanes: 0, or NaN where the softmax is NaN, as PyTorch's log_softmax backward

@@ -20,7 +20,8 @@ import dev.vecloss.internal.ScalarKernels;
  *       {@link Margins} for multi_margin_loss and categorical hinge from one vector of
  *       classes;</li>
  *   <li>{@code (N, C)} with fewer classes, and {@code (N, C, d...)} with a spatial size of at
- *       least one vector: {@link AcrossPositions}, a block of {@code lanes} positions at a time,
+ *       least one vector: {@link AcrossPositions} (cross-entropy and the softmax focal loss), a
+ *       block of {@code lanes} positions at a time,
  *       one vector per class (the rows of a narrow (N, C) block are transposed through L1 by a
  *       gather); the positions that do not fill a block (an image's last ones, a chunk's end)
  *       are a block with its other lanes ignored, so that a position's results do not depend on
@@ -63,12 +64,13 @@ public final class PanamaKernels implements LossKernels {
     public double rows(RowOp op, RowProblem p, long from, long to) {
         return switch (op) {
             case CROSS_ENTROPY -> p.s() == 1 && p.c() >= ALONG_CLASSES_MIN_C ? AlongClasses.index(p, from, to)
-                    : p.s() == 1 || p.s() >= V ? AcrossPositions.index(p, from, to)
+                    : p.s() == 1 || p.s() >= V ? AcrossPositions.index(op, p, from, to)
                     : SCALAR.rows(op, p, from, to);
             case CROSS_ENTROPY_PROB -> p.s() == 1 && p.c() >= V ? AlongClasses.prob(p, from, to)
                     : SCALAR.rows(op, p, from, to);
             case MULTI_MARGIN -> p.s() == 1 && p.c() >= V ? Margins.multiMargin(p, from, to) : SCALAR.rows(op, p, from, to);
             case SOFTMAX_FOCAL -> p.s() == 1 && p.c() >= ALONG_CLASSES_MIN_C ? AlongClasses.focal(p, from, to)
+                    : p.s() == 1 || p.s() >= V ? AcrossPositions.index(op, p, from, to)
                     : SCALAR.rows(op, p, from, to);
             case CATEGORICAL_HINGE -> p.s() == 1 && p.c() >= V ? Margins.categoricalHinge(p, from, to)
                     : SCALAR.rows(op, p, from, to);
