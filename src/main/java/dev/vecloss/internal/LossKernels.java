@@ -47,4 +47,16 @@ public interface LossKernels {
      * @throws Ranges.BadValue for the lowest failing index
      */
     double unitInterval(ElementProblem p, long from, long to);
+
+    /**
+     * The per-class sums of {@code op} over positions {@code [from, to)}: for each class {@code k},
+     * {@code Sp_k}, {@code St_k} and {@code D_k} added into {@code out[off + k]},
+     * {@code out[off + C + k]} and {@code out[off + 2C + k]} (see {@link ClassSumProblem}).
+     *
+     * @throws Targets.BadTarget for the lowest position of the range whose active label is outside {@code [0, C)}
+     */
+    void classSums(ClassSumOp op, ClassSumProblem p, long from, long to, double[] out, int off);
+
+    /** The gradient of a per-class-sum loss over positions {@code [from, to)}, from the problem's coefficients; returns 0. */
+    double classSumsGrad(ClassSumOp op, ClassSumProblem p, long from, long to);
 }
