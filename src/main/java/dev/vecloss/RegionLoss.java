@@ -309,7 +309,8 @@ public final class RegionLoss {
                 if (!Layout.isPositionShape(in, t)) {
                     throw new IllegalArgumentException(what + ": mode multiclass: target shape " + Arrays.toString(t)
                             + " does not fit input shape " + Arrays.toString(in) + " (expected "
-                            + Arrays.toString(Layout.positionShape(in)) + ", class indices)");
+                            + Arrays.toString(Layout.positionShape(in)) + ", class indices"
+                            + (Arrays.equals(in, t) ? "; a target of the input's shape is mode multilabel's" : "") + ")");
                 }
                 if (target.dtype().isFloating()) {
                     throw new IllegalArgumentException(what + ": mode multiclass: target must hold class indices"
