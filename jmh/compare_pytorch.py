@@ -505,6 +505,9 @@ TORCH_CODE = {
     "multi_margin": "F.multi_margin_loss",
     "softmax_focal": "F.log_softmax, gather, (1 - p)^2 (-log p), mean",
     "kl_div": "F.kl_div(reduction='batchmean')",
+    "dice": "smp DiceLoss port (log_softmax.exp, one_hot, L1 soft_tversky_score)",
+    "jaccard": "smp JaccardLoss port (same pipeline, alpha = beta = 1)",
+    "tversky": "smp TverskyLoss port (same pipeline)",
 }
 
 
