@@ -198,6 +198,9 @@ public final class RegionLoss {
         Objects.requireNonNull(o, "options");
         long[] in = input.dims();
         long c = checkOperands(what, input, target, o.mode());
+        if (c > (Integer.MAX_VALUE - 8) / 3) { // three sums per class in one double array
+            throw new IllegalArgumentException(what + ": " + c + " classes is too many (at most " + (Integer.MAX_VALUE - 8) / 3 + ")");
+        }
         checkClasses(what, o, c);
         Checks.outputs(what, Reduction.MEAN, null, null, in, grad, input, target, null, null);
         int threads = Checks.threads(o.threads(), input.numel(), input, target, grad, null, null, null);

@@ -6,6 +6,8 @@ package dev.vecloss.internal;
  * <ul>
  *   <li>{@link #rows}: row losses ({@link RowOp}), a row of class scores per position;</li>
  *   <li>{@link #elements}: elementwise losses ({@link ElementOp}), a loss per element.</li>
+ *   <li>{@link #classSums} and {@link #classSumsGrad}: per-class-sum losses ({@link ClassSumOp}), sums per
+ *       class over every position, then the gradient from their per-class coefficients.</li>
  * </ul>
  * Each evaluates positions {@code [from, to)} of a checked problem, writes their per-position
  * losses and gradients where the problem asks for them, and returns the sum of their losses, in
