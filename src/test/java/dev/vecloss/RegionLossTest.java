@@ -311,6 +311,40 @@ class RegionLossTest {
         return tests.stream();
     }
 
+    /**
+     * The same data on the heap, in a confined native arena (one thread, its owner) and in a
+     * shared one at an unaligned byte offset (two threads): the same bits, loss and gradient.
+     */
+    @Test
+    void entryPoints() {
+        for (Mode mode : Mode.values()) {
+            long[] dims = mode == Mode.BINARY ? new long[] {2, 1, 3, 13} : new long[] {2, 4, 3, 13};
+            Data d = data(mode, true, true, 77, mode == Mode.MULTICLASS ? 255L : 5L, 99, dims);
+            Options o = Options.defaults(mode).withIgnoreIndex(d.labels != null ? 255L : 5L);
+            Tensor gHeap = d.newGrad();
+            double heap = RegionLoss.tversky(d.input(), d.target(), o.withTversky(0.3, 0.7, 1.5), gHeap);
+            for (boolean confined : new boolean[] {true, false}) {
+                try (java.lang.foreign.Arena arena = confined ? java.lang.foreign.Arena.ofConfined()
+                        : java.lang.foreign.Arena.ofShared()) {
+                    long off = confined ? 0 : 4;
+                    Tensor x = copy(arena, d.input(), off);
+                    Tensor y = copy(arena, d.target(), off);
+                    Tensor g = Tensor.of(arena.allocate(d.x.length * 4L + off).asSlice(off), DType.FLOAT32, dims);
+                    double v = RegionLoss.tversky(x, y, o.withTversky(0.3, 0.7, 1.5).withThreads(confined ? 0 : 2), g);
+                    assertEquals(Double.doubleToLongBits(heap), Double.doubleToLongBits(v), mode + " confined " + confined);
+                    assertArrayEquals(gHeap.toFloatArray(), g.toFloatArray(), mode + " confined " + confined);
+                }
+            }
+        }
+    }
+
+    private static Tensor copy(java.lang.foreign.Arena arena, Tensor t, long off) {
+        long bytes = t.numel() * t.dtype().byteSize();
+        java.lang.foreign.MemorySegment m = arena.allocate(bytes + off).asSlice(off);
+        m.copyFrom(t.segment().asSlice(0, bytes));
+        return Tensor.of(m, t.dtype(), t.shape());
+    }
+
     /** NaN and infinities: the selected kernels as the scalar ones, and as smp (NaN even at an ignored place). */
     @Test
     void nonFiniteInputs() {
