@@ -44,6 +44,7 @@ REPS = 5
 
 
 # Defaults of every workload; each loss reads the keys it needs (see write_opts and CompareDriver).
+REGION = ("dice", "jaccard", "tversky")
 BASE = dict(loss="cross_entropy", reduction="mean", grad=False, weight=False, pos_weight=False,
             ignore_index=-100, label_smoothing=0.0, prob=False, ignored=0.0)
 
@@ -62,6 +63,15 @@ NEW_LOSSES = {
     "kl_div": dict(loss="kl_div", reduction="batchmean"),
 }
 ROW_LOSSES = ("multi_margin", "softmax_focal", "kl_div")
+
+# smp's region losses (issue 9), multiclass from logits on 8 x 21 x 512 x 512 (2 x 21 x 32 x 32 with
+# --quick) and a cache-resident 2 x 21 x 64 x 64: name -> options (alpha, beta for Tversky).
+REGION_LOSSES = {
+    "dice": dict(loss="dice", alpha=0.5, beta=0.5),
+    "jaccard": dict(loss="jaccard", alpha=1.0, beta=1.0),
+    "tversky": dict(loss="tversky", alpha=0.3, beta=0.7),
+    "dice_grad": dict(loss="dice", alpha=0.5, beta=0.5, grad=True),
+}
 
 
 def workloads(quick):
@@ -90,6 +100,9 @@ def workloads(quick):
             else:
                 shape = (e,)
             w[name + suffix] = dict(BASE, shape=shape, **opts)
+    for name, opts in REGION_LOSSES.items():
+        w[name] = dict(BASE, shape=(2, 21, 32, 32) if quick else (8, 21, 512, 512), **opts)
+        w[name + "_cache"] = dict(BASE, shape=(2, 21, 16, 16) if quick else (2, 21, 64, 64), **opts)
     return w
 
 
@@ -116,6 +129,9 @@ def operands(rng, s):
         if s["weight"]:
             out["weight"] = rng.uniform(0.5, 1.5, size=c).astype(f32)
         return out
+    if loss in REGION:  # logits, labels (N, H, W)
+        return dict(input=rng.uniform(-4, 4, size=shape).astype(f32),
+                    target=rng.integers(0, shape[1], size=(shape[0],) + tuple(shape[2:]), dtype=np.int64))
     if loss in ("multi_margin", "softmax_focal"):
         return dict(input=rng.uniform(-4, 4, size=shape).astype(f32),
                     target=rng.integers(0, shape[1], size=shape[0], dtype=np.int64))
@@ -149,6 +165,9 @@ def write_opts(f, s):
         "softmax_focal": ["ignore_index", "gamma"],
         "sigmoid_focal": ["alpha", "gamma"],
         "multi_margin": ["p", "margin"],
+        "dice": ["alpha", "beta"],
+        "jaccard": ["alpha", "beta"],
+        "tversky": ["alpha", "beta"],
     }.get(s["loss"], [])
     for k in keys:
         v = s[k]
@@ -239,6 +258,23 @@ def torch_loss(s, t, extra):
         return softmax_focal
     if loss == "kl_div":
         return lambda x: F.kl_div(x, t, reduction=s["reduction"])
+    if loss in REGION:
+        alpha, beta = s["alpha"], s["beta"]
+
+        def smp_region(x):
+            # smp's DiceLoss / JaccardLoss / TverskyLoss.forward, mode multiclass, from_logits,
+            # defaults (smooth 0, eps 1e-7, no ignore_index, all classes), ported from its
+            # losses/dice.py and losses/_functional.py:soft_tversky_score (see
+            # tools/golden/make_golden.py for the full port)
+            bs, c = x.size(0), x.size(1)
+            p = x.log_softmax(dim=1).exp().reshape(bs, c, -1)
+            y = F.one_hot(t.reshape(bs, -1), c).permute(0, 2, 1).type_as(p)
+            sp, st = p.sum(dim=(0, 2)), y.sum(dim=(0, 2))
+            d = torch.linalg.vector_norm(p - y, ord=1, dim=(0, 2))
+            tp = (sp + st - d) / 2
+            score = tp / (tp + alpha * (sp - tp) + beta * (st - tp)).clamp_min(1e-7)
+            return ((1.0 - score) * (st > 0).to(p.dtype)).mean()
+        return smp_region
     raise ValueError("unknown loss " + loss)
 
 
@@ -331,6 +367,18 @@ def jax_loss(s, extra):
         return softmax_focal, "jnp"
     if loss == "kl_div":  # batchmean: the per-row divergences' sum over the batch size
         return (lambda x, t: optax.kl_divergence(x, t, axis=-1).sum() / x.shape[0]), "optax"
+    if loss in REGION:  # no optax equivalent: smp's formula in jnp, as the torch port
+        alpha, beta = s["alpha"], s["beta"]
+
+        def region(x, t):
+            bs, c = x.shape[0], x.shape[1]
+            p = jnp.exp(jax.nn.log_softmax(x, axis=1)).reshape(bs, c, -1)
+            y = jnp.moveaxis(jax.nn.one_hot(t.reshape(bs, -1), c, dtype=p.dtype), 2, 1)
+            sp, st = p.sum(axis=(0, 2)), y.sum(axis=(0, 2))
+            tp = (sp + st - jnp.abs(p - y).sum(axis=(0, 2))) / 2
+            score = tp / jnp.maximum(tp + alpha * (sp - tp) + beta * (st - tp), 1e-7)
+            return jnp.mean((1.0 - score) * (st > 0))
+        return region, "jnp"
     raise ValueError("unknown loss " + loss)
 
 
@@ -457,6 +505,9 @@ TORCH_CODE = {
     "multi_margin": "F.multi_margin_loss",
     "softmax_focal": "F.log_softmax, gather, (1 - p)^2 (-log p), mean",
     "kl_div": "F.kl_div(reduction='batchmean')",
+    "dice": "smp DiceLoss port (log_softmax.exp, one_hot, L1 soft_tversky_score)",
+    "jaccard": "smp JaccardLoss port (same pipeline, alpha = beta = 1)",
+    "tversky": "smp TverskyLoss port (same pipeline)",
 }
 
 
@@ -481,6 +532,8 @@ def describe(s):
         parts.append("gamma %g" % s["gamma"])
     if s["loss"] == "multi_margin":
         parts.append("p %d, margin %g" % (s["p"], s["margin"]))
+    if s["loss"] in REGION:
+        parts.append("multiclass from logits, alpha %g, beta %g" % (s["alpha"], s["beta"]))
     return ", ".join(parts)
 
 

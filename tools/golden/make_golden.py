@@ -1542,6 +1542,366 @@ def kl_div_cases(case):
         reduction="batchmean", note="1-d: batchmean divides by 37")
 
 
+# --------------------------------------------------------------------------------------------
+# segmentation_models_pytorch's region losses (LOSSES.md 8.1-8.2): smp is not installable here,
+# so this is a port of its source (qubvel-org/segmentation_models.pytorch, HEAD 0.5.1.dev0,
+# commit 5006616357631a48c7c8e11977cf5abb00803590), statement for statement. Each part names the
+# smp file and function it ports. class_weights is float32 as smp's to_tensor(..., torch.float)
+# makes it; classes is written as one token, the indices joined by commas.
+
+SMP_MODES = ("binary", "multiclass", "multilabel")
+
+# smp makes class_weights float32 (to_tensor(..., dtype=torch.float)), so that with float64
+# predictions `weights.sum()` is a float32 sum, 1e-8 off the double one; the library takes the
+# weights as doubles. region_adjust re-evaluates such cases with float64 weights.
+SMP_FLOAT32_WEIGHTS = True
+
+
+def smp_soft_tversky_score(output, target, alpha, beta, smooth=0.0, eps=1e-7, dims=None):
+    """losses/_functional.py: soft_tversky_score (the L1 form of smp >= 0.4)."""
+    assert output.size() == target.size()
+    if dims is not None:
+        output_sum = torch.sum(output, dim=dims)
+        target_sum = torch.sum(target, dim=dims)
+        difference = torch.linalg.vector_norm(output - target, ord=1, dim=dims)
+    else:
+        output_sum = torch.sum(output)
+        target_sum = torch.sum(target)
+        difference = torch.linalg.vector_norm(output - target, ord=1)
+    intersection = (output_sum + target_sum - difference) / 2  # TP
+    fp = output_sum - intersection
+    fn = target_sum - intersection
+    return (intersection + smooth) / (intersection + alpha * fp + beta * fn + smooth).clamp_min(eps)
+
+
+def smp_soft_dice_score(output, target, smooth=0.0, eps=1e-7, dims=None):
+    """losses/_functional.py: soft_dice_score."""
+    assert output.size() == target.size()
+    return smp_soft_tversky_score(output, target, 0.5, 0.5, smooth, eps, dims)
+
+
+def smp_soft_jaccard_score(output, target, smooth=0.0, eps=1e-7, dims=None):
+    """losses/_functional.py: soft_jaccard_score."""
+    assert output.size() == target.size()
+    return smp_soft_tversky_score(output, target, 1.0, 1.0, smooth, eps, dims)
+
+
+def smp_classes(classes):
+    """The `classes` parameter: None, or the comma-joined indices as a long tensor (smp's to_tensor)."""
+    if classes is None:
+        return None
+    return torch.tensor([int(v) for v in str(classes).split(",")], dtype=torch.long)
+
+
+def smp_prepare(mode, y_pred, y_true, from_logits, ignore_index):
+    """The first part of losses/dice.py: DiceLoss.forward, which losses/jaccard.py:
+    JaccardLoss.forward repeats word for word: the activation, the reshapes, the ignore mask and
+    the one-hot targets. Returns y_pred, y_true (not yet type_as) and dims."""
+    assert y_true.size(0) == y_pred.size(0)
+    if from_logits:
+        if mode == "multiclass":
+            y_pred = y_pred.log_softmax(dim=1).exp()
+        else:
+            y_pred = F.logsigmoid(y_pred).exp()
+    bs = y_true.size(0)
+    num_classes = y_pred.size(1)
+    dims = (0, 2)
+    if mode == "binary":
+        y_true = y_true.reshape(bs, 1, -1)
+        y_pred = y_pred.reshape(bs, 1, -1)
+        if ignore_index is not None:
+            mask = y_true != ignore_index
+            y_pred = y_pred * mask
+            y_true = y_true * mask
+    if mode == "multiclass":
+        y_true = y_true.reshape(bs, -1)
+        y_pred = y_pred.reshape(bs, num_classes, -1)
+        if ignore_index is not None:
+            mask = y_true != ignore_index
+            y_pred = y_pred * mask.unsqueeze(1)
+            y_true = F.one_hot((y_true * mask).to(torch.long), num_classes)  # N,H*W -> N,H*W, C
+            y_true = y_true.permute(0, 2, 1) * mask.unsqueeze(1)  # N, C, H*W
+        else:
+            y_true = F.one_hot(y_true, num_classes)  # N,H*W -> N,H*W, C
+            y_true = y_true.permute(0, 2, 1)  # N, C, H*W
+    if mode == "multilabel":
+        y_true = y_true.reshape(bs, num_classes, -1)
+        y_pred = y_pred.reshape(bs, num_classes, -1)
+        if ignore_index is not None:
+            mask = y_true != ignore_index
+            y_pred = y_pred * mask
+            y_true = y_true * mask
+    return y_pred, y_true, dims
+
+
+def smp_dice_aggregate(loss, class_weights, classes):
+    """losses/dice.py: DiceLoss.aggregate_loss."""
+    if class_weights is not None:
+        weights = class_weights.to(loss.device)
+        if classes is not None:
+            weights = weights[classes]
+        return (loss * weights).sum() / weights.sum()
+    return loss.mean()
+
+
+def smp_tversky_aggregate(loss, class_weights, classes, gamma):
+    """losses/tversky.py: TverskyLoss.aggregate_loss."""
+    if class_weights is not None:
+        weights = class_weights.to(loss.device)
+        if classes is not None:
+            weights = weights[classes]
+        return ((loss * weights).sum() / weights.sum()) ** gamma
+    return loss.mean() ** gamma
+
+
+def smp_dice_forward(input, target, compute_score, aggregate, mode, from_logits, smooth, eps, ignore_index, log_loss,
+                     classes, class_weights):
+    """losses/dice.py: DiceLoss.forward (also TverskyLoss's, which inherits it and overrides
+    compute_score and aggregate_loss)."""
+    assert mode in SMP_MODES
+    if class_weights is not None and mode == "binary":
+        raise ValueError("class_weights are not supported with mode=binary")
+    classes = smp_classes(classes)
+    assert classes is None or mode != "binary"
+    if class_weights is not None and SMP_FLOAT32_WEIGHTS:
+        class_weights = class_weights.to(torch.float)
+    y_pred, y_true, dims = smp_prepare(mode, input, target, from_logits, ignore_index)
+    scores = compute_score(y_pred, y_true.type_as(y_pred), smooth=smooth, eps=eps, dims=dims)
+    if log_loss:
+        loss = -torch.log(scores.clamp_min(eps))
+    else:
+        loss = 1.0 - scores
+    mask = y_true.sum(dims) > 0
+    loss *= mask.to(loss.dtype)
+    if classes is not None:
+        loss = loss[classes]
+    return aggregate(loss, class_weights, classes)
+
+
+def smp_dice_loss(input, target, mode, class_weights=None, from_logits=True, smooth=0.0, eps=1e-7, ignore_index=None,
+                  log_loss=False, classes=None):
+    """losses/dice.py: DiceLoss(mode, classes, log_loss, from_logits, smooth, ignore_index, eps,
+    class_weights)(input, target)."""
+    def compute_score(output, target, smooth=0.0, eps=1e-7, dims=None):  # DiceLoss.compute_score
+        return smp_soft_dice_score(output, target, smooth, eps, dims)
+    return smp_dice_forward(input, target, compute_score, smp_dice_aggregate, mode, from_logits, smooth, eps,
+                            ignore_index, log_loss, classes, class_weights)
+
+
+def smp_tversky_loss(input, target, mode, class_weights=None, from_logits=True, smooth=0.0, eps=1e-7,
+                     ignore_index=None, log_loss=False, classes=None, alpha=0.5, beta=0.5, gamma=1.0):
+    """losses/tversky.py: TverskyLoss(mode, classes, log_loss, from_logits, smooth, ignore_index, eps,
+    alpha, beta, gamma, class_weights)(input, target)."""
+    def compute_score(output, target, smooth=0.0, eps=1e-7, dims=None):  # TverskyLoss.compute_score
+        return smp_soft_tversky_score(output, target, alpha, beta, smooth, eps, dims)
+
+    def aggregate(loss, class_weights, classes):
+        return smp_tversky_aggregate(loss, class_weights, classes, gamma)
+    return smp_dice_forward(input, target, compute_score, aggregate, mode, from_logits, smooth, eps, ignore_index,
+                            log_loss, classes, class_weights)
+
+
+def smp_jaccard_loss(input, target, mode, class_weights=None, from_logits=True, smooth=0.0, eps=1e-7,
+                     ignore_index=None, log_loss=False, classes=None):
+    """losses/jaccard.py: JaccardLoss(mode, classes, log_loss, from_logits, smooth, eps, ignore_index,
+    class_weights)(input, target): JaccardLoss.forward, with its own aggregation inline."""
+    assert mode in SMP_MODES
+    if class_weights is not None and mode == "binary":
+        raise ValueError("class_weights are not supported with mode=binary")
+    classes = smp_classes(classes)
+    assert classes is None or mode != "binary"
+    if class_weights is not None and SMP_FLOAT32_WEIGHTS:
+        class_weights = class_weights.to(torch.float)
+    y_pred, y_true, dims = smp_prepare(mode, input, target, from_logits, ignore_index)
+    scores = smp_soft_jaccard_score(y_pred, y_true.type(y_pred.dtype), smooth=smooth, eps=eps, dims=dims)
+    if log_loss:
+        loss = -torch.log(scores.clamp_min(eps))
+    else:
+        loss = 1.0 - scores
+    mask = y_true.sum(dims) > 0
+    loss *= mask.float()
+    if classes is not None:
+        loss = loss[classes]
+    if class_weights is not None:
+        weights = class_weights.to(loss.device)
+        if classes is not None:
+            weights = weights[classes]
+        return (loss * weights).sum() / weights.sum()
+    return loss.mean()
+
+
+def evaluate_region_loss(op, tensors, params, float_dtype):
+    """A loss that returns one number (no reduction): {loss, grad} by autograd."""
+    args = {name: t.torch(float_dtype) for name, t in tensors.items()}
+    args["input"].requires_grad_(True)
+    out = op.call(**args, **params)
+    out.backward()
+    return {"loss": out.detach().numpy().astype(np.float64),
+            "grad": args["input"].grad.detach().numpy().astype(np.float64)}
+
+
+def region_adjust(name):
+    """The library's two deviations from smp, as an adjust function of op `name`: class weights
+    kept in double (see SMP_FLOAT32_WEIGHTS), and Tversky with gamma < 1 whose aggregate is 0,
+    where autograd's gamma * 0^(gamma - 1) * 0 is NaN everywhere and the library gives 0
+    (LOSSES.md 8.2)."""
+    def adjust(tensors, params, expected):
+        reasons = []
+        if "class_weights" in tensors and tensors["input"].dtype == "float64":
+            global SMP_FLOAT32_WEIGHTS
+            SMP_FLOAT32_WEIGHTS = False
+            try:
+                expected.update(evaluate_region_loss(OPS[name], tensors, params, torch.float64))
+            finally:
+                SMP_FLOAT32_WEIGHTS = True
+            reasons.append("class_weights float64 (smp's are float32, and so is their sum)")
+        if params.get("gamma", 1.0) < 1 and expected["loss"] == 0 and np.isnan(expected["grad"]).any():
+            expected["grad"][...] = 0.0
+            reasons.append("gamma < 1 at aggregate 0: gradient 0 where autograd gives NaN (LOSSES.md 8.2)")
+        return "; ".join(reasons) or None
+    return adjust
+
+
+def region_cases(case, loss):
+    """The cases of one region loss: every mode, from logits or not, and each option."""
+    def add(name, x, y, dt="float64", ydt=None, note=None, class_weights=None, **params):
+        ydt = ydt or ("int64" if params.get("mode") == "multiclass" else dt)
+        cw = None if class_weights is None else T(as_dtype(class_weights, "float32"), dt)
+        case(name, note=note, input=T(x, dt), target=T(y, ydt), class_weights=cw, **params)
+
+    def probs(name, *shape, axis=1):
+        x = logits(name, *shape, scale=1.5)
+        if axis is None:
+            return np.vectorize(lambda v: 1 / (1 + math.exp(-v)))(x)
+        return np.apply_along_axis(softmax_exact, axis, x)
+
+    def binary_target(name, shape):
+        return rng_for(name + "/target").randint(0, 2, size=shape).astype(np.float64)
+
+    b = loss
+    # multiclass, (N, C, H, W) with a spatial size of 15 (a full 8-lane block and a short one)
+    for fl in (True, False):
+        base = "%s_mc_%s" % (b, "logits" if fl else "probs")
+        x = logits(base, 2, 4, 3, 5) if fl else probs(base, 2, 4, 3, 5)
+        t = labels(base, 4, (2, 3, 5))
+        for dt in FLOAT_DTYPES:
+            add("%s_%s" % (base, dt), x, t, dt, mode="multiclass", from_logits=fl)
+    base = b + "_mc_options"
+    x, t = logits(base, 2, 5, 4, 4), labels(base, 5, (2, 4, 4))
+    add(base + "_smooth", x, t, mode="multiclass", smooth=1.0)
+    add(base + "_eps", x, t, mode="multiclass", eps=1e-3)
+    add(base + "_log_loss", x, t, mode="multiclass", log_loss=True)
+    add(base + "_log_loss_float32", x, t, "float32", mode="multiclass", log_loss=True)
+    add(base + "_classes", x, t, mode="multiclass", classes="0,2,4")
+    add(base + "_classes_dup", x, t, mode="multiclass", classes="3,1,3", note="a class listed twice counts twice")
+    add(base + "_weights", x, t, mode="multiclass", class_weights=weights(base, 5))
+    add(base + "_weights_classes", x, t, "float32", mode="multiclass", class_weights=weights(base, 5), classes="1,4")
+    add(base + "_all", x, t, mode="multiclass", smooth=0.5, eps=1e-5, log_loss=True, classes="0,1,3",
+        class_weights=weights(base, 5))
+    base = b + "_mc_ignore"
+    t = labels(base, 5, (2, 4, 4), ignore_index=255, n_ignored=9)
+    x = logits(base, 2, 5, 4, 4)
+    for ydt in ("int64", "int32", "uint8"):
+        add("%s_%s" % (base, ydt), x, t, ydt=ydt, mode="multiclass", ignore_index=255)
+    x[1, 2, t[1] == 255] = math.nan  # NaN at ignored positions: smp's p * mask keeps it
+    add(base + "_nan", x, t, "float32", mode="multiclass", ignore_index=255,
+        note="NaN logits at ignored positions: p * 0 is NaN, so every class's sums and the loss are NaN")
+    base = b + "_mc_ignore_all"
+    add(base, logits(base, 2, 3, 2, 5), np.full((2, 2, 5), -1), mode="multiclass", ignore_index=-1,
+        note="every position ignored: every class absent, loss 0")
+    base = b + "_mc_ignore_class0"
+    add(base, logits(base, 2, 3, 3, 3), labels(base, 3, (2, 3, 3)), mode="multiclass", ignore_index=0,
+        note="ignore_index 0, a class label: those positions ignored")
+    base = b + "_mc_absent"
+    t = labels(base, 3, (2, 3, 4))  # class 3 of 4 never appears
+    add(base, logits(base, 2, 4, 3, 4), t, mode="multiclass", note="class 3 absent: loss 0, still in the mean")
+    add(base + "_log_loss", logits(base, 2, 4, 3, 4), t, mode="multiclass", log_loss=True)
+    base = b + "_mc_single_class"
+    add(base, logits(base, 2, 1, 3, 4), np.zeros((2, 3, 4)), mode="multiclass", note="C = 1: p = 1 everywhere")
+    base = b + "_mc_nc"
+    add(base, logits(base, 7, 4), labels(base, 4, (7,)), mode="multiclass", note="(N, C): S = 1")
+    base = b + "_mc_3d"
+    add(base + "_float32", logits(base, 2, 3, 2, 3, 5), labels(base, 3, (2, 2, 3, 5)), "float32", mode="multiclass",
+        note="(N, C, D, H, W)")
+    base = b + "_mc_odd"
+    add(base + "_float32", logits(base, 3, 6, 37), labels(base, 6, (3, 37)), "float32", mode="multiclass",
+        note="S = 37: four full blocks of 8 and a short one")
+    # binary
+    for fl in (True, False):
+        base = "%s_bin_%s" % (b, "logits" if fl else "probs")
+        x = logits(base, 2, 1, 4, 5) if fl else probs(base, 2, 1, 4, 5, axis=None)
+        y = binary_target(base, (2, 1, 4, 5))
+        for dt in FLOAT_DTYPES:
+            add("%s_%s" % (base, dt), x, y, dt, mode="binary", from_logits=fl)
+    base = b + "_bin"
+    x, y = logits(base, 2, 1, 4, 5), binary_target(base, (2, 4, 5))
+    add(base + "_nhw_target", x, y, mode="binary", note="target (N, H, W)")
+    add(base + "_int_target", x, y, ydt="int64", mode="binary")
+    add(base + "_uint8_target_float32", x, y, "float32", ydt="uint8", mode="binary")
+    add(base + "_smooth_log", x, y, mode="binary", smooth=1.0, log_loss=True)
+    yi = y.copy()
+    yi[0, 1, :] = -1
+    add(base + "_ignore", x, yi, mode="binary", ignore_index=-1)
+    add(base + "_ignore_float32", x, yi, "float32", mode="binary", ignore_index=-1)
+    base = b + "_bin_background"
+    add(base, logits(base, 2, 1, 3, 5), np.zeros((2, 1, 3, 5)), mode="binary",
+        note="all background: the one class is absent, loss 0")
+    # multilabel
+    for fl in (True, False):
+        base = "%s_ml_%s" % (b, "logits" if fl else "probs")
+        x = logits(base, 2, 3, 3, 4) if fl else probs(base, 2, 3, 3, 4, axis=None)
+        y = binary_target(base, (2, 3, 3, 4))
+        for dt in FLOAT_DTYPES:
+            add("%s_%s" % (base, dt), x, y, dt, mode="multilabel", from_logits=fl)
+    base = b + "_ml"
+    x, y = logits(base, 2, 3, 2, 5), binary_target(base, (2, 3, 2, 5))
+    y[:, 2] = 0  # class 2 absent
+    add(base + "_absent", x, y, mode="multilabel", note="class 2 absent")
+    add(base + "_classes_weights", x, y, mode="multilabel", classes="0,2", class_weights=[0.5, 2.0, 1.25])
+    yi = y.copy()
+    yi[1, 0, 1, :] = 255
+    add(base + "_ignore_float32", x, yi, "float32", mode="multilabel", ignore_index=255, smooth=0.25)
+    add(base + "_ignore_uint8", x, yi, ydt="uint8", mode="multilabel", ignore_index=255)
+    add(base + "_soft", x, rng_for(base + "/soft").uniform(0, 1, size=(2, 3, 2, 5)), mode="multilabel",
+        note="soft targets, used as they are (the L1 form)")
+
+
+REGION_PARAMS = {"mode": "multiclass", "from_logits": True, "smooth": 0.0, "eps": 1e-7, "ignore_index": None,
+                 "log_loss": False, "classes": None}
+
+
+@op("dice_loss", smp_dice_loss, tensors=("input", "target"), optional=("class_weights",), params=REGION_PARAMS,
+    evaluate=evaluate_region_loss, adjust=region_adjust("dice_loss"))
+def dice_loss_cases(case):
+    region_cases(case, "dice")
+
+
+@op("jaccard_loss", smp_jaccard_loss, tensors=("input", "target"), optional=("class_weights",),
+    params=REGION_PARAMS, evaluate=evaluate_region_loss, adjust=region_adjust("jaccard_loss"))
+def jaccard_loss_cases(case):
+    region_cases(case, "jaccard")
+
+
+@op("tversky_loss", smp_tversky_loss, tensors=("input", "target"), optional=("class_weights",),
+    params=dict(REGION_PARAMS, alpha=0.5, beta=0.5, gamma=1.0), evaluate=evaluate_region_loss,
+    adjust=region_adjust("tversky_loss"))
+def tversky_loss_cases(case):
+    region_cases(case, "tversky")
+    base = "tversky_weights"
+    x, t = logits(base, 2, 4, 3, 5), labels(base, 4, (2, 3, 5))
+    for a, b_, g in ((0.3, 0.7, 1.0), (0.7, 0.3, 2.0), (0.3, 0.7, 0.75), (0.0, 1.0, 1.5)):
+        name = "%s_a%s_b%s_g%s" % (base, num_name(a), num_name(b_), num_name(g))
+        case(name, input=T(x, "float64"), target=T(t, "int64"), mode="multiclass", alpha=a, beta=b_, gamma=g)
+    base = "tversky_gamma_zero_agg"
+    case(base, input=T(logits(base, 2, 1, 2, 5), "float64"), target=T(np.zeros((2, 1, 2, 5)), "float64"),
+         mode="binary", gamma=0.5, note="binary without positives: aggregate 0, gamma 0.5")
+    base = "tversky_focal_ml"
+    x = logits(base, 2, 3, 2, 5)
+    case(base + "_float32", input=T(x, "float32"), target=T(rng_for(base).randint(0, 2, (2, 3, 2, 5)), "float32"),
+         mode="multilabel", alpha=0.3, beta=0.7, gamma=4.0 / 3, log_loss=True)
+
+
+
 def main():
     torch.set_num_threads(1)
     # The CPU capability is part of "which torch": float64 kernels such as log_softmax round

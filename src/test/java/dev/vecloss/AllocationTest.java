@@ -80,6 +80,15 @@ class AllocationTest {
         Focal.SigmoidOptions sigmoidFocal = Focal.SigmoidOptions.defaults().withGamma(1.5).withReduction(Reduction.MEAN)
                 .withThreads(1);
         KlDiv.Options kl = KlDiv.Options.defaults().withReduction(Reduction.BATCHMEAN).withThreads(1);
+        RegionLoss.Options dice = RegionLoss.Options.defaults(RegionLoss.Mode.MULTICLASS).withThreads(1);
+        RegionLoss.Options jaccard = dice.withIgnoreIndex(3L);
+        RegionLoss.Options tversky = RegionLoss.Options.defaults(RegionLoss.Mode.MULTILABEL).withTversky(0.3, 0.7, 2)
+                .withClasses(0, 2).withThreads(1);
+        float[] mask = new float[2 * 5 * 100];
+        for (int i = 0; i < mask.length; i++) {
+            mask[i] = rnd.nextBoolean() ? 1 : 0;
+        }
+        Tensor spatialMask = Tensor.of(mask, 2, 5, 100);
         Object[][] calls = {
             {"cross_entropy, wide rows", (DoubleSupplier) () -> CrossEntropy.crossEntropy(wide, y, ce)},
             {"cross_entropy, narrow rows and smoothing", (DoubleSupplier) () -> CrossEntropy.crossEntropy(narrow, y10, smooth)},
@@ -93,6 +102,9 @@ class AllocationTest {
             {"sigmoid_focal_loss, gamma 1.5", (DoubleSupplier) () -> Focal.sigmoidFocalLoss(logits, labels01, sigmoidFocal)},
             {"hinge, labels AUTO", (DoubleSupplier) () -> Hinge.hinge(logits, labels01, hinge)},
             {"kl_div, batchmean", (DoubleSupplier) () -> KlDiv.klDiv(logProbs, probs, kl)},
+            {"dice_loss, multiclass, spatial", (DoubleSupplier) () -> RegionLoss.dice(spatial, ySpatial, dice)},
+            {"tversky_loss, multilabel, spatial", (DoubleSupplier) () -> RegionLoss.tversky(spatial, spatialMask, tversky)},
+            {"jaccard_loss, multiclass, (N, C)", (DoubleSupplier) () -> RegionLoss.jaccard(narrow, y10, jaccard)},
         };
         return Stream.of(calls).map(k -> DynamicTest.dynamicTest((String) k[0], () -> check((String) k[0],
                 (DoubleSupplier) k[1])));

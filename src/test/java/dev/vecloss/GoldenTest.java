@@ -87,7 +87,44 @@ class GoldenTest {
             Map.entry("squared_hinge", GoldenTest::squaredHinge),
             Map.entry("multi_margin_loss", GoldenTest::multiMarginLoss),
             Map.entry("categorical_hinge", GoldenTest::categoricalHinge),
-            Map.entry("kl_div", GoldenTest::klDiv));
+            Map.entry("kl_div", GoldenTest::klDiv),
+            Map.entry("dice_loss", (a, t) -> regionLoss(a, t, RegionLoss::dice)),
+            Map.entry("jaccard_loss", (a, t) -> regionLoss(a, t, RegionLoss::jaccard)),
+            Map.entry("tversky_loss", (a, t) -> regionLoss(a, t, RegionLoss::tversky)));
+
+    /** One of {@link RegionLoss}'s losses with its gradient. */
+    @FunctionalInterface
+    private interface RegionCall {
+        double apply(Tensor input, Tensor target, RegionLoss.Options o, Tensor grad);
+    }
+
+    /** smp's Dice, Jaccard and Tversky: options by smp's keyword names, {@code classes} as "0,2". */
+    private static Outputs regionLoss(Args a, int threads, RegionCall call) {
+        Tensor input = a.tensor("input");
+        RegionLoss.Options o = RegionLoss.Options
+                .defaults(RegionLoss.Mode.valueOf(a.stringParam("mode").toUpperCase(Locale.ROOT)))
+                .withFromLogits(a.booleanParam("from_logits"))
+                .withSmooth(a.doubleParam("smooth"))
+                .withEps(a.doubleParam("eps"))
+                .withLogLoss(a.booleanParam("log_loss"))
+                .withThreads(threads);
+        if (a.hasParam("ignore_index")) {
+            o = o.withIgnoreIndex(a.longParam("ignore_index"));
+        }
+        if (a.hasParam("classes")) {
+            o = o.withClasses(Arrays.stream(a.stringParam("classes").split(",")).mapToInt(Integer::parseInt).toArray());
+        }
+        Tensor w = a.optionalTensor("class_weights");
+        if (w != null) {
+            o = o.withClassWeights(w.toDoubleArray());
+        }
+        if (a.hasParam("alpha")) {
+            o = o.withTversky(a.doubleParam("alpha"), a.doubleParam("beta"), a.doubleParam("gamma"));
+        }
+        Tensor grad = a.output("grad", input.dtype());
+        double loss = call.apply(input, a.tensor("target"), o, grad);
+        return new Outputs().returned("loss", loss, input.dtype()).written("grad", grad);
+    }
 
     /** A library call that writes {@code losses} and {@code grad} and returns the loss. */
     @FunctionalInterface

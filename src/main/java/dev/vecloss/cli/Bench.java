@@ -8,6 +8,7 @@ import dev.vecloss.Hinge;
 import dev.vecloss.Kernels;
 import dev.vecloss.KlDiv;
 import dev.vecloss.Reduction;
+import dev.vecloss.RegionLoss;
 import dev.vecloss.Tensor;
 import dev.vecloss.cli.Command.Option;
 import java.io.PrintStream;
@@ -18,6 +19,7 @@ import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -43,12 +45,15 @@ final class Bench {
     /** The losses bench can time: every loss command, in the registry's order. */
     static final List<String> LOSSES = List.of("cross-entropy", "nll-loss", "binary-cross-entropy",
             "binary-cross-entropy-with-logits", "sigmoid-focal-loss", "softmax-focal-loss", "hinge", "squared-hinge",
-            "multi-margin-loss", "kl-div");
+            "multi-margin-loss", "kl-div", "dice-loss", "jaccard-loss", "tversky-loss");
     /** Those with one loss per input element, of any shape; the others have a class axis and index targets. */
     static final Set<String> ELEMENTWISE = Set.of("binary-cross-entropy", "binary-cross-entropy-with-logits",
             "sigmoid-focal-loss", "hinge", "squared-hinge", "kl-div");
     /** Those that take a spatial input, and so the strided layout. */
-    static final Set<String> SPATIAL = Set.of("cross-entropy", "nll-loss", "softmax-focal-loss");
+    static final Set<String> SPATIAL = Set.of("cross-entropy", "nll-loss", "softmax-focal-loss", "dice-loss",
+            "jaccard-loss", "tversky-loss");
+    /** The region losses (multiclass from logits here): per-class sums over a spatial input. */
+    static final List<String> REGION = List.of("dice-loss", "jaccard-loss", "tversky-loss");
 
     static final Option LOSS = Option.choice("--loss", "NAME",
             String.join(", ", LOSSES.subList(0, 3)) + ",\n" + String.join(", ", LOSSES.subList(3, 6)) + ",\n"
@@ -60,12 +65,15 @@ final class Bench {
     static final Option LAYOUT = Option.choice("--layout", "L",
             "row: (N, C); nchw: (B, C, N/B), class axis strided\n"
             + "(cross-entropy, nll-loss, softmax-focal-loss)", "row", "row", "nchw");
+    static final Option SHAPE = Option.value("--shape", "DIMS",
+            "the input's shape instead of --n and --c, N,C or N,C,d1,...,dk\n"
+            + "(a spatial one for the losses of --layout nchw)", null);
     static final Option FORMAT = Option.choice("--format", "F",
             "table or csv (loss,n,c,layout,kernel,threads,gelem_per_s,rel_error)", "table", "table", "csv");
 
     static final Command COMMAND = new Command("bench",
             "built-in benchmark of the SIMD and scalar kernels (no files needed)",
-            List.of(LOSS, N, C, LossOptions.THREADS, LAYOUT, FORMAT),
+            List.of(LOSS, N, C, LossOptions.THREADS, LAYOUT, SHAPE, FORMAT),
             """
             Without --loss, --n, --c or --layout: a tour of about a minute, cross-entropy's
             common cases and options, then one case of every other loss. Reports the
@@ -154,7 +162,9 @@ final class Bench {
             threads = Runtime.getRuntime().availableProcessors(); // as the losses read 0: all cores
         }
         List<Case> cases;
-        if (args.has(LOSS.name()) || args.has(N.name()) || args.has(C.name()) || args.has(LAYOUT.name())) {
+        if (args.has(SHAPE.name())) {
+            cases = List.of(shapeCase(args.choice(LOSS), args));
+        } else if (args.has(LOSS.name()) || args.has(N.name()) || args.has(C.name()) || args.has(LAYOUT.name())) {
             String loss = args.choice(LOSS);
             long c = args.longValue(C.name(), Long.parseLong(C.defaultValue()), 1, Integer.MAX_VALUE);
             long n = args.longValue(N.name(), Math.max(1, CASE_ELEMENTS / c), 1, Long.MAX_VALUE);
@@ -211,6 +221,43 @@ final class Bench {
     }
 
     /**
+     * The case of {@code --shape N,C[,d1,...,dk]} for {@code loss}: {@code (N, C, d1*...*dk)},
+     * strided when there are spatial axes (for the losses of {@link #SPATIAL} only).
+     */
+    private static Case shapeCase(String loss, Args args) throws CliError {
+        for (Option o : List.of(N, C, LAYOUT)) {
+            if (args.has(o.name())) {
+                throw new CliError("--shape gives the whole shape: drop " + o.name());
+            }
+        }
+        String text = args.string(SHAPE);
+        String[] parts = text.split(",", -1);
+        long[] dims = new long[parts.length];
+        try {
+            for (int i = 0; i < parts.length; i++) {
+                dims[i] = Long.parseLong(parts[i].strip());
+            }
+        } catch (NumberFormatException e) {
+            dims = new long[0];
+        }
+        long s = 1;
+        for (int i = 2; i < dims.length; i++) {
+            s = dims[i] > 0 && s <= MAX_ELEMENTS / dims[i] ? s * dims[i] : MAX_ELEMENTS + 1;
+        }
+        if (dims.length < 2 || Arrays.stream(dims).anyMatch(d -> d < 1) || dims[1] > Integer.MAX_VALUE
+                || s > MAX_ELEMENTS || (double) dims[0] * dims[1] * s > MAX_ELEMENTS) {
+            throw new CliError("--shape: '" + text + "' is not N,C or N,C,d1,...,dk of positive sizes with at most"
+                    + " 2^34 elements");
+        }
+        boolean nchw = dims.length > 2;
+        if (nchw && !SPATIAL.contains(loss)) {
+            throw new CliError("--shape " + text + ": " + loss + " has no strided class axis (spatial shapes are for "
+                    + String.join(", ", LOSSES.stream().filter(SPATIAL::contains).toList()) + ")");
+        }
+        return new Case(loss, loss, dims[0], dims[1], s, nchw, false, false, 0, false, false);
+    }
+
+    /**
      * The default tour: cross-entropy on common class counts, the strided NCHW layout and each
      * option, nll-loss, then one case of every other loss at the same size, (2^21/100, 100).
      */
@@ -228,9 +275,12 @@ final class Bench {
         t.add(Case.plain("nll-loss", n, 100));
         t.add(new Case("nll-loss+grad", "nll-loss", n, 100, 1, false, false, false, 0, false, true));
         for (String loss : LOSSES) {
-            if (!loss.equals("cross-entropy") && !loss.equals("nll-loss")) {
+            if (!loss.equals("cross-entropy") && !loss.equals("nll-loss") && !REGION.contains(loss)) {
                 t.add(Case.plain(loss, n, 100));
             }
+        }
+        for (String loss : REGION) { // multiclass from logits on a spatial input, their natural case
+            t.add(new Case(loss, loss, 4, 21, CASE_ELEMENTS / (4 * 21), true, false, false, 0, false, false));
         }
         return t;
     }
@@ -311,9 +361,17 @@ final class Bench {
                 case "multi-margin-loss" -> Hinge.multiMarginLoss(input, target,
                         Hinge.Options.defaults().withWeight(weight).withThreads(threads), null, grad);
                 case "kl-div" -> KlDiv.klDiv(input, target, KlDiv.Options.defaults().withThreads(threads), null, grad);
+                case "dice-loss" -> RegionLoss.dice(input, target, region(threads), grad);
+                case "jaccard-loss" -> RegionLoss.jaccard(input, target, region(threads), grad);
+                case "tversky-loss" -> RegionLoss.tversky(input, target, region(threads).withTversky(0.3, 0.7, 1), grad);
                 default -> throw new IllegalStateException("bench has no call for " + cs.loss);
             };
         }
+    }
+
+    /** The region losses' options of the bench: multiclass from logits, smp's defaults. */
+    private static RegionLoss.Options region(int threads) {
+        return RegionLoss.Options.defaults(RegionLoss.Mode.MULTICLASS).withThreads(threads);
     }
 
     /** {rate in G elements/s, result}: warm-up, then the best of {@link #REPS} timed runs. */

@@ -6,6 +6,8 @@ package dev.vecloss.internal;
  * <ul>
  *   <li>{@link #rows}: row losses ({@link RowOp}), a row of class scores per position;</li>
  *   <li>{@link #elements}: elementwise losses ({@link ElementOp}), a loss per element.</li>
+ *   <li>{@link #classSums} and {@link #classSumsGrad}: per-class-sum losses ({@link ClassSumOp}), sums per
+ *       class over every position, then the gradient from their per-class coefficients.</li>
  * </ul>
  * Each evaluates positions {@code [from, to)} of a checked problem, writes their per-position
  * losses and gradients where the problem asks for them, and returns the sum of their losses, in
@@ -47,4 +49,16 @@ public interface LossKernels {
      * @throws Ranges.BadValue for the lowest failing index
      */
     double unitInterval(ElementProblem p, long from, long to);
+
+    /**
+     * The per-class sums of {@code op} over positions {@code [from, to)}: for each class {@code k},
+     * {@code Sp_k}, {@code St_k} and {@code D_k} added into {@code out[off + k]},
+     * {@code out[off + C + k]} and {@code out[off + 2C + k]} (see {@link ClassSumProblem}).
+     *
+     * @throws Targets.BadTarget for the lowest position of the range whose active label is outside {@code [0, C)}
+     */
+    void classSums(ClassSumOp op, ClassSumProblem p, long from, long to, double[] out, int off);
+
+    /** The gradient of a per-class-sum loss over positions {@code [from, to)}, from the problem's coefficients; returns 0. */
+    double classSumsGrad(ClassSumOp op, ClassSumProblem p, long from, long to);
 }

@@ -142,6 +142,44 @@ public final class Parallel {
         System.arraycopy(partial, 0, out, 0, width);
     }
 
+    /**
+     * {@link #sums} with the partial sums in {@code scratch} (at least {@link #sumsLength} doubles,
+     * kept by the caller), so that a call on one thread allocates nothing: the same chunks and the
+     * same tree, so the same bits.
+     */
+    public static <P> void sums(long total, long grain, int threads, int width, RangeSums<P> fn, P problem,
+            double[] out, double[] scratch) {
+        java.util.Arrays.fill(out, 0, width, 0.0);
+        if (total <= 0) {
+            return;
+        }
+        long chunks = chunks(total, grain);
+        int length = sumsLength(total, grain, width);
+        java.util.Arrays.fill(scratch, 0, length, 0.0);
+        if (threads <= 1 || chunks == 1) {
+            for (int i = 0; i < chunks; i++) { // no lambda: nothing to allocate
+                long from = i * grain;
+                fn.apply(problem, from, Math.min(total, from + grain), scratch, i * width);
+            }
+        } else {
+            run(chunks, threads, (i, worker) -> {
+                long from = i * grain;
+                fn.apply(problem, from, Math.min(total, from + grain), scratch, i * width);
+            });
+        }
+        combine(scratch, width, 0, (int) chunks);
+        System.arraycopy(scratch, 0, out, 0, width);
+    }
+
+    /** The number of doubles {@link #sums(long, long, int, int, RangeSums, Object, double[], double[])} needs. */
+    public static int sumsLength(long total, long grain, int width) {
+        long chunks = total <= 0 ? 0 : chunks(total, grain);
+        if (chunks * width > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("too many partial sums: " + chunks + " chunks of " + width);
+        }
+        return (int) chunks * width;
+    }
+
     /** Adds the lanes of chunks {@code [lo, hi)} into chunk {@code lo} by the tree of {@link #tree(double[], int, int)}. */
     private static void combine(double[] partial, int width, int lo, int hi) {
         if (hi - lo == 1) {

@@ -533,4 +533,15 @@ public final class ScalarKernels implements LossKernels {
     static double weight(RowProblem p, long k) {
         return p.weight() == null ? 1 : Mem.get(p.weight(), p.f64(), k);
     }
+
+    /** The per-class-sum family: {@link ScalarClassSums}. */
+    @Override
+    public void classSums(ClassSumOp op, ClassSumProblem p, long from, long to, double[] out, int off) {
+        ScalarClassSums.sums(op, p, from, to, out, off);
+    }
+
+    @Override
+    public double classSumsGrad(ClassSumOp op, ClassSumProblem p, long from, long to) {
+        return ScalarClassSums.grad(op, p, from, to);
+    }
 }

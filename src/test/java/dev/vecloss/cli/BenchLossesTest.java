@@ -56,6 +56,29 @@ class BenchLossesTest extends CliTestBase {
     }
 
     @Test
+    void shapeTimesOneCaseOfThatShape() throws IOException {
+        String selected = Kernels.selected().name().toLowerCase(Locale.ROOT);
+        for (String loss : List.of("dice-loss", "jaccard-loss", "tversky-loss", "cross-entropy")) {
+            Run r = run("bench", "--loss", loss, "--shape", "2,3,5,7", "--format", "csv", "--threads", "1");
+            assertEquals(0, r.status, loss + ": " + r.err);
+            String[] lines = r.out.split("\n");
+            assertEquals(3, lines.length, r.out);
+            assertTrue(lines[1].startsWith(loss + ",70,3,nchw,scalar,1,"), lines[1]);
+            assertTrue(lines[2].startsWith(loss + ",70,3,nchw," + selected + ",1,"), lines[2]);
+            assertTrue(Double.parseDouble(lines[2].split(",")[7]) <= 1e-6, lines[2]);
+        }
+        Run rows = run("bench", "--loss", "dice-loss", "--shape", "5, 4", "--format", "csv");
+        assertEquals(0, rows.status, rows.err);
+        assertTrue(rows.out.split("\n")[1].startsWith("dice-loss,5,4,row,"), rows.out);
+        fails(new String[] {"bench", "--loss", "dice-loss", "--shape", "8"}, "--shape", "'8'");
+        fails(new String[] {"bench", "--loss", "dice-loss", "--shape", "8,0,4"}, "--shape");
+        fails(new String[] {"bench", "--loss", "dice-loss", "--shape", "8,x"}, "--shape");
+        fails(new String[] {"bench", "--loss", "dice-loss", "--shape", "65536,65536,65536"}, "--shape", "2\\^34");
+        fails(new String[] {"bench", "--loss", "dice-loss", "--shape", "2,3,4", "--n", "4"}, "--shape", "--n");
+        fails(new String[] {"bench", "--loss", "hinge", "--shape", "2,3,4"}, "hinge", "strided");
+    }
+
+    @Test
     void theTourCoversEveryLossAndEachOfItsCasesRuns() {
         Set<String> covered = new HashSet<>();
         for (Bench.Case cs : Bench.tour()) {

@@ -7,6 +7,7 @@ import dev.vecloss.Hinge;
 import dev.vecloss.Kernels;
 import dev.vecloss.KlDiv;
 import dev.vecloss.Reduction;
+import dev.vecloss.RegionLoss;
 import dev.vecloss.Tensor;
 import dev.vecloss.npy.Npy;
 import dev.vecloss.npy.NpyArray;
@@ -197,6 +198,13 @@ public final class CompareDriver {
             case "kl_div" -> {
                 KlDiv.Options o = KlDiv.Options.defaults().withReduction(reduction);
                 yield t -> KlDiv.klDiv(x, y, o.withThreads(t), null, grad);
+            }
+            case "dice", "jaccard", "tversky" -> {
+                // smp's losses, multiclass from logits; Dice and Jaccard are Tversky's pipeline
+                RegionLoss.Options o = RegionLoss.Options.defaults(RegionLoss.Mode.MULTICLASS).withTversky(
+                        Double.parseDouble(opts.getProperty("alpha", "0.5")),
+                        Double.parseDouble(opts.getProperty("beta", "0.5")), 1);
+                yield t -> RegionLoss.tversky(x, y, o.withThreads(t), grad);
             }
             default -> throw new IllegalArgumentException(name + ": unknown loss '" + loss + "'");
         };

@@ -4,6 +4,8 @@ import static dev.vecloss.internal.panama.PanamaConstants.ALONG_CLASSES_MIN_C;
 import static dev.vecloss.internal.panama.PanamaConstants.F;
 import static dev.vecloss.internal.panama.PanamaConstants.V;
 
+import dev.vecloss.internal.ClassSumOp;
+import dev.vecloss.internal.ClassSumProblem;
 import dev.vecloss.internal.ElementOp;
 import dev.vecloss.internal.ElementProblem;
 import dev.vecloss.internal.LossKernels;
@@ -91,5 +93,20 @@ public final class PanamaKernels implements LossKernels {
     @Override
     public double elements(ElementOp op, ElementProblem p, long from, long to) {
         return Elementwise.covers(op, p) ? Elementwise.elements(op, p, from, to) : SCALAR.elements(op, p, from, to);
+    }
+
+    /** The per-class sums: {@link ClassSums} where it covers the problem, else the scalar kernel. */
+    @Override
+    public void classSums(ClassSumOp op, ClassSumProblem p, long from, long to, double[] out, int off) {
+        if (ClassSums.covers(p)) {
+            ClassSums.sums(op, p, from, to, out, off);
+        } else {
+            SCALAR.classSums(op, p, from, to, out, off);
+        }
+    }
+
+    @Override
+    public double classSumsGrad(ClassSumOp op, ClassSumProblem p, long from, long to) {
+        return ClassSums.covers(p) ? ClassSums.grad(op, p, from, to) : SCALAR.classSumsGrad(op, p, from, to);
     }
 }
