@@ -522,4 +522,10 @@ public final class ScalarKernels implements LossKernels {
     static double weight(RowProblem p, long k) {
         return p.weight() == null ? 1 : Mem.get(p.weight(), p.f64(), k);
     }
+
+    /** The counting family's reference: {@link ScalarCounts#counts}. */
+    @Override
+    public void counts(CountProblem p, long from, long to, long[] out, int off) {
+        ScalarCounts.counts(p, from, to, out, off);
+    }
 }

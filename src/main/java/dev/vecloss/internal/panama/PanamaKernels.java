@@ -4,6 +4,7 @@ import static dev.vecloss.internal.panama.PanamaConstants.ALONG_CLASSES_MIN_C;
 import static dev.vecloss.internal.panama.PanamaConstants.F;
 import static dev.vecloss.internal.panama.PanamaConstants.V;
 
+import dev.vecloss.internal.CountProblem;
 import dev.vecloss.internal.ElementOp;
 import dev.vecloss.internal.ElementProblem;
 import dev.vecloss.internal.LossKernels;
@@ -83,5 +84,11 @@ public final class PanamaKernels implements LossKernels {
     @Override
     public double elements(ElementOp op, ElementProblem p, long from, long to) {
         return Elementwise.covers(op, p) ? Elementwise.elements(op, p, from, to) : SCALAR.elements(op, p, from, to);
+    }
+
+    /** Class counts: {@link Histogram}. */
+    @Override
+    public void counts(CountProblem p, long from, long to, long[] out, int off) {
+        Histogram.counts(p, from, to, out, off);
     }
 }
