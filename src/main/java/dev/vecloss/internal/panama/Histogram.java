@@ -40,16 +40,17 @@ public final class Histogram {
     private static final VectorSpecies<Byte> B = ByteVector.SPECIES_PREFERRED.vectorBitSize() == BITS
             ? ByteVector.SPECIES_PREFERRED : VectorSpecies.of(byte.class, VectorShape.forBitSize(BITS));
     private static final int L = B.length();
-    private static final VectorSpecies<Short> S = B.withLanes(short.class);
 
     /**
      * uint8 labels with at most this many classes to compare (C, plus one for an ignore_index
      * in [C, 255]) go by {@link #compareAndCount}; more by {@link #subHistograms}. Measured with
-     * the JMH HistogramBenchmark on AVX2 (32 byte lanes, one thread, 64M labels): compare-and-count
-     * runs at about 23 G labels/s for C = 2 and 3.4 G/s for C = 21, falling as 1/C; four
-     * sub-histograms at about 1.4 G/s whatever C.
+     * the JMH HistogramBenchmark ({@code compareAndCount} and {@code subHistograms} methods, 64M
+     * labels, one thread) on the 2-core AVX2 machine while it was shared (load 6 to 8, so only
+     * the ratios mean something): compare-and-count was 10x faster at C = 2, 5x at C = 8, 1.2 to
+     * 1.4x at C = 21, even around C = 28 and 2x slower at C = 48; the four sub-histograms run at
+     * about the same rate whatever C. To be measured again on a quiet machine.
      */
-    public static final int COMPARE_MAX_CLASSES = 48;
+    public static final int COMPARE_MAX_CLASSES = 28;
 
     /**
      * Vectors per block of {@link #compareAndCount}: a byte counter takes at most 255 before it
@@ -59,6 +60,8 @@ public final class Histogram {
 
     /** Below this many labels per class the four histograms cost more to clear and add than they save. */
     private static final int LABELS_PER_CLASS = 4;
+
+    private static final ThreadLocal<long[]> FOUR = ThreadLocal.withInitial(() -> new long[4]);
 
     private static final ThreadLocal<int[][]> SCRATCH = ThreadLocal.withInitial(() -> new int[1][0]);
 
@@ -95,9 +98,20 @@ public final class Histogram {
         final long ig = p.ignoreIndex();
         final long vectorEnd = from + (to - from) / L * L;
         long seen = 0; // labels matched by a class or by ignore_index
+        final long[] four = FOUR.get();
         for (long start = from; start < vectorEnd; start += (long) BLOCK_VECTORS * L) {
             int vectors = (int) Math.min(BLOCK_VECTORS, (vectorEnd - start) / L);
-            for (int k = 0; k < c; k++) {
+            int k = 0;
+            for (; k + 4 <= c; k += 4) {
+                countEqual4(seg, start, vectors, k, four);
+                for (int j = 0; j < 4; j++) {
+                    seen += four[j];
+                    if (k + j != ig) {
+                        out[off + k + j] += four[j];
+                    }
+                }
+            }
+            for (; k < c; k++) {
                 long n = countEqual(seg, start, vectors, (byte) k);
                 seen += n;
                 if (k != ig) {
@@ -112,6 +126,42 @@ public final class Histogram {
             ScalarCounts.check(p, from, vectorEnd); // some label matched nothing: report the lowest
         }
         ScalarCounts.counts(p, vectorEnd, to, out, off);
+    }
+
+    /**
+     * The numbers of bytes equal to {@code k}, {@code k + 1}, {@code k + 2} and {@code k + 3} in
+     * {@code vectors} (at most 255) vectors from {@code start}, into {@code counts[0..3]}: four
+     * classes per load, four independent counters.
+     */
+    private static void countEqual4(MemorySegment seg, long start, int vectors, int k, long[] counts) {
+        ByteVector k0 = ByteVector.broadcast(B, (byte) k);
+        ByteVector k1 = ByteVector.broadcast(B, (byte) (k + 1));
+        ByteVector k2 = ByteVector.broadcast(B, (byte) (k + 2));
+        ByteVector k3 = ByteVector.broadcast(B, (byte) (k + 3));
+        ByteVector a0 = ByteVector.zero(B), a1 = ByteVector.zero(B), a2 = ByteVector.zero(B), a3 = ByteVector.zero(B);
+        long pos = start;
+        for (int v = 0; v < vectors; v++, pos += L) {
+            ByteVector x = ByteVector.fromMemorySegment(B, seg, pos, LE);
+            a0 = a0.sub((ByteVector) x.eq(k0).toVector()); // a true lane is -1
+            a1 = a1.sub((ByteVector) x.eq(k1).toVector());
+            a2 = a2.sub((ByteVector) x.eq(k2).toVector());
+            a3 = a3.sub((ByteVector) x.eq(k3).toVector());
+        }
+        counts[0] = laneSum(a0);
+        counts[1] = laneSum(a1);
+        counts[2] = laneSum(a2);
+        counts[3] = laneSum(a3);
+    }
+
+    /**
+     * The sum of the lanes of byte counters read as unsigned (each at most 255): pairs of lanes
+     * as shorts, each half masked out, sum to at most 510 per short lane and 510 * 32 in all, no
+     * overflow.
+     */
+    private static long laneSum(ByteVector acc) {
+        ShortVector pairs = acc.reinterpretAsShorts();
+        ShortVector sums = pairs.and((short) 0xFF).add(pairs.lanewise(VectorOperators.LSHR, 8));
+        return sums.reduceLanes(VectorOperators.ADD) & 0xFFFF;
     }
 
     /**
@@ -134,11 +184,7 @@ public final class Histogram {
             ByteVector a = ByteVector.fromMemorySegment(B, seg, pos, LE);
             acc0 = acc0.sub((ByteVector) a.eq(key).toVector());
         }
-        // each lane of acc0 + acc1 is at most 255 (unsigned); pairs of lanes as shorts, each half
-        // masked out, sum to at most 510 per short lane and 510 * 32 in all: no overflow
-        ShortVector pairs = acc0.add(acc1).reinterpretAsShorts();
-        ShortVector sums = pairs.and((short) 0xFF).add(pairs.lanewise(VectorOperators.LSHR, 8));
-        return sums.reduceLanes(VectorOperators.ADD) & 0xFFFF;
+        return laneSum(acc0.add(acc1)); // each lane at most 255
     }
 
     /**
