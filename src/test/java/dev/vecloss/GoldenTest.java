@@ -87,7 +87,8 @@ class GoldenTest {
             Map.entry("squared_hinge", GoldenTest::squaredHinge),
             Map.entry("multi_margin_loss", GoldenTest::multiMarginLoss),
             Map.entry("categorical_hinge", GoldenTest::categoricalHinge),
-            Map.entry("kl_div", GoldenTest::klDiv));
+            Map.entry("kl_div", GoldenTest::klDiv),
+            Map.entry("class_weights", GoldenTest::classWeights));
 
     /** A library call that writes {@code losses} and {@code grad} and returns the loss. */
     @FunctionalInterface
@@ -229,6 +230,21 @@ class GoldenTest {
                 .withReduction(Reduction.parse(a.stringParam("reduction")))
                 .withThreads(threads);
         return lossesAndGrad(a, input, (l, g) -> KlDiv.klDiv(input, target, o, l, g));
+    }
+
+    /** Class counts and weights (LOSSES.md 9): both float64 outputs, the counts exact. */
+    private static Outputs classWeights(Args a, int threads) {
+        Tensor target = a.tensor("target");
+        int c = Math.toIntExact(a.longParam("num_classes"));
+        ClassWeights.Options o = ClassWeights.Options.defaults()
+                .withBeta(a.doubleParam("beta"))
+                .withIgnoreIndex(a.longParam("ignore_index"))
+                .withThreads(threads);
+        ClassWeights.Scheme scheme = ClassWeights.Scheme.parse(a.stringParam("scheme"));
+        long[] counts = ClassWeights.counts(target, c, o);
+        double[] asDouble = Arrays.stream(counts).asDoubleStream().toArray();
+        return new Outputs().written("counts", Tensor.of(asDouble, c))
+                .written("weights", Tensor.of(ClassWeights.weights(counts, scheme, o), c));
     }
 
     /** The options cross_entropy and nll_loss share: weight, ignore_index, reduction. */
