@@ -63,6 +63,11 @@ NEW_LOSSES = {
 }
 ROW_LOSSES = ("multi_margin", "softmax_focal", "kl_div")
 
+# Class counts (issue 9): torch.bincount on 2^26 uint8 labels (2^18 for _cache), 21 classes, about
+# 5% of them 255, the ignore index (vecloss skips them; torch.bincount counts them in bin 255,
+# which is then dropped). The input is the labels; the value compared is sum_j (j + 1) n_j.
+COUNT_WORKLOADS = {"class_weights_u8c21": dict(loss="class_weights", num_classes=21, ignore_index=255)}
+
 
 def workloads(quick):
     """name -> spec: BASE's keys, shape, and the loss's own options."""
@@ -90,6 +95,9 @@ def workloads(quick):
             else:
                 shape = (e,)
             w[name + suffix] = dict(BASE, shape=shape, **opts)
+    for name, opts in COUNT_WORKLOADS.items():
+        for suffix, e, _ in sizes:
+            w[name + suffix] = dict(BASE, shape=(e,), **opts)
     return w
 
 
@@ -116,6 +124,10 @@ def operands(rng, s):
         if s["weight"]:
             out["weight"] = rng.uniform(0.5, 1.5, size=c).astype(f32)
         return out
+    if loss == "class_weights":  # uint8 labels as the input; the target is unused
+        y = rng.integers(0, s["num_classes"], size=shape, dtype=np.uint8)
+        y[rng.random(size=shape) < 0.05] = s["ignore_index"]
+        return dict(input=y, target=np.zeros(1, dtype=np.int64))
     if loss in ("multi_margin", "softmax_focal"):
         return dict(input=rng.uniform(-4, 4, size=shape).astype(f32),
                     target=rng.integers(0, shape[1], size=shape[0], dtype=np.int64))
@@ -149,6 +161,7 @@ def write_opts(f, s):
         "softmax_focal": ["ignore_index", "gamma"],
         "sigmoid_focal": ["alpha", "gamma"],
         "multi_margin": ["p", "margin"],
+        "class_weights": ["num_classes", "ignore_index"],
     }.get(s["loss"], [])
     for k in keys:
         v = s[k]
@@ -239,6 +252,11 @@ def torch_loss(s, t, extra):
         return softmax_focal
     if loss == "kl_div":
         return lambda x: F.kl_div(x, t, reduction=s["reduction"])
+    if loss == "class_weights":
+        c = s["num_classes"]
+        j = torch.arange(1, c + 1, dtype=torch.float64)
+        # the counts, the ignore index's bin dropped; the checksum costs C operations
+        return lambda x: (torch.bincount(x, minlength=c)[:c].to(torch.float64) * j).sum()
     raise ValueError("unknown loss " + loss)
 
 
@@ -331,6 +349,8 @@ def jax_loss(s, extra):
         return softmax_focal, "jnp"
     if loss == "kl_div":  # batchmean: the per-row divergences' sum over the batch size
         return (lambda x, t: optax.kl_divergence(x, t, axis=-1).sum() / x.shape[0]), "optax"
+    if loss == "class_weights":
+        return None, "n/a"  # not a loss: compared with torch.bincount only
     raise ValueError("unknown loss " + loss)
 
 
@@ -457,6 +477,7 @@ TORCH_CODE = {
     "multi_margin": "F.multi_margin_loss",
     "softmax_focal": "F.log_softmax, gather, (1 - p)^2 (-log p), mean",
     "kl_div": "F.kl_div(reduction='batchmean')",
+    "class_weights": "torch.bincount(labels, minlength=C) (vecloss: ClassWeights.counts)",
 }
 
 
@@ -481,6 +502,8 @@ def describe(s):
         parts.append("gamma %g" % s["gamma"])
     if s["loss"] == "multi_margin":
         parts.append("p %d, margin %g" % (s["p"], s["margin"]))
+    if s["loss"] == "class_weights":
+        parts.append("uint8 labels, %d classes, ~5%% ignore_index %d" % (s["num_classes"], s["ignore_index"]))
     return ", ".join(parts)
 
 
