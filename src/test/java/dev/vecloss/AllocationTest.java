@@ -80,6 +80,14 @@ class AllocationTest {
         Focal.SigmoidOptions sigmoidFocal = Focal.SigmoidOptions.defaults().withGamma(1.5).withReduction(Reduction.MEAN)
                 .withThreads(1);
         KlDiv.Options kl = KlDiv.Options.defaults().withReduction(Reduction.BATCHMEAN).withThreads(1);
+        byte[] u8 = new byte[5000];
+        for (int i = 0; i < u8.length; i++) {
+            u8[i] = (byte) (i % 7 == 0 ? 255 : rnd.nextInt(21));
+        }
+        Tensor u8Labels = Tensor.ofUint8(u8, u8.length);
+        ClassWeights.Options counting = ClassWeights.Options.defaults().withIgnoreIndex(255).withThreads(1);
+        long[] counts = new long[21];
+        long[] wideCounts = new long[c];
         Object[][] calls = {
             {"cross_entropy, wide rows", (DoubleSupplier) () -> CrossEntropy.crossEntropy(wide, y, ce)},
             {"cross_entropy, narrow rows and smoothing", (DoubleSupplier) () -> CrossEntropy.crossEntropy(narrow, y10, smooth)},
@@ -93,6 +101,11 @@ class AllocationTest {
             {"sigmoid_focal_loss, gamma 1.5", (DoubleSupplier) () -> Focal.sigmoidFocalLoss(logits, labels01, sigmoidFocal)},
             {"hinge, labels AUTO", (DoubleSupplier) () -> Hinge.hinge(logits, labels01, hinge)},
             {"kl_div, batchmean", (DoubleSupplier) () -> KlDiv.klDiv(logProbs, probs, kl)},
+            {"class_weights counts, uint8 and int64", (DoubleSupplier) () -> {
+                ClassWeights.counts(u8Labels, 21, counting, counts);
+                ClassWeights.counts(y, c, counting, wideCounts);
+                return counts[0] + wideCounts[0];
+            }},
         };
         return Stream.of(calls).map(k -> DynamicTest.dynamicTest((String) k[0], () -> check((String) k[0],
                 (DoubleSupplier) k[1])));
