@@ -61,6 +61,9 @@ public final class Histogram {
     /** Below this many labels per class the four histograms cost more to clear and add than they save. */
     private static final int LABELS_PER_CLASS = 4;
 
+    /** The longest range {@link #subHistograms} counts in {@code int}s at once. */
+    private static final long MAX_RANGE = 1L << 30;
+
     private static final ThreadLocal<long[]> FOUR = ThreadLocal.withInitial(() -> new long[4]);
 
     private static final ThreadLocal<int[][]> SCRATCH = ThreadLocal.withInitial(() -> new int[1][0]);
@@ -193,14 +196,20 @@ public final class Histogram {
      * Public for the benchmarks; use {@link #counts}.
      */
     public static void subHistograms(CountProblem p, long from, long to, long[] out, int off) {
-        final int c = p.c();
-        if (to - from < (long) LABELS_PER_CLASS * c) {
-            ScalarCounts.counts(p, from, to, out, off);
+        if (to - from > MAX_RANGE) { // int counts: ranges in order, so the lowest bad label still throws first
+            for (long start = from; start < to; start += MAX_RANGE) {
+                subHistograms(p, start, Math.min(to, start + MAX_RANGE), out, off);
+            }
             return;
         }
+        final int c = p.c();
         // uint8 labels: a histogram of every byte value, so the loop needs no range check; the
         // counts of values in [C, 256) other than ignore_index then tell whether a label was bad
         final int width = p.width() == 1 ? 256 : c;
+        if (to - from < (long) LABELS_PER_CLASS * width) {
+            ScalarCounts.counts(p, from, to, out, off);
+            return;
+        }
         int[][] holder = SCRATCH.get();
         if (holder[0].length < 4 * width) {
             holder[0] = new int[4 * width]; // grows once per thread and class count, then reused
