@@ -333,7 +333,8 @@ public final class ClassWeights {
      * Per-channel counts of binary labels over the last axis of {@code target} (any rank at least
      * 1, floating or integer): {@code {npos, m}} with {@code npos[k]} the labels equal to 1 and
      * {@code m[k]} all labels of channel {@code k}; integer labels equal to
-     * {@code options.ignoreIndex()} are skipped.
+     * {@code options.ignoreIndex()} are skipped. One scalar pass on the calling thread (the
+     * SIMD histogram is for class labels, {@link #counts}).
      *
      * @throws IllegalArgumentException for a 0-d target or a label other than 0 and 1, naming
      *         the value and its flat index

@@ -59,7 +59,10 @@ public final class CountProblem {
         return this;
     }
 
-    /** The counts of {@code [from, to)} added into {@code out[off, off + C)} by this problem's kernels: the chunk function of {@link Parallel#counts}. */
+    /**
+     * The counts of {@code [from, to)} added into {@code out[off, off + C)} by this problem's
+     * kernels: the chunk function of {@link Parallel#counts}.
+     */
     public static void chunk(CountProblem p, long from, long to, long[] out, int off) {
         p.kernels.counts(p, from, to, out, off);
     }

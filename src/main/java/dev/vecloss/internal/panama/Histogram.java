@@ -80,7 +80,10 @@ public final class Histogram {
         }
     }
 
-    /** The classes {@link #compareAndCount} compares uint8 labels with: C (at most 256), and the ignore_index where it is another byte value. */
+    /**
+     * The classes {@link #compareAndCount} compares uint8 labels with: C (at most 256), and the
+     * ignore_index where it is another byte value.
+     */
     private static int comparedClasses(CountProblem p) {
         int c = Math.min(p.c(), 256);
         long ig = p.ignoreIndex();
