@@ -32,8 +32,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * The class-count histogram of {@link ClassWeights#counts}: 2^26 (64M) labels in native memory
  * from a fixed seed, uniform over the classes with about 5% ignore_index (255 for uint8, -100
  * otherwise), past the caches ({@code u8c21}, {@code u8c2}, {@code i64c21}, ...), and a
- * cache-sized 2^16 labels ({@code u8c21cache}: one chunk, 64 KB). G labels/s = ops/s × labels /
- * 1e9.
+ * cache-sized 2^16 labels ({@code u8c21cache}: one chunk, 64 KB). A name ending in {@code runs}
+ * ({@code i64c21runs}) has runs of equal labels (128 long on average) instead, as segmentation
+ * masks have: the case the four sub-histograms are for. G labels/s = ops/s × labels / 1e9.
  *
  * <p>Methods: {@link #panama} and {@link #scalar} are the public call with each kernel (forks as
  * {@link CrossEntropyBenchmark}); {@link #compareAndCount} and {@link #subHistograms} run one of
@@ -64,7 +65,8 @@ public class HistogramBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
         // u8c21, i64c21, i32c21, u8c2, u8c64, ..., u8c21cache
-        String w = workload.replace("cache", "");
+        boolean runs = workload.endsWith("runs");
+        String w = workload.replace("cache", "").replace("runs", "");
         DType dtype = w.startsWith("u8") ? DType.UINT8 : w.startsWith("i32") ? DType.INT32 : DType.INT64;
         classes = Integer.parseInt(w.substring(w.indexOf('c') + 1));
         long n = workload.endsWith("cache") ? 1L << 16 : 1L << 26;
@@ -73,8 +75,12 @@ public class HistogramBenchmark {
         MemorySegment seg = arena.allocate(n * dtype.byteSize(), 64);
         SplittableRandom rnd = new SplittableRandom(0x5EEDCAFEL);
         long[] expected = new long[classes];
+        long y = 0;
         for (long i = 0; i < n; i++) {
-            long y = rnd.nextInt(20) == 0 ? ignore : rnd.nextInt(classes);
+            // i.i.d. labels, or (runs) runs of 1 to 256 equal labels, as a segmentation mask's rows
+            if (!runs || rnd.nextInt(128) == 0) {
+                y = rnd.nextInt(20) == 0 ? ignore : rnd.nextInt(classes);
+            }
             if (y != ignore) {
                 expected[(int) y]++;
             }
