@@ -72,6 +72,10 @@ REGION_LOSSES = {
     "tversky": dict(loss="tversky", alpha=0.3, beta=0.7),
     "dice_grad": dict(loss="dice", alpha=0.5, beta=0.5, grad=True),
 }
+# Class counts (issue 9): torch.bincount on 2^26 uint8 labels (2^18 for _cache), 21 classes, about
+# 5% of them 255, the ignore index (vecloss skips them; torch.bincount counts them in bin 255,
+# which is then dropped). The input is the labels; the value compared is sum_j (j + 1) n_j.
+COUNT_WORKLOADS = {"class_weights_u8c21": dict(loss="class_weights", num_classes=21, ignore_index=255)}
 
 
 def workloads(quick):
@@ -103,6 +107,9 @@ def workloads(quick):
     for name, opts in REGION_LOSSES.items():
         w[name] = dict(BASE, shape=(2, 21, 32, 32) if quick else (8, 21, 512, 512), **opts)
         w[name + "_cache"] = dict(BASE, shape=(2, 21, 16, 16) if quick else (2, 21, 64, 64), **opts)
+    for name, opts in COUNT_WORKLOADS.items():
+        for suffix, e, _ in sizes:
+            w[name + suffix] = dict(BASE, shape=(e,), **opts)
     return w
 
 
@@ -132,6 +139,10 @@ def operands(rng, s):
     if loss in REGION:  # logits, labels (N, H, W)
         return dict(input=rng.uniform(-4, 4, size=shape).astype(f32),
                     target=rng.integers(0, shape[1], size=(shape[0],) + tuple(shape[2:]), dtype=np.int64))
+    if loss == "class_weights":  # uint8 labels as the input; the target is unused
+        y = rng.integers(0, s["num_classes"], size=shape, dtype=np.uint8)
+        y[rng.random(size=shape) < 0.05] = s["ignore_index"]
+        return dict(input=y, target=np.zeros(1, dtype=np.int64))
     if loss in ("multi_margin", "softmax_focal"):
         return dict(input=rng.uniform(-4, 4, size=shape).astype(f32),
                     target=rng.integers(0, shape[1], size=shape[0], dtype=np.int64))
@@ -168,6 +179,7 @@ def write_opts(f, s):
         "dice": ["alpha", "beta"],
         "jaccard": ["alpha", "beta"],
         "tversky": ["alpha", "beta"],
+        "class_weights": ["num_classes", "ignore_index"],
     }.get(s["loss"], [])
     for k in keys:
         v = s[k]
@@ -275,6 +287,11 @@ def torch_loss(s, t, extra):
             score = tp / (tp + alpha * (sp - tp) + beta * (st - tp)).clamp_min(1e-7)
             return ((1.0 - score) * (st > 0).to(p.dtype)).mean()
         return smp_region
+    if loss == "class_weights":
+        c = s["num_classes"]
+        j = torch.arange(1, c + 1, dtype=torch.float64)
+        # the counts, the ignore index's bin dropped; the checksum costs C operations
+        return lambda x: (torch.bincount(x, minlength=c)[:c].to(torch.float64) * j).sum()
     raise ValueError("unknown loss " + loss)
 
 
@@ -379,6 +396,8 @@ def jax_loss(s, extra):
             score = tp / jnp.maximum(tp + alpha * (sp - tp) + beta * (st - tp), 1e-7)
             return jnp.mean((1.0 - score) * (st > 0))
         return region, "jnp"
+    if loss == "class_weights":
+        return None, "n/a"  # not a loss: compared with torch.bincount only
     raise ValueError("unknown loss " + loss)
 
 
@@ -508,6 +527,7 @@ TORCH_CODE = {
     "dice": "smp DiceLoss port (log_softmax.exp, one_hot, L1 soft_tversky_score)",
     "jaccard": "smp JaccardLoss port (same pipeline, alpha = beta = 1)",
     "tversky": "smp TverskyLoss port (same pipeline)",
+    "class_weights": "torch.bincount(labels, minlength=C) (vecloss: ClassWeights.counts)",
 }
 
 
@@ -534,6 +554,8 @@ def describe(s):
         parts.append("p %d, margin %g" % (s["p"], s["margin"]))
     if s["loss"] in REGION:
         parts.append("multiclass from logits, alpha %g, beta %g" % (s["alpha"], s["beta"]))
+    if s["loss"] == "class_weights":
+        parts.append("uint8 labels, %d classes, ~5%% ignore_index %d" % (s["num_classes"], s["ignore_index"]))
     return ", ".join(parts)
 
 

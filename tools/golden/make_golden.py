@@ -1902,6 +1902,86 @@ def tversky_loss_cases(case):
 
 
 
+
+# --------------------------------------------------------------------------------------------
+# Class weights from label counts (LOSSES.md 9): torch.bincount for the counts, numpy for the
+# schemes, written from the formulas (scikit-learn is not installed here; its 'balanced' is
+# compute_class_weight's n_samples / (n_classes * np.bincount(y))).
+
+
+CLASS_WEIGHT_SCHEMES = ("inverse", "balanced", "odds", "inverse-normalized", "median-frequency", "effective-number")
+
+
+def class_weights(target, num_classes, scheme, beta, ignore_index):
+    """Per-class counts of the labels of `target` not equal to ignore_index (torch.bincount) and
+    the weights of `scheme` (LOSSES.md 9, zero-count policy ZERO: a class never seen gets 0 and
+    is left out of the normalising sums and the median). Returns (counts, weights) as float64
+    numpy arrays."""
+    t = target.reshape(-1).to(torch.int64)
+    t = t[t != ignore_index]
+    assert t.numel() == 0 or (int(t.min()) >= 0 and int(t.max()) < num_classes), "labels out of range"
+    n = torch.bincount(t, minlength=num_classes).numpy().astype(np.float64)
+    seen = n > 0
+    assert seen.any(), "every count is zero"
+    total = n.sum()
+    c = float(num_classes)
+    w = np.zeros(num_classes)
+    ns = n[seen]
+    if scheme == "inverse":
+        w[seen] = 1.0 / ns
+    elif scheme == "balanced":
+        w[seen] = total / (c * ns)  # sklearn.utils.class_weight.compute_class_weight('balanced')
+    elif scheme == "odds":
+        w[seen] = (total - ns) / ns
+    elif scheme == "inverse-normalized":
+        w[seen] = (1.0 / ns) / np.sum(1.0 / ns)
+    elif scheme == "median-frequency":
+        w[seen] = np.median(ns) / ns  # numpy's median: the mean of the two middle ones for an even count
+    elif scheme == "effective-number":
+        e = (1.0 - beta) / (1.0 - np.power(beta, ns))  # Cui et al.: (1 - beta) / (1 - beta^n)
+        w[seen] = e * c / e.sum()
+    else:
+        raise ValueError(scheme)
+    return n, w
+
+
+def evaluate_class_weights(op, tensors, params, float_dtype):
+    counts, w = class_weights(tensors["target"].torch(float_dtype), **params)
+    return {"counts": counts, "weights": w}
+
+
+@op("class_weights", class_weights, tensors=("target",),
+    params={"num_classes": None, "scheme": "balanced", "beta": 0.999, "ignore_index": -100},
+    evaluate=evaluate_class_weights)
+def class_weights_cases(case):
+    def seg_labels(name, c, shape, ignore, n_ignored, absent=()):
+        t = labels(name, c, shape, ignore_index=ignore, n_ignored=n_ignored)
+        for k in absent:
+            t[t == k] = (k + 1) % c if (k + 1) % c not in absent else ignore
+        return t
+
+    u8 = seg_labels("cw_u8", 21, (2, 9, 11), 255, 20, absent=(3, 17))
+    for scheme in CLASS_WEIGHT_SCHEMES:
+        case("cw_u8_21_%s" % scheme, target=T(u8, "uint8"), num_classes=21, scheme=scheme, ignore_index=255,
+             note="uint8 segmentation labels, 21 classes, 3 and 17 never seen, 20 labels 255 ignored")
+    i64 = seg_labels("cw_i64", 7, (203,), -100, 11)
+    for scheme in CLASS_WEIGHT_SCHEMES:
+        case("cw_i64_7_%s" % scheme, target=T(i64, "int64"), num_classes=7, scheme=scheme,
+             note="int64 labels, 203 of them (odd), -100 ignored")
+    i32 = seg_labels("cw_i32", 5, (3, 4, 5), 2, 0)
+    for beta in (0.0, 0.9, 0.99):
+        case("cw_i32_effective_beta_%s" % fmt_param(beta), target=T(i32, "int32"), num_classes=5,
+             scheme="effective-number", beta=beta, note="beta 0: uniform weights")
+    case("cw_i32_ignore_in_range_balanced", target=T(i32, "int32"), num_classes=5, ignore_index=2,
+         note="ignore_index 2 is a class: its labels are skipped and it gets weight 0")
+    case("cw_bool_odds", target=T(rng_for("cw_bool").randint(0, 2, size=(6, 5)), "bool"), num_classes=2,
+         scheme="odds", note="binary labels: the odds of class 1 are BCE's pos_weight")
+    case("cw_single_class_odds", target=T(np.zeros(9), "int64"), num_classes=1, scheme="odds",
+         note="the only class present: odds 0")
+    case("cw_median_even", target=T([0, 0, 1, 1, 1, 1, 2, 3, 3, 3, 3, 3, 3, 3, 3], "int64"), num_classes=4,
+         scheme="median-frequency", note="an even number of classes seen: the mean of the middle two")
+
+
 def main():
     torch.set_num_threads(1)
     # The CPU capability is part of "which torch": float64 kernels such as log_softmax round

@@ -54,13 +54,20 @@ public final class BinaryCrossEntropy {
      * @param posWeight with logits only: broadcast onto the target, of the input's dtype, or {@code null}
      * @param reduction default {@link Reduction#MEAN}
      * @param threads   threads to use; 0 (default) means all cores for large inputs
+     * @param emptyMean what a mean over no active element gives (default {@link EmptyMean#NAN}, PyTorch's)
      */
-    public record Options(Tensor weight, Tensor posWeight, Reduction reduction, int threads) {
-        private static final Options DEFAULTS = new Options(null, null, Reduction.MEAN, 0);
+    public record Options(Tensor weight, Tensor posWeight, Reduction reduction, int threads, EmptyMean emptyMean) {
+        private static final Options DEFAULTS = new Options(null, null, Reduction.MEAN, 0, EmptyMean.NAN);
 
         public Options {
             Objects.requireNonNull(reduction, "reduction");
+            Objects.requireNonNull(emptyMean, "emptyMean");
             Checks.threadCount(threads);
+        }
+
+        /** The options without {@code emptyMean}, which is then {@link EmptyMean#NAN} (PyTorch's). */
+        public Options(Tensor weight, Tensor posWeight, Reduction reduction, int threads) {
+            this(weight, posWeight, reduction, threads, EmptyMean.NAN);
         }
 
         /** PyTorch's defaults: no weight, no pos_weight, mean, all cores. */
@@ -69,19 +76,24 @@ public final class BinaryCrossEntropy {
         }
 
         public Options withWeight(Tensor w) {
-            return new Options(w, posWeight, reduction, threads);
+            return new Options(w, posWeight, reduction, threads, emptyMean);
         }
 
         public Options withPosWeight(Tensor p) {
-            return new Options(weight, p, reduction, threads);
+            return new Options(weight, p, reduction, threads, emptyMean);
         }
 
         public Options withReduction(Reduction r) {
-            return new Options(weight, posWeight, r, threads);
+            return new Options(weight, posWeight, r, threads, emptyMean);
         }
 
         public Options withThreads(int t) {
-            return new Options(weight, posWeight, reduction, t);
+            return new Options(weight, posWeight, reduction, t, emptyMean);
+        }
+
+        /** What a mean over no active element gives (default {@link EmptyMean#NAN}, PyTorch's). */
+        public Options withEmptyMean(EmptyMean e) {
+            return new Options(weight, posWeight, reduction, threads, e);
         }
     }
 
@@ -148,6 +160,6 @@ public final class BinaryCrossEntropy {
                 throw e;
             }
         }
-        return Problems.reduceElements(p, numel, o.reduction(), numel, threads);
+        return Problems.reduceElements(what, p, numel, o.reduction(), numel, threads, o.emptyMean());
     }
 }

@@ -63,16 +63,23 @@ public final class CrossEntropy {
      *                        value means no smoothing, as in PyTorch, which ignores it silently
      * @param reduction       default {@link Reduction#MEAN}
      * @param threads         threads to use; 0 (default) means all cores for large inputs
+     * @param emptyMean what a mean over no active element gives (default {@link EmptyMean#NAN}, PyTorch's)
      */
-    public record Options(Tensor weight, long ignoreIndex, double labelSmoothing, Reduction reduction, int threads) {
-        private static final Options DEFAULTS = new Options(null, -100, 0.0, Reduction.MEAN, 0);
+    public record Options(Tensor weight, long ignoreIndex, double labelSmoothing, Reduction reduction, int threads, EmptyMean emptyMean) {
+        private static final Options DEFAULTS = new Options(null, -100, 0.0, Reduction.MEAN, 0, EmptyMean.NAN);
 
         public Options {
             Objects.requireNonNull(reduction, "reduction");
+            Objects.requireNonNull(emptyMean, "emptyMean");
             if (labelSmoothing > 1) {
                 throw new IllegalArgumentException("label_smoothing must be at most 1.0, got " + labelSmoothing);
             }
             Checks.threadCount(threads);
+        }
+
+        /** The options without {@code emptyMean}, which is then {@link EmptyMean#NAN} (PyTorch's). */
+        public Options(Tensor weight, long ignoreIndex, double labelSmoothing, Reduction reduction, int threads) {
+            this(weight, ignoreIndex, labelSmoothing, reduction, threads, EmptyMean.NAN);
         }
 
         /** PyTorch's defaults: no weight, ignore_index -100, no smoothing, mean, all cores. */
@@ -81,23 +88,28 @@ public final class CrossEntropy {
         }
 
         public Options withWeight(Tensor w) {
-            return new Options(w, ignoreIndex, labelSmoothing, reduction, threads);
+            return new Options(w, ignoreIndex, labelSmoothing, reduction, threads, emptyMean);
         }
 
         public Options withIgnoreIndex(long i) {
-            return new Options(weight, i, labelSmoothing, reduction, threads);
+            return new Options(weight, i, labelSmoothing, reduction, threads, emptyMean);
         }
 
         public Options withLabelSmoothing(double eps) {
-            return new Options(weight, ignoreIndex, eps, reduction, threads);
+            return new Options(weight, ignoreIndex, eps, reduction, threads, emptyMean);
         }
 
         public Options withReduction(Reduction r) {
-            return new Options(weight, ignoreIndex, labelSmoothing, r, threads);
+            return new Options(weight, ignoreIndex, labelSmoothing, r, threads, emptyMean);
         }
 
         public Options withThreads(int t) {
-            return new Options(weight, ignoreIndex, labelSmoothing, reduction, t);
+            return new Options(weight, ignoreIndex, labelSmoothing, reduction, t, emptyMean);
+        }
+
+        /** What a mean over no active element gives (default {@link EmptyMean#NAN}, PyTorch's). */
+        public Options withEmptyMean(EmptyMean e) {
+            return new Options(weight, ignoreIndex, labelSmoothing, reduction, threads, e);
         }
     }
 
@@ -195,6 +207,6 @@ public final class CrossEntropy {
         } else {
             p.indexTarget(target.segment(), target.dtype().byteSize(), o.ignoreIndex());
         }
-        return Problems.reduceRows(what, p, o.reduction(), threads, prob ? null : Targets::weightSum);
+        return Problems.reduceRows(what, p, o.reduction(), threads, prob ? null : Targets::weightSum, o.emptyMean());
     }
 }

@@ -42,12 +42,14 @@ public final class Focal {
      * @param gamma     at least 0 (default 2)
      * @param reduction default {@link Reduction#NONE}, as torchvision
      * @param threads   threads to use; 0 (default) means all cores for large inputs
+     * @param emptyMean what a mean over no active element gives (default {@link EmptyMean#NAN}, PyTorch's)
      */
-    public record SigmoidOptions(double alpha, double gamma, Reduction reduction, int threads) {
-        private static final SigmoidOptions DEFAULTS = new SigmoidOptions(0.25, 2, Reduction.NONE, 0);
+    public record SigmoidOptions(double alpha, double gamma, Reduction reduction, int threads, EmptyMean emptyMean) {
+        private static final SigmoidOptions DEFAULTS = new SigmoidOptions(0.25, 2, Reduction.NONE, 0, EmptyMean.NAN);
 
         public SigmoidOptions {
             Objects.requireNonNull(reduction, "reduction");
+            Objects.requireNonNull(emptyMean, "emptyMean");
             if (!(alpha >= 0 && alpha <= 1) && alpha != -1) {
                 throw new IllegalArgumentException("sigmoid_focal_loss: alpha must be in [0, 1], or -1 to turn the"
                         + " balance off (torchvision), got " + alpha);
@@ -56,25 +58,35 @@ public final class Focal {
             Checks.threadCount(threads);
         }
 
+        /** The options without {@code emptyMean}, which is then {@link EmptyMean#NAN} (PyTorch's). */
+        public SigmoidOptions(double alpha, double gamma, Reduction reduction, int threads) {
+            this(alpha, gamma, reduction, threads, EmptyMean.NAN);
+        }
+
         /** torchvision's defaults: alpha 0.25, gamma 2, reduction none, all cores. */
         public static SigmoidOptions defaults() {
             return DEFAULTS;
         }
 
         public SigmoidOptions withAlpha(double a) {
-            return new SigmoidOptions(a, gamma, reduction, threads);
+            return new SigmoidOptions(a, gamma, reduction, threads, emptyMean);
         }
 
         public SigmoidOptions withGamma(double g) {
-            return new SigmoidOptions(alpha, g, reduction, threads);
+            return new SigmoidOptions(alpha, g, reduction, threads, emptyMean);
         }
 
         public SigmoidOptions withReduction(Reduction r) {
-            return new SigmoidOptions(alpha, gamma, r, threads);
+            return new SigmoidOptions(alpha, gamma, r, threads, emptyMean);
         }
 
         public SigmoidOptions withThreads(int t) {
-            return new SigmoidOptions(alpha, gamma, reduction, t);
+            return new SigmoidOptions(alpha, gamma, reduction, t, emptyMean);
+        }
+
+        /** What a mean over no active element gives (default {@link EmptyMean#NAN}, PyTorch's). */
+        public SigmoidOptions withEmptyMean(EmptyMean e) {
+            return new SigmoidOptions(alpha, gamma, reduction, threads, e);
         }
     }
 
@@ -86,14 +98,21 @@ public final class Focal {
      * @param ignoreIndex targets equal to this are skipped (default -100)
      * @param reduction   default {@link Reduction#MEAN}
      * @param threads     threads to use; 0 (default) means all cores for large inputs
+     * @param emptyMean what a mean over no active element gives (default {@link EmptyMean#NAN}, PyTorch's)
      */
-    public record SoftmaxOptions(Tensor alpha, double gamma, long ignoreIndex, Reduction reduction, int threads) {
-        private static final SoftmaxOptions DEFAULTS = new SoftmaxOptions(null, 2, -100, Reduction.MEAN, 0);
+    public record SoftmaxOptions(Tensor alpha, double gamma, long ignoreIndex, Reduction reduction, int threads, EmptyMean emptyMean) {
+        private static final SoftmaxOptions DEFAULTS = new SoftmaxOptions(null, 2, -100, Reduction.MEAN, 0, EmptyMean.NAN);
 
         public SoftmaxOptions {
             Objects.requireNonNull(reduction, "reduction");
+            Objects.requireNonNull(emptyMean, "emptyMean");
             Checks.atLeast("softmax_focal_loss", "gamma", gamma, 0);
             Checks.threadCount(threads);
+        }
+
+        /** The options without {@code emptyMean}, which is then {@link EmptyMean#NAN} (PyTorch's). */
+        public SoftmaxOptions(Tensor alpha, double gamma, long ignoreIndex, Reduction reduction, int threads) {
+            this(alpha, gamma, ignoreIndex, reduction, threads, EmptyMean.NAN);
         }
 
         /** No alpha, gamma 2, ignore_index -100, mean, all cores. */
@@ -102,23 +121,28 @@ public final class Focal {
         }
 
         public SoftmaxOptions withAlpha(Tensor a) {
-            return new SoftmaxOptions(a, gamma, ignoreIndex, reduction, threads);
+            return new SoftmaxOptions(a, gamma, ignoreIndex, reduction, threads, emptyMean);
         }
 
         public SoftmaxOptions withGamma(double g) {
-            return new SoftmaxOptions(alpha, g, ignoreIndex, reduction, threads);
+            return new SoftmaxOptions(alpha, g, ignoreIndex, reduction, threads, emptyMean);
         }
 
         public SoftmaxOptions withIgnoreIndex(long i) {
-            return new SoftmaxOptions(alpha, gamma, i, reduction, threads);
+            return new SoftmaxOptions(alpha, gamma, i, reduction, threads, emptyMean);
         }
 
         public SoftmaxOptions withReduction(Reduction r) {
-            return new SoftmaxOptions(alpha, gamma, ignoreIndex, r, threads);
+            return new SoftmaxOptions(alpha, gamma, ignoreIndex, r, threads, emptyMean);
         }
 
         public SoftmaxOptions withThreads(int t) {
-            return new SoftmaxOptions(alpha, gamma, ignoreIndex, reduction, t);
+            return new SoftmaxOptions(alpha, gamma, ignoreIndex, reduction, t, emptyMean);
+        }
+
+        /** What a mean over no active element gives (default {@link EmptyMean#NAN}, PyTorch's). */
+        public SoftmaxOptions withEmptyMean(EmptyMean e) {
+            return new SoftmaxOptions(alpha, gamma, ignoreIndex, reduction, threads, e);
         }
     }
 
@@ -137,7 +161,7 @@ public final class Focal {
         int threads = Checks.threads(o.threads(), input.numel(), input, target, null, null, losses, grad);
         ElementProblem p = Problems.elements(input, target, losses, grad).op(ElementOp.SIGMOID_FOCAL)
                 .focal(o.alpha(), o.gamma());
-        return Problems.reduceElements(p, input.numel(), o.reduction(), input.numel(), threads);
+        return Problems.reduceElements(what, p, input.numel(), o.reduction(), input.numel(), threads, o.emptyMean());
     }
 
     /** The mean softmax focal loss with the default options. */
@@ -167,6 +191,6 @@ public final class Focal {
                 .indexTarget(target.segment(), target.dtype().byteSize(), o.ignoreIndex())
                 .weight(alpha == null ? null : alpha.segment(), alphaSum)
                 .focal(o.gamma());
-        return Problems.reduceRows(what, p, o.reduction(), threads, Targets::activeCount);
+        return Problems.reduceRows(what, p, o.reduction(), threads, Targets::activeCount, o.emptyMean());
     }
 }

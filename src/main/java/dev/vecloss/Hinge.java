@@ -60,17 +60,24 @@ public final class Hinge {
      * @param weight    multi_margin_loss's per-class weights (C), of the input's dtype, or {@code null}
      * @param reduction default {@link Reduction#MEAN}
      * @param threads   threads to use; 0 (default) means all cores for large inputs
+     * @param emptyMean what a mean over no active element gives (default {@link EmptyMean#NAN}, PyTorch's)
      */
-    public record Options(double margin, Labels labels, int p, Tensor weight, Reduction reduction, int threads) {
-        private static final Options DEFAULTS = new Options(1, Labels.AUTO, 1, null, Reduction.MEAN, 0);
+    public record Options(double margin, Labels labels, int p, Tensor weight, Reduction reduction, int threads, EmptyMean emptyMean) {
+        private static final Options DEFAULTS = new Options(1, Labels.AUTO, 1, null, Reduction.MEAN, 0, EmptyMean.NAN);
 
         public Options {
             Objects.requireNonNull(labels, "labels");
             Objects.requireNonNull(reduction, "reduction");
+            Objects.requireNonNull(emptyMean, "emptyMean");
             if (p != 1 && p != 2) {
                 throw new IllegalArgumentException("multi_margin_loss: only p == 1 and p == 2 supported, got " + p);
             }
             Checks.threadCount(threads);
+        }
+
+        /** The options without {@code emptyMean}, which is then {@link EmptyMean#NAN} (PyTorch's). */
+        public Options(double margin, Labels labels, int p, Tensor weight, Reduction reduction, int threads) {
+            this(margin, labels, p, weight, reduction, threads, EmptyMean.NAN);
         }
 
         /** Margin 1, labels AUTO, p 1, no weight, mean, all cores. */
@@ -79,27 +86,32 @@ public final class Hinge {
         }
 
         public Options withMargin(double m) {
-            return new Options(m, labels, p, weight, reduction, threads);
+            return new Options(m, labels, p, weight, reduction, threads, emptyMean);
         }
 
         public Options withLabels(Labels l) {
-            return new Options(margin, l, p, weight, reduction, threads);
+            return new Options(margin, l, p, weight, reduction, threads, emptyMean);
         }
 
         public Options withP(int exponent) {
-            return new Options(margin, labels, exponent, weight, reduction, threads);
+            return new Options(margin, labels, exponent, weight, reduction, threads, emptyMean);
         }
 
         public Options withWeight(Tensor w) {
-            return new Options(margin, labels, p, w, reduction, threads);
+            return new Options(margin, labels, p, w, reduction, threads, emptyMean);
         }
 
         public Options withReduction(Reduction r) {
-            return new Options(margin, labels, p, weight, r, threads);
+            return new Options(margin, labels, p, weight, r, threads, emptyMean);
         }
 
         public Options withThreads(int t) {
-            return new Options(margin, labels, p, weight, reduction, t);
+            return new Options(margin, labels, p, weight, reduction, t, emptyMean);
+        }
+
+        /** What a mean over no active element gives (default {@link EmptyMean#NAN}, PyTorch's). */
+        public Options withEmptyMean(EmptyMean e) {
+            return new Options(margin, labels, p, weight, reduction, threads, e);
         }
     }
 
@@ -158,7 +170,7 @@ public final class Hinge {
             }
         };
         p.hinge(o.margin(), zeroOne);
-        return Problems.reduceElements(p, input.numel(), o.reduction(), input.numel(), threads);
+        return Problems.reduceElements(what, p, input.numel(), o.reduction(), input.numel(), threads, o.emptyMean());
     }
 
     /** The mean multi_margin_loss with the default options. */
@@ -195,7 +207,7 @@ public final class Hinge {
                 .indexTargetWithoutIgnore(target.segment(), target.dtype().byteSize())
                 .weight(w == null ? null : w.segment(), weightSum)
                 .margin(o.p(), o.margin());
-        return Problems.reduceRows(what, p, o.reduction(), threads, Targets::activeCount);
+        return Problems.reduceRows(what, p, o.reduction(), threads, Targets::activeCount, o.emptyMean());
     }
 
     /** The mean categorical hinge with the default options. */
@@ -224,6 +236,6 @@ public final class Hinge {
         RowProblem p = Problems.rows(RowOp.CATEGORICAL_HINGE, input, losses, grad)
                 .probTarget(target.segment())
                 .margin(1, o.margin());
-        return Problems.reduceRows(what, p, o.reduction(), threads, null);
+        return Problems.reduceRows(what, p, o.reduction(), threads, null, o.emptyMean());
     }
 }

@@ -26,13 +26,20 @@ public final class KlDiv {
      * @param logTarget whether the target holds log-probabilities (default false)
      * @param reduction default {@link Reduction#MEAN}, as PyTorch (batchmean is the KL divergence)
      * @param threads   threads to use; 0 (default) means all cores for large inputs
+     * @param emptyMean what a mean over no active element gives (default {@link EmptyMean#NAN}, PyTorch's)
      */
-    public record Options(boolean logTarget, Reduction reduction, int threads) {
-        private static final Options DEFAULTS = new Options(false, Reduction.MEAN, 0);
+    public record Options(boolean logTarget, Reduction reduction, int threads, EmptyMean emptyMean) {
+        private static final Options DEFAULTS = new Options(false, Reduction.MEAN, 0, EmptyMean.NAN);
 
         public Options {
             Objects.requireNonNull(reduction, "reduction");
+            Objects.requireNonNull(emptyMean, "emptyMean");
             Checks.threadCount(threads);
+        }
+
+        /** The options without {@code emptyMean}, which is then {@link EmptyMean#NAN} (PyTorch's). */
+        public Options(boolean logTarget, Reduction reduction, int threads) {
+            this(logTarget, reduction, threads, EmptyMean.NAN);
         }
 
         /** PyTorch's defaults: probability targets, mean, all cores. */
@@ -41,15 +48,20 @@ public final class KlDiv {
         }
 
         public Options withLogTarget(boolean log) {
-            return new Options(log, reduction, threads);
+            return new Options(log, reduction, threads, emptyMean);
         }
 
         public Options withReduction(Reduction r) {
-            return new Options(logTarget, r, threads);
+            return new Options(logTarget, r, threads, emptyMean);
         }
 
         public Options withThreads(int t) {
-            return new Options(logTarget, reduction, t);
+            return new Options(logTarget, reduction, t, emptyMean);
+        }
+
+        /** What a mean over no active element gives (default {@link EmptyMean#NAN}, PyTorch's). */
+        public Options withEmptyMean(EmptyMean e) {
+            return new Options(logTarget, reduction, threads, e);
         }
     }
 
@@ -78,6 +90,6 @@ public final class KlDiv {
                 .logTarget(o.logTarget());
         double denominator = o.reduction() == Reduction.BATCHMEAN
                 ? (input.rank() == 0 ? 1 : input.dim(0)) : input.numel();
-        return Problems.reduceElements(p, input.numel(), o.reduction(), denominator, threads);
+        return Problems.reduceElements(what, p, input.numel(), o.reduction(), denominator, threads, o.emptyMean());
     }
 }

@@ -7,6 +7,7 @@ import dev.vecloss.internal.Parallel;
 import dev.vecloss.internal.RowOp;
 import dev.vecloss.internal.RowProblem;
 import dev.vecloss.internal.Targets;
+import java.lang.foreign.MemorySegment;
 
 /**
  * The part of filling a kernel problem that every public loss class of a family shares: this
@@ -41,16 +42,56 @@ final class Problems {
      * {@link Reduction#BATCHMEAN} (whose gradient is scaled to match).
      */
     static double reduceElements(ElementProblem p, long numel, Reduction reduction, double denominator, int threads) {
+        return reduceElements("", p, numel, reduction, denominator, threads, EmptyMean.NAN);
+    }
+
+    /**
+     * {@link #reduceElements(ElementProblem, long, Reduction, double, int)}, with {@code empty}
+     * saying what a mean whose denominator is 0 gives ({@link #emptyMean}); {@code what} names
+     * the loss in its error.
+     */
+    static double reduceElements(String what, ElementProblem p, long numel, Reduction reduction, double denominator,
+            int threads, EmptyMean empty) {
         try {
             boolean mean = reduction == Reduction.MEAN || reduction == Reduction.BATCHMEAN;
+            MemorySegment zeroGrad = mean && denominator == 0 ? emptyMean(what, empty, p.grad()) : null;
+            if (zeroGrad != null) {
+                p.grad(null, false); // the gradient of the constant 0, written below
+            }
             if (mean) {
                 p.gradScale(1.0 / denominator);
             }
             double sum = Parallel.sum(numel, Parallel.grain(1), threads, ElementProblem::chunk, p);
+            if (mean && denominator == 0 && empty == EmptyMean.ZERO) {
+                if (zeroGrad != null) {
+                    zeroGrad.fill((byte) 0); // +0.0 in float32 and float64 alike
+                }
+                return 0.0;
+            }
             return canonical(mean ? sum / denominator : sum);
         } finally {
             p.clear();
         }
+    }
+
+    /**
+     * The empty-set policy, in one place for every loss with a mean: called when a mean's
+     * denominator is 0 (no active element; see {@link EmptyMean}), after the operands were checked
+     * and the denominator computed and before anything is written. {@link EmptyMean#ERROR}
+     * throws; otherwise returns the gradient segment to fill with zeros for
+     * {@link EmptyMean#ZERO} (null when there is none or for {@link EmptyMean#NAN}, which keeps
+     * PyTorch's arithmetic).
+     *
+     * @throws IllegalArgumentException for {@link EmptyMean#ERROR}, naming the loss
+     */
+    private static MemorySegment emptyMean(String what, EmptyMean empty, MemorySegment grad) {
+        return switch (empty) {
+            case NAN -> null;
+            case ZERO -> grad;
+            case ERROR -> throw new IllegalArgumentException(what + ": the mean is over no active element (empty "
+                    + "input, every target ignored, or target weights summing to 0) and emptyMean is ERROR; "
+                    + "nothing was written");
+        };
     }
 
     /**
@@ -78,6 +119,15 @@ final class Problems {
      */
     static double reduceRows(String what, RowProblem p, Reduction reduction, int threads,
             Parallel.RangeSum<RowProblem> denominator) {
+        return reduceRows(what, p, reduction, threads, denominator, EmptyMean.NAN);
+    }
+
+    /**
+     * {@link #reduceRows(String, RowProblem, Reduction, int, Parallel.RangeSum)}, with
+     * {@code empty} saying what a mean whose denominator is 0 gives ({@link #emptyMean}).
+     */
+    static double reduceRows(String what, RowProblem p, Reduction reduction, int threads,
+            Parallel.RangeSum<RowProblem> denominator, EmptyMean empty) {
         try {
             long positions = p.positions();
             double d = positions;
@@ -91,10 +141,23 @@ final class Problems {
                 }
             }
             boolean mean = reduction == Reduction.MEAN;
+            MemorySegment zeroGrad = mean && d == 0 ? emptyMean(what, empty, p.grad()) : null;
+            if (zeroGrad != null) {
+                p.grad(null, false); // the gradient of the constant 0, written below
+            }
             if (mean) {
                 p.gradScale(1.0 / d);
             }
-            double sum = Parallel.sum(positions, Parallel.grain(p.c()), threads, RowProblem::chunk, p);
+            boolean zero = mean && d == 0 && empty == EmptyMean.ZERO;
+            // ZERO needs the pass only for the per-position losses
+            double sum = zero && p.losses() == null ? 0
+                    : Parallel.sum(positions, Parallel.grain(p.c()), threads, RowProblem::chunk, p);
+            if (zero) {
+                if (zeroGrad != null) {
+                    zeroGrad.fill((byte) 0); // +0.0 in float32 and float64 alike
+                }
+                return 0.0;
+            }
             return canonical(mean ? sum / d : sum);
         } finally {
             p.clear();

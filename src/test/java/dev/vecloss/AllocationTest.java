@@ -89,6 +89,14 @@ class AllocationTest {
             mask[i] = rnd.nextBoolean() ? 1 : 0;
         }
         Tensor spatialMask = Tensor.of(mask, 2, 5, 100);
+        byte[] u8 = new byte[5000];
+        for (int i = 0; i < u8.length; i++) {
+            u8[i] = (byte) (i % 7 == 0 ? 255 : rnd.nextInt(21));
+        }
+        Tensor u8Labels = Tensor.ofUint8(u8, u8.length);
+        ClassWeights.Options counting = ClassWeights.Options.defaults().withIgnoreIndex(255).withThreads(1);
+        long[] counts = new long[21];
+        long[] wideCounts = new long[c];
         Object[][] calls = {
             {"cross_entropy, wide rows", (DoubleSupplier) () -> CrossEntropy.crossEntropy(wide, y, ce)},
             {"cross_entropy, narrow rows and smoothing", (DoubleSupplier) () -> CrossEntropy.crossEntropy(narrow, y10, smooth)},
@@ -105,6 +113,11 @@ class AllocationTest {
             {"dice_loss, multiclass, spatial", (DoubleSupplier) () -> RegionLoss.dice(spatial, ySpatial, dice)},
             {"tversky_loss, multilabel, spatial", (DoubleSupplier) () -> RegionLoss.tversky(spatial, spatialMask, tversky)},
             {"jaccard_loss, multiclass, (N, C)", (DoubleSupplier) () -> RegionLoss.jaccard(narrow, y10, jaccard)},
+            {"class_weights counts, uint8 and int64", (DoubleSupplier) () -> {
+                ClassWeights.counts(u8Labels, 21, counting, counts);
+                ClassWeights.counts(y, c, counting, wideCounts);
+                return counts[0] + wideCounts[0];
+            }},
         };
         return Stream.of(calls).map(k -> DynamicTest.dynamicTest((String) k[0], () -> check((String) k[0],
                 (DoubleSupplier) k[1])));

@@ -90,7 +90,8 @@ class GoldenTest {
             Map.entry("kl_div", GoldenTest::klDiv),
             Map.entry("dice_loss", (a, t) -> regionLoss(a, t, RegionLoss::dice)),
             Map.entry("jaccard_loss", (a, t) -> regionLoss(a, t, RegionLoss::jaccard)),
-            Map.entry("tversky_loss", (a, t) -> regionLoss(a, t, RegionLoss::tversky)));
+            Map.entry("tversky_loss", (a, t) -> regionLoss(a, t, RegionLoss::tversky)),
+            Map.entry("class_weights", GoldenTest::classWeights));
 
     /** One of {@link RegionLoss}'s losses with its gradient. */
     @FunctionalInterface
@@ -266,6 +267,21 @@ class GoldenTest {
                 .withReduction(Reduction.parse(a.stringParam("reduction")))
                 .withThreads(threads);
         return lossesAndGrad(a, input, (l, g) -> KlDiv.klDiv(input, target, o, l, g));
+    }
+
+    /** Class counts and weights (LOSSES.md 9): both float64 outputs, the counts exact. */
+    private static Outputs classWeights(Args a, int threads) {
+        Tensor target = a.tensor("target");
+        int c = Math.toIntExact(a.longParam("num_classes"));
+        ClassWeights.Options o = ClassWeights.Options.defaults()
+                .withBeta(a.doubleParam("beta"))
+                .withIgnoreIndex(a.longParam("ignore_index"))
+                .withThreads(threads);
+        ClassWeights.Scheme scheme = ClassWeights.Scheme.parse(a.stringParam("scheme"));
+        long[] counts = ClassWeights.counts(target, c, o);
+        double[] asDouble = Arrays.stream(counts).asDoubleStream().toArray();
+        return new Outputs().written("counts", Tensor.of(asDouble, c))
+                .written("weights", Tensor.of(ClassWeights.weights(counts, scheme, o), c));
     }
 
     /** The options cross_entropy and nll_loss share: weight, ignore_index, reduction. */

@@ -1,6 +1,7 @@
 package dev.vecloss.cli;
 
 import dev.vecloss.BinaryCrossEntropy;
+import dev.vecloss.ClassWeights;
 import dev.vecloss.CrossEntropy;
 import dev.vecloss.DType;
 import dev.vecloss.Focal;
@@ -45,7 +46,7 @@ final class Bench {
     /** The losses bench can time: every loss command, in the registry's order. */
     static final List<String> LOSSES = List.of("cross-entropy", "nll-loss", "binary-cross-entropy",
             "binary-cross-entropy-with-logits", "sigmoid-focal-loss", "softmax-focal-loss", "hinge", "squared-hinge",
-            "multi-margin-loss", "kl-div", "dice-loss", "jaccard-loss", "tversky-loss");
+            "multi-margin-loss", "kl-div", "dice-loss", "jaccard-loss", "tversky-loss", "class-weights");
     /** Those with one loss per input element, of any shape; the others have a class axis and index targets. */
     static final Set<String> ELEMENTWISE = Set.of("binary-cross-entropy", "binary-cross-entropy-with-logits",
             "sigmoid-focal-loss", "hinge", "squared-hinge", "kl-div");
@@ -109,6 +110,16 @@ final class Bench {
     /** The largest case accepted: 64 GB of float32 input. */
     private static final long MAX_ELEMENTS = 1L << 34;
 
+    /**
+     * The class-count histogram ({@link ClassWeights#counts}): {@code --n} labels (uint8 for at
+     * most 256 classes, else int64) of {@code --c} classes, 21 by default; 5% are the ignore
+     * index 255 (uint8). Its rate is in labels per second, and its result a checksum of the
+     * counts, {@code sum_j (j + 1) n_j}, exact in double below 2^53.
+     */
+    static final String COUNTS = "class-weights";
+    static final long COUNTS_CLASSES = 21;
+    private static final int COUNTS_IGNORE = 255;
+
     private final Command.Call call;
     private final PrintStream out;
 
@@ -134,7 +145,7 @@ final class Bench {
         }
 
         long elements() {
-            return b * c * s;
+            return loss.equals(COUNTS) ? b : b * c * s; // the histogram's elements are its labels
         }
 
         boolean elementwise() {
@@ -166,9 +177,14 @@ final class Bench {
             cases = List.of(shapeCase(args.choice(LOSS), args));
         } else if (args.has(LOSS.name()) || args.has(N.name()) || args.has(C.name()) || args.has(LAYOUT.name())) {
             String loss = args.choice(LOSS);
-            long c = args.longValue(C.name(), Long.parseLong(C.defaultValue()), 1, Integer.MAX_VALUE);
-            long n = args.longValue(N.name(), Math.max(1, CASE_ELEMENTS / c), 1, Long.MAX_VALUE);
-            if (n > MAX_ELEMENTS / c) {
+            boolean counts = loss.equals(COUNTS);
+            long c = args.longValue(C.name(), counts ? COUNTS_CLASSES : Long.parseLong(C.defaultValue()), 1,
+                    counts ? ClassWeights.MAX_CLASSES : Integer.MAX_VALUE);
+            long n = args.longValue(N.name(), counts ? CASE_ELEMENTS : Math.max(1, CASE_ELEMENTS / c), 1, Long.MAX_VALUE);
+            if (counts && n > MAX_ELEMENTS) {
+                throw new CliError("--n " + n + " is too large for a benchmark (at most 2^34 labels)");
+            }
+            if (!counts && n > MAX_ELEMENTS / c) {
                 throw new CliError("--n " + n + " times --c " + c + " is too large for a benchmark (at most 2^34 elements)");
             }
             boolean nchw = args.choice(LAYOUT).equals("nchw");
@@ -275,7 +291,9 @@ final class Bench {
         t.add(Case.plain("nll-loss", n, 100));
         t.add(new Case("nll-loss+grad", "nll-loss", n, 100, 1, false, false, false, 0, false, true));
         for (String loss : LOSSES) {
-            if (!loss.equals("cross-entropy") && !loss.equals("nll-loss") && !REGION.contains(loss)) {
+            if (loss.equals(COUNTS)) {
+                t.add(Case.plain(loss, CASE_ELEMENTS, COUNTS_CLASSES));
+            } else if (!loss.equals("cross-entropy") && !loss.equals("nll-loss") && !REGION.contains(loss)) {
                 t.add(Case.plain(loss, n, 100));
             }
         }
@@ -288,7 +306,7 @@ final class Bench {
     private List<Row> measure(Case cs, int threads, List<Kernels.Implementation> kernels) {
         try (Arena arena = Arena.ofShared()) {
             Calls calls = Calls.make(cs, threads, arena);
-            double reference = calls.reference.run();
+            double reference = calls.referenceValue();
             List<Row> rows = new ArrayList<>(2);
             for (Kernels.Implementation k : kernels) {
                 double[] m = Kernels.callWith(k, () -> time(calls.measured, cs));
@@ -306,7 +324,7 @@ final class Bench {
     static double[] check(Case cs, Kernels.Implementation kernels, int threads) {
         try (Arena arena = Arena.ofShared()) {
             Calls calls = Calls.make(cs, threads, arena);
-            return new double[] {Kernels.callWith(kernels, calls.measured::run), calls.reference.run()};
+            return new double[] {Kernels.callWith(kernels, calls.measured::run), calls.referenceValue()};
         }
     }
 
@@ -325,6 +343,15 @@ final class Bench {
 
     /** The call measured, on the float32 operands, and its reference, the same call on float64 copies. */
     private record Calls(ApiCall measured, ApiCall reference) {
+        /**
+         * The reference's value: in float64, by the scalar kernels for that dtype; the histogram's
+         * counts have no float64 form, so there the scalar kernels are asked for by name.
+         */
+        double referenceValue() {
+            return measured.cs().loss.equals(COUNTS)
+                    ? Kernels.callWith(Kernels.Implementation.SCALAR, reference::run) : reference.run();
+        }
+
         static Calls make(Case cs, int threads, Arena arena) {
             Data d = Data.make(cs, arena);
             ApiCall measured = new ApiCall(cs, d.input, d.target, d.weight, d.grad, threads);
@@ -364,6 +391,15 @@ final class Bench {
                 case "dice-loss" -> RegionLoss.dice(input, target, region(threads), grad);
                 case "jaccard-loss" -> RegionLoss.jaccard(input, target, region(threads), grad);
                 case "tversky-loss" -> RegionLoss.tversky(input, target, region(threads).withTversky(0.3, 0.7, 1), grad);
+                case COUNTS -> {
+                    long[] n = ClassWeights.counts(target, (int) cs.c, ClassWeights.Options.defaults()
+                            .withIgnoreIndex(COUNTS_IGNORE).withThreads(threads));
+                    double checksum = 0;
+                    for (int j = 0; j < n.length; j++) {
+                        checksum += (j + 1.0) * n[j];
+                    }
+                    yield checksum;
+                }
                 default -> throw new IllegalStateException("bench has no call for " + cs.loss);
             };
         }
@@ -447,6 +483,9 @@ final class Bench {
 
         static Data make(Case cs, Arena arena) {
             SplittableRandom rnd = new SplittableRandom(SEED);
+            if (cs.loss.equals(COUNTS)) {
+                return countLabels(cs, rnd, arena);
+            }
             long numel = cs.elements();
             MemorySegment x = arena.allocate(numel * 4, 64);
             for (long i = 0; i < numel; i++) {
@@ -494,6 +533,21 @@ final class Bench {
             }
             return new Data(Tensor.of(x, DType.FLOAT32, shape), target, weight,
                     cs.grad ? Tensor.allocate(arena, DType.FLOAT32, shape) : null);
+        }
+
+        /** The labels of the histogram case: no input, uint8 labels (int64 above 256 classes), 5% ignored. */
+        private static Data countLabels(Case cs, SplittableRandom rnd, Arena arena) {
+            boolean u8 = cs.c <= 256;
+            MemorySegment labels = arena.allocate(cs.b * (u8 ? 1 : 8), 64);
+            for (long i = 0; i < cs.b; i++) {
+                long y = rnd.nextInt(20) == 0 ? COUNTS_IGNORE : rnd.nextLong(cs.c);
+                if (u8) {
+                    labels.set(ValueLayout.JAVA_BYTE, i, (byte) y);
+                } else {
+                    labels.setAtIndex(I64, i, y);
+                }
+            }
+            return new Data(null, Tensor.of(labels, u8 ? DType.UINT8 : DType.INT64, cs.b), null, null);
         }
 
         /** An input value in the loss's domain. */

@@ -1,6 +1,7 @@
 package dev.vecloss.cli;
 
 import dev.vecloss.BinaryCrossEntropy;
+import dev.vecloss.EmptyMean;
 import dev.vecloss.Reduction;
 import dev.vecloss.cli.Command.Option;
 import java.util.List;
@@ -26,6 +27,7 @@ final class BinaryCrossEntropyCommands {
                     LossOptions.target(TARGETS),
                     LossOptions.weight(WEIGHT),
                     LossOptions.reduction("mean", "mean", "sum", "none"),
+                    LossOptions.EMPTY_MEAN,
                     LossOptions.OUTPUT_PER_ELEMENT,
                     LossOptions.GRAD,
                     LossOptions.THREADS),
@@ -44,6 +46,7 @@ final class BinaryCrossEntropyCommands {
                     LossOptions.weight(WEIGHT),
                     POS_WEIGHT,
                     LossOptions.reduction("mean", "mean", "sum", "none"),
+                    LossOptions.EMPTY_MEAN,
                     LossOptions.OUTPUT_PER_ELEMENT,
                     LossOptions.GRAD,
                     LossOptions.THREADS),
@@ -59,8 +62,10 @@ final class BinaryCrossEntropyCommands {
         Args args = call.args();
         Reduction reduction = LossOptions.reduction(call.command(), args);
         int threads = LossOptions.threads(args);
+        EmptyMean emptyMean = LossOptions.emptyMean(args);
         BinaryCrossEntropy.Options options = BinaryCrossEntropy.Options.defaults().withReduction(reduction)
-                .withThreads(threads);
+                .withThreads(threads)
+                .withEmptyMean(emptyMean);
         LossFiles.evaluate(call, reduction, shape -> shape, (files, x, target, losses, grad) -> {
             BinaryCrossEntropy.Options o = options.withWeight(files.floatingLike("--weight", x));
             return logits

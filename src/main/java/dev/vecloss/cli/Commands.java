@@ -28,6 +28,7 @@ final class Commands {
             RegionLossCommands.DICE_LOSS,
             RegionLossCommands.JACCARD_LOSS,
             RegionLossCommands.TVERSKY_LOSS,
+            ClassWeightsCommand.CLASS_WEIGHTS,
             Bench.COMMAND);
 
     /** Every loss of shared/spec/CLI.md, in its table's order, whether implemented or not. */

@@ -1,6 +1,7 @@
 package dev.vecloss.cli;
 
 import dev.vecloss.CrossEntropy;
+import dev.vecloss.EmptyMean;
 import dev.vecloss.Layout;
 import dev.vecloss.Reduction;
 import dev.vecloss.cli.Command.Option;
@@ -26,6 +27,7 @@ final class CrossEntropyCommands {
                     LossOptions.weight("per-class weights (C), float32 or float64"),
                     LossOptions.IGNORE_INDEX,
                     LossOptions.reduction("mean", "mean", "sum", "none"),
+                    LossOptions.EMPTY_MEAN,
                     LABEL_SMOOTHING,
                     LossOptions.OUTPUT,
                     LossOptions.GRAD,
@@ -40,6 +42,7 @@ final class CrossEntropyCommands {
                     LossOptions.weight("per-class weights (C), float32 or float64"),
                     LossOptions.IGNORE_INDEX,
                     LossOptions.reduction("mean", "mean", "sum", "none"),
+                    LossOptions.EMPTY_MEAN,
                     LossOptions.OUTPUT,
                     LossOptions.GRAD,
                     LossOptions.THREADS),
@@ -53,8 +56,10 @@ final class CrossEntropyCommands {
         double eps = nll ? 0 : args.doubleValue(LABEL_SMOOTHING);
         Reduction reduction = LossOptions.reduction(call.command(), args);
         int threads = LossOptions.threads(args);
+        EmptyMean emptyMean = LossOptions.emptyMean(args);
         CrossEntropy.Options options = LossOptions.checked(LABEL_SMOOTHING, () -> CrossEntropy.Options.defaults()
-                .withIgnoreIndex(ignoreIndex).withLabelSmoothing(eps).withReduction(reduction).withThreads(threads));
+                .withIgnoreIndex(ignoreIndex).withLabelSmoothing(eps).withReduction(reduction).withThreads(threads)
+                .withEmptyMean(emptyMean));
         LossFiles.evaluate(call, reduction, Layout::positionShape, (files, x, target, losses, grad) -> {
             CrossEntropy.Options o = options.withWeight(files.floatingLike("--weight", x));
             return nll ? CrossEntropy.nllLoss(x, target, o, losses, grad)

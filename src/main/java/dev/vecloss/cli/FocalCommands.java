@@ -1,5 +1,6 @@
 package dev.vecloss.cli;
 
+import dev.vecloss.EmptyMean;
 import dev.vecloss.Focal;
 import dev.vecloss.Layout;
 import dev.vecloss.Reduction;
@@ -26,6 +27,7 @@ final class FocalCommands {
                     ALPHA,
                     GAMMA,
                     LossOptions.reduction("none", "mean", "sum", "none"),
+                    LossOptions.EMPTY_MEAN,
                     LossOptions.OUTPUT_PER_ELEMENT,
                     LossOptions.GRAD,
                     LossOptions.THREADS),
@@ -44,6 +46,7 @@ final class FocalCommands {
                     GAMMA,
                     LossOptions.IGNORE_INDEX,
                     LossOptions.reduction("mean", "mean", "sum", "none"),
+                    LossOptions.EMPTY_MEAN,
                     LossOptions.OUTPUT,
                     LossOptions.GRAD,
                     LossOptions.THREADS),
@@ -60,10 +63,12 @@ final class FocalCommands {
         double gamma = args.doubleValue(GAMMA);
         Reduction reduction = LossOptions.reduction(call.command(), args);
         int threads = LossOptions.threads(args);
+        EmptyMean emptyMean = LossOptions.emptyMean(args);
         Focal.SigmoidOptions withAlpha = LossOptions.checked(ALPHA, () -> Focal.SigmoidOptions.defaults()
                 .withAlpha(alpha));
         Focal.SigmoidOptions options = LossOptions.checked(GAMMA, () -> withAlpha.withGamma(gamma))
-                .withReduction(reduction).withThreads(threads);
+                .withReduction(reduction).withThreads(threads)
+                .withEmptyMean(emptyMean);
         LossFiles.evaluate(call, reduction, shape -> shape,
                 (files, x, target, losses, grad) -> Focal.sigmoidFocalLoss(x, target, options, losses, grad));
     }
@@ -74,8 +79,10 @@ final class FocalCommands {
         long ignoreIndex = args.longValue(LossOptions.IGNORE_INDEX);
         Reduction reduction = LossOptions.reduction(call.command(), args);
         int threads = LossOptions.threads(args);
+        EmptyMean emptyMean = LossOptions.emptyMean(args);
         Focal.SoftmaxOptions options = LossOptions.checked(GAMMA, () -> Focal.SoftmaxOptions.defaults()
-                .withGamma(gamma)).withIgnoreIndex(ignoreIndex).withReduction(reduction).withThreads(threads);
+                .withGamma(gamma)).withIgnoreIndex(ignoreIndex).withReduction(reduction).withThreads(threads)
+                .withEmptyMean(emptyMean);
         LossFiles.evaluate(call, reduction, Layout::positionShape, (files, x, target, losses, grad) ->
                 Focal.softmaxFocalLoss(x, target, options.withAlpha(files.floatingLike("--weight", x)), losses, grad));
     }

@@ -1,5 +1,6 @@
 package dev.vecloss.cli;
 
+import dev.vecloss.EmptyMean;
 import dev.vecloss.KlDiv;
 import dev.vecloss.Reduction;
 import dev.vecloss.cli.Command.Option;
@@ -26,6 +27,7 @@ final class KlDivCommand {
                             .withHelp("mean, batchmean, sum, none; mean divides by the element count\n"
                                     + "(PyTorch's default), batchmean by the input's first dimension\n"
                                     + "(the KL divergence per sample)"),
+                    LossOptions.EMPTY_MEAN,
                     LossOptions.OUTPUT_PER_ELEMENT,
                     LossOptions.GRAD,
                     LossOptions.THREADS),
@@ -40,8 +42,10 @@ final class KlDivCommand {
         boolean logTarget = args.flag(LOG_TARGET);
         Reduction reduction = LossOptions.reduction(call.command(), args);
         int threads = LossOptions.threads(args);
+        EmptyMean emptyMean = LossOptions.emptyMean(args);
         KlDiv.Options options = KlDiv.Options.defaults().withLogTarget(logTarget).withReduction(reduction)
-                .withThreads(threads);
+                .withThreads(threads)
+                .withEmptyMean(emptyMean);
         LossFiles.evaluate(call, reduction, shape -> shape,
                 (files, x, target, losses, grad) -> KlDiv.klDiv(x, target, options, losses, grad));
     }

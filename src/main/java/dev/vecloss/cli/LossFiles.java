@@ -265,6 +265,15 @@ final class LossFiles implements AutoCloseable {
      * before the renames leaves every file as it was: the user's old outputs stay intact.
      */
     void finish(Double value) throws CliError {
+        finishWith(value == null ? null : Double.toString(value));
+    }
+
+    /**
+     * {@link #finish(Double)} with {@code text} (lines, each ending in a newline; or null for
+     * nothing) as what stdout gets: for commands that print more than one value
+     * ({@code class-weights}).
+     */
+    void finishWith(String text) throws CliError {
         List<Npy.Prepared> prepared = new ArrayList<>(outputs.size());
         try {
             for (Map.Entry<String, Tensor> o : outputs.entrySet()) {
@@ -275,8 +284,8 @@ final class LossFiles implements AutoCloseable {
                     throw new CliError(o.getKey() + " " + file + ": cannot write: " + describe(e));
                 }
             }
-            if (value != null) {
-                call.out().println(Double.toString(value));
+            if (text != null) {
+                call.out().print(text.endsWith("\n") ? text : text + "\n");
             }
             call.flushOut();
             try {

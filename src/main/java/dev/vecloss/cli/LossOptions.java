@@ -1,5 +1,6 @@
 package dev.vecloss.cli;
 
+import dev.vecloss.EmptyMean;
 import dev.vecloss.Reduction;
 import dev.vecloss.cli.Command.Option;
 import java.util.function.Supplier;
@@ -45,6 +46,11 @@ final class LossOptions {
     static final Option GRAD = Option.output("--grad", "FILE.npy",
             "gradient of the (reduced) loss with respect to --input, float32, the input's shape");
 
+    static final Option EMPTY_MEAN = Option.choice("--empty-mean", "E",
+            "nan, zero or error: what a mean over no active element gives (an\n"
+            + "empty input, every target ignored): NaN as PyTorch, 0 (and a zero\n"
+            + "gradient) as Keras, or an error", "nan", "nan", "zero", "error");
+
     static final Option THREADS = Option.value("--threads", "T",
             "threads, 0 for all cores (the result does not depend on it)", "0");
 
@@ -62,6 +68,11 @@ final class LossOptions {
     /** {@code --threads}: 0 (all cores) or more. */
     static int threads(Args args) throws CliError {
         return args.intValue(THREADS, 0, Integer.MAX_VALUE);
+    }
+
+    /** {@code --empty-mean}: the {@link EmptyMean} policy of a loss with a mean. */
+    static EmptyMean emptyMean(Args args) throws CliError {
+        return EmptyMean.valueOf(args.choice(EMPTY_MEAN).toUpperCase(java.util.Locale.ROOT));
     }
 
     /** {@code --reduction}, as declared by the command (its choices and default). */

@@ -1,5 +1,6 @@
 package dev.vecloss.cli;
 
+import dev.vecloss.EmptyMean;
 import dev.vecloss.Hinge;
 import dev.vecloss.Layout;
 import dev.vecloss.Reduction;
@@ -33,6 +34,7 @@ final class MarginCommands {
                         LossOptions.target(LABELS),
                         MARGIN,
                         LossOptions.reduction("mean", "mean", "sum", "none"),
+                        LossOptions.EMPTY_MEAN,
                         LossOptions.OUTPUT_PER_ELEMENT,
                         LossOptions.GRAD,
                         LossOptions.THREADS),
@@ -49,6 +51,7 @@ final class MarginCommands {
                     MARGIN,
                     LossOptions.weight("per-class weights (C), of the target class only; float32 or float64"),
                     LossOptions.reduction("mean", "mean", "sum", "none"),
+                    LossOptions.EMPTY_MEAN,
                     LossOptions.OUTPUT,
                     LossOptions.GRAD,
                     LossOptions.THREADS),
@@ -64,8 +67,10 @@ final class MarginCommands {
         double margin = args.doubleValue(MARGIN);
         Reduction reduction = LossOptions.reduction(call.command(), args);
         int threads = LossOptions.threads(args);
+        EmptyMean emptyMean = LossOptions.emptyMean(args);
         Hinge.Options options = Hinge.Options.defaults().withMargin(margin).withReduction(reduction)
-                .withThreads(threads);
+                .withThreads(threads)
+                .withEmptyMean(emptyMean);
         LossFiles.evaluate(call, reduction, shape -> shape, (files, x, target, losses, grad) -> squared
                 ? Hinge.squaredHinge(x, target, options, losses, grad)
                 : Hinge.hinge(x, target, options, losses, grad));
@@ -77,8 +82,10 @@ final class MarginCommands {
         double margin = args.doubleValue(MARGIN);
         Reduction reduction = LossOptions.reduction(call.command(), args);
         int threads = LossOptions.threads(args);
+        EmptyMean emptyMean = LossOptions.emptyMean(args);
         Hinge.Options options = Hinge.Options.defaults().withP(p).withMargin(margin).withReduction(reduction)
-                .withThreads(threads);
+                .withThreads(threads)
+                .withEmptyMean(emptyMean);
         LossFiles.evaluate(call, reduction, Layout::positionShape, (files, x, target, losses, grad) ->
                 Hinge.multiMarginLoss(x, target, options.withWeight(files.floatingLike("--weight", x)), losses, grad));
     }

@@ -61,4 +61,13 @@ public interface LossKernels {
 
     /** The gradient of a per-class-sum loss over positions {@code [from, to)}, from the problem's coefficients; returns 0. */
     double classSumsGrad(ClassSumOp op, ClassSumProblem p, long from, long to);
+
+    /**
+     * Adds the per-class counts of labels {@code [from, to)} of a counting problem into
+     * {@code out[off, off + C)} (LOSSES.md 9): exact, labels equal to {@code ignore_index} skipped.
+     *
+     * @throws Targets.BadTarget for the lowest index of the range whose label is neither
+     *         {@code ignore_index} nor in {@code [0, C)}
+     */
+    void counts(CountProblem p, long from, long to, long[] out, int off);
 }

@@ -207,6 +207,15 @@ public final class Parallel {
             return;
         }
         long chunks = chunks(total, grain);
+        if (threads <= 1 || chunks == 1) {
+            // one thread: straight into out, in chunk order (the lowest bad chunk throws first);
+            // nothing allocated, so a single-threaded count allocates nothing
+            for (long i = 0; i < chunks; i++) {
+                long from = i * grain;
+                fn.apply(problem, from, Math.min(total, from + grain), out, 0);
+            }
+            return;
+        }
         int workers = (int) Math.min(Math.max(1, threads), chunks);
         long[] partial = new long[workers * width]; // one row per worker thread
         run(chunks, workers, (i, worker) -> {

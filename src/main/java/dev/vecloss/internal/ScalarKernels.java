@@ -544,4 +544,10 @@ public final class ScalarKernels implements LossKernels {
     public double classSumsGrad(ClassSumOp op, ClassSumProblem p, long from, long to) {
         return ScalarClassSums.grad(op, p, from, to);
     }
+
+    /** The counting family's reference: {@link ScalarCounts#counts}. */
+    @Override
+    public void counts(CountProblem p, long from, long to, long[] out, int off) {
+        ScalarCounts.counts(p, from, to, out, off);
+    }
 }

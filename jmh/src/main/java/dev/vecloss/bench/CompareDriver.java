@@ -1,6 +1,7 @@
 package dev.vecloss.bench;
 
 import dev.vecloss.BinaryCrossEntropy;
+import dev.vecloss.ClassWeights;
 import dev.vecloss.CrossEntropy;
 import dev.vecloss.Focal;
 import dev.vecloss.Hinge;
@@ -33,8 +34,9 @@ import java.util.Properties;
  * {@code NAME.pos_weight.npy}, and {@code NAME.opts}, a properties file:
  * <ul>
  *   <li>{@code loss}: {@code cross_entropy} (the default), {@code bce_with_logits}, {@code bce},
- *       {@code sigmoid_focal}, {@code hinge}, {@code multi_margin}, {@code softmax_focal} or
- *       {@code kl_div};</li>
+ *       {@code sigmoid_focal}, {@code hinge}, {@code multi_margin}, {@code softmax_focal},
+ *       {@code kl_div}, or {@code class_weights} (the counts of the labels in the input, with
+ *       {@code num_classes} and {@code ignore_index}; the value is {@code sum_j (j + 1) n_j});</li>
  *   <li>{@code reduction}: PyTorch's spelling (default {@code mean});</li>
  *   <li>{@code grad=true}: forward + gradient into a preallocated tensor of the input's dtype,
  *       which is also written to {@code NAME.grad.out.npy} after the first call, for the script
@@ -205,6 +207,21 @@ public final class CompareDriver {
                         Double.parseDouble(opts.getProperty("alpha", "0.5")),
                         Double.parseDouble(opts.getProperty("beta", "0.5")), 1);
                 yield t -> RegionLoss.tversky(x, y, o.withThreads(t), grad);
+            }
+            case "class_weights" -> {
+                // the input holds the labels; the value is the checksum sum_j (j + 1) n_j of the counts
+                int c = Integer.parseInt(opts.getProperty("num_classes"));
+                long[] counts = new long[c];
+                ClassWeights.Options o = ClassWeights.Options.defaults()
+                        .withIgnoreIndex(Long.parseLong(opts.getProperty("ignore_index", "-100")));
+                yield t -> {
+                    ClassWeights.counts(x, c, o.withThreads(t), counts);
+                    double checksum = 0;
+                    for (int j = 0; j < c; j++) {
+                        checksum += (j + 1.0) * counts[j];
+                    }
+                    return checksum;
+                };
             }
             default -> throw new IllegalArgumentException(name + ": unknown loss '" + loss + "'");
         };

@@ -6,6 +6,7 @@ import static dev.vecloss.internal.panama.PanamaConstants.V;
 
 import dev.vecloss.internal.ClassSumOp;
 import dev.vecloss.internal.ClassSumProblem;
+import dev.vecloss.internal.CountProblem;
 import dev.vecloss.internal.ElementOp;
 import dev.vecloss.internal.ElementProblem;
 import dev.vecloss.internal.LossKernels;
@@ -108,5 +109,11 @@ public final class PanamaKernels implements LossKernels {
     @Override
     public double classSumsGrad(ClassSumOp op, ClassSumProblem p, long from, long to) {
         return ClassSums.covers(p) ? ClassSums.grad(op, p, from, to) : SCALAR.classSumsGrad(op, p, from, to);
+    }
+
+    /** Class counts: {@link Histogram}. */
+    @Override
+    public void counts(CountProblem p, long from, long to, long[] out, int off) {
+        Histogram.counts(p, from, to, out, off);
     }
 }

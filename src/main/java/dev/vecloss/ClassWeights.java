@@ -1,0 +1,423 @@
+package dev.vecloss;
+
+import dev.vecloss.internal.CountProblem;
+import dev.vecloss.internal.Parallel;
+import dev.vecloss.internal.Targets;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * Class weights from label counts (LOSSES.md 9): exact per-class counts of integer labels,
+ * streamed in one pass, and the usual weighting schemes computed from them in double.
+ *
+ * <h2>Counts</h2>
+ * {@link #counts(Tensor, int, Options)} counts the labels of a tensor of any shape, int64, int32,
+ * uint8 or bool, into {@code C} classes: {@code n_j} is the number of labels equal to {@code j};
+ * labels equal to {@link Options#ignoreIndex()} are skipped; any other label outside
+ * {@code [0, C)} is an {@link IllegalArgumentException} naming its value and its flat index (the
+ * lowest such index, whatever the thread count). Counts are exact 64-bit integers, the same at
+ * any thread count. On SIMD kernels uint8 labels go through a vectorised histogram.
+ *
+ * <h2>Schemes</h2>
+ * With {@code N = sum_j n_j} and {@code C} the number of classes, {@link #weights} gives:
+ * <ul>
+ *   <li>{@link Scheme#INVERSE}: {@code 1 / n_j};</li>
+ *   <li>{@link Scheme#BALANCED}: {@code N / (C n_j)}, scikit-learn's
+ *       {@code compute_class_weight('balanced')};</li>
+ *   <li>{@link Scheme#ODDS}: {@code (N - n_j) / n_j}, one-vs-rest odds, also
+ *       {@code pos_weight} of BCE with logits for binary labels ({@link #posWeight});</li>
+ *   <li>{@link Scheme#INVERSE_NORMALIZED}: {@code (1 / n_j) / sum_k (1 / n_k)}, summing to 1;</li>
+ *   <li>{@link Scheme#MEDIAN_FREQUENCY}: {@code median_k(n_k) / n_j} (Eigen and Fergus), the
+ *       median over the counted classes, the mean of the two middle ones for an even number. It
+ *       uses the fallback frequency {@code f_j = n_j / N} of LOSSES.md 9: the paper's
+ *       {@code f_j = n_j / P_j} needs the pixels of the images in which class j occurs, which
+ *       streamed counts do not have;</li>
+ *   <li>{@link Scheme#EFFECTIVE_NUMBER}: {@code (1 - beta) / (1 - beta^n_j)} (Cui et al.),
+ *       scaled so that the weights sum to C; {@code 1 - beta^n} is computed as
+ *       {@code -expm1(n log beta)}, which does not round to 1 for large n. beta 0 gives uniform
+ *       weights, beta near 1 approaches inverse frequency.</li>
+ * </ul>
+ *
+ * <h2>Classes never seen</h2>
+ * {@link ZeroCount} says what a class with {@code n_j = 0} gets: {@link ZeroCount#ZERO} (the
+ * default, as CLI.md) weight 0, and the class is left out of the normalising sums and the median
+ * (harmless for index-target cross-entropy, whose weight of an unseen target is never read, and
+ * for {@code pos_weight} without positives; with label smoothing or probability targets it
+ * removes the class's contribution); {@link ZeroCount#CLAMP_ONE} counts it as seen once (a
+ * finite, large weight; {@code N} then includes those ones); {@link ZeroCount#ERROR} refuses.
+ * All counts zero is an error whatever the policy. No scheme gives an infinite or NaN weight.
+ */
+public final class ClassWeights {
+    private ClassWeights() {}
+
+    /** The most classes counted: counts per worker thread are held in one array. */
+    public static final int MAX_CLASSES = 1 << 24;
+
+    /** The weighting schemes of LOSSES.md 9; see the class comment. */
+    public enum Scheme {
+        INVERSE, BALANCED, ODDS, INVERSE_NORMALIZED, MEDIAN_FREQUENCY, EFFECTIVE_NUMBER;
+
+        /** The CLI's name: lower case with dashes ({@code inverse-normalized}). */
+        public String cliName() {
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
+        }
+
+        /**
+         * The scheme called {@code name} ({@link #cliName()}).
+         *
+         * @throws IllegalArgumentException naming the valid names
+         */
+        public static Scheme parse(String name) {
+            for (Scheme s : values()) {
+                if (s.cliName().equals(name)) {
+                    return s;
+                }
+            }
+            throw new IllegalArgumentException("unknown scheme '" + name + "' (inverse, balanced, odds, "
+                    + "inverse-normalized, median-frequency, effective-number)");
+        }
+    }
+
+    /** What a class never seen ({@code n_j = 0}) gets; see the class comment. */
+    public enum ZeroCount {
+        /** Weight 0; left out of the normalising sums and the median. */
+        ZERO,
+        /** Counted as seen once. */
+        CLAMP_ONE,
+        /** An {@link IllegalArgumentException} naming the class. */
+        ERROR
+    }
+
+    /**
+     * Options of the counts and the schemes.
+     *
+     * @param ignoreIndex labels equal to this are skipped (default -100, as PyTorch's losses)
+     * @param beta        effective-number's beta, in {@code [0, 1)} (default 0.999)
+     * @param zeroCount   what a class never seen gets (default {@link ZeroCount#ZERO})
+     * @param threads     threads to count with; 0 (default) means all cores for large inputs
+     */
+    public record Options(long ignoreIndex, double beta, ZeroCount zeroCount, int threads) {
+        private static final Options DEFAULTS = new Options(-100, 0.999, ZeroCount.ZERO, 0);
+
+        public Options {
+            Objects.requireNonNull(zeroCount, "zeroCount");
+            if (!(beta >= 0 && beta < 1)) {
+                throw new IllegalArgumentException("beta must be in [0, 1), got " + beta);
+            }
+            Checks.threadCount(threads);
+        }
+
+        /** ignore_index -100, beta 0.999, {@link ZeroCount#ZERO}, all cores. */
+        public static Options defaults() {
+            return DEFAULTS;
+        }
+
+        public Options withIgnoreIndex(long i) {
+            return new Options(i, beta, zeroCount, threads);
+        }
+
+        public Options withBeta(double b) {
+            return new Options(ignoreIndex, b, zeroCount, threads);
+        }
+
+        public Options withZeroCount(ZeroCount z) {
+            return new Options(ignoreIndex, beta, z, threads);
+        }
+
+        public Options withThreads(int t) {
+            return new Options(ignoreIndex, beta, zeroCount, t);
+        }
+    }
+
+    /** The counts of {@code labels} in {@code numClasses} classes, with the default options. */
+    public static long[] counts(Tensor labels, int numClasses) {
+        return counts(labels, numClasses, Options.defaults());
+    }
+
+    /** The counts of {@code labels} in {@code numClasses} classes (see the class comment). */
+    public static long[] counts(Tensor labels, int numClasses, Options options) {
+        long[] out = new long[Math.max(0, numClasses)];
+        counts(labels, numClasses, options, out);
+        return out;
+    }
+
+    /**
+     * The counts of {@code labels} in {@code numClasses} classes into {@code out[0, numClasses)},
+     * overwritten.
+     *
+     * @throws IllegalArgumentException for labels that are not int64, int32, uint8 or bool, a
+     *         class count outside {@code [1, MAX_CLASSES]}, a short {@code out}, or a label
+     *         outside {@code [0, C)} that is not {@code ignoreIndex}
+     */
+    public static void counts(Tensor labels, int numClasses, Options options, long[] out) {
+        Objects.requireNonNull(labels, "labels");
+        Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(out, "out");
+        String what = "class_weights";
+        if (labels.dtype().isFloating()) {
+            throw new IllegalArgumentException(what + ": labels must be int64, int32, uint8 or bool, got "
+                    + labels.dtype());
+        }
+        if (numClasses < 1 || numClasses > MAX_CLASSES) {
+            throw new IllegalArgumentException(what + ": the number of classes must be in [1, " + MAX_CLASSES
+                    + "], got " + numClasses);
+        }
+        if (out.length < numClasses) {
+            throw new IllegalArgumentException(what + ": out has " + out.length + " entries for " + numClasses
+                    + " classes");
+        }
+        long n = labels.numel();
+        int threads = Checks.threads(options.threads(), n, labels, null, null, null, null, null);
+        CountProblem p = CountProblem.forThisThread()
+                .kernels(Problems.kernels(false, null, null))
+                .labels(labels.segment(), labels.dtype().byteSize(), n, numClasses, options.ignoreIndex());
+        try {
+            Parallel.counts(n, Parallel.grain(1), threads, numClasses, CountProblem::chunk, p, out);
+        } catch (Targets.BadTarget e) {
+            throw new IllegalArgumentException(what + ": label " + e.value + " is out of bounds at flat index "
+                    + e.position + " of the labels (classes 0.." + (numClasses - 1) + ", ignore_index "
+                    + options.ignoreIndex() + ")");
+        } finally {
+            p.clear();
+        }
+    }
+
+    /** The weights of {@code scheme} for {@code counts}, with the default options. */
+    public static double[] weights(long[] counts, Scheme scheme) {
+        return weights(counts, scheme, Options.defaults());
+    }
+
+    /**
+     * The weights of {@code scheme} for the per-class {@code counts} (see the class comment), in
+     * double; {@code C = counts.length}.
+     *
+     * @throws IllegalArgumentException for no classes, a negative count, all counts zero, or a
+     *         zero count under {@link ZeroCount#ERROR}
+     */
+    public static double[] weights(long[] counts, Scheme scheme, Options options) {
+        Objects.requireNonNull(counts, "counts");
+        Objects.requireNonNull(scheme, "scheme");
+        Objects.requireNonNull(options, "options");
+        int c = counts.length;
+        if (c == 0) {
+            throw new IllegalArgumentException("class_weights: no classes");
+        }
+        boolean any = false;
+        for (int j = 0; j < c; j++) {
+            if (counts[j] < 0) {
+                throw new IllegalArgumentException("class_weights: count " + counts[j] + " of class " + j
+                        + " is negative");
+            }
+            any |= counts[j] > 0;
+        }
+        if (!any) {
+            throw new IllegalArgumentException("class_weights: every count is zero (no label counted)");
+        }
+        double[] n = new double[c]; // the counts used, after the zero-count policy; 0 = left out
+        double total = 0;
+        for (int j = 0; j < c; j++) {
+            n[j] = counts[j];
+            if (counts[j] == 0) {
+                if (options.zeroCount() == ZeroCount.ERROR) {
+                    throw new IllegalArgumentException("class_weights: class " + j
+                            + " has no label (zero count); use ZeroCount.ZERO or CLAMP_ONE to weight it anyway");
+                }
+                if (options.zeroCount() == ZeroCount.CLAMP_ONE) {
+                    n[j] = 1;
+                }
+            }
+            total += n[j];
+        }
+        double[] w = new double[c];
+        switch (scheme) {
+            case INVERSE -> each(n, w, nj -> 1 / nj);
+            case BALANCED -> {
+                double big = total;
+                each(n, w, nj -> big / (c * nj));
+            }
+            case ODDS -> {
+                double big = total;
+                each(n, w, nj -> (big - nj) / nj);
+            }
+            case INVERSE_NORMALIZED -> {
+                double sum = 0;
+                for (double nj : n) {
+                    sum += nj > 0 ? 1 / nj : 0;
+                }
+                double s = sum;
+                each(n, w, nj -> (1 / nj) / s);
+            }
+            case MEDIAN_FREQUENCY -> {
+                double median = median(n);
+                each(n, w, nj -> median / nj);
+            }
+            case EFFECTIVE_NUMBER -> {
+                double logBeta = Math.log(options.beta()); // -inf for beta 0: every 1 - beta^n is then 1
+                double oneMinus = 1 - options.beta();
+                each(n, w, nj -> oneMinus / -Math.expm1(nj * logBeta));
+                double sum = 0;
+                for (double x : w) {
+                    sum += x;
+                }
+                double scale = c / sum;
+                for (int j = 0; j < c; j++) {
+                    w[j] *= scale;
+                }
+            }
+        }
+        return w;
+    }
+
+    private interface Formula {
+        double of(double nj);
+    }
+
+    /** {@code w_j = f(n_j)} for the counted classes, 0 for the others. */
+    private static void each(double[] n, double[] w, Formula f) {
+        for (int j = 0; j < n.length; j++) {
+            w[j] = n[j] > 0 ? f.of(n[j]) : 0;
+        }
+    }
+
+    /** The median of the positive entries of {@code n} (at least one), numpy's for an even number. */
+    private static double median(double[] n) {
+        double[] kept = Arrays.stream(n).filter(x -> x > 0).sorted().toArray();
+        int m = kept.length;
+        return m % 2 == 1 ? kept[m / 2] : (kept[m / 2 - 1] + kept[m / 2]) / 2;
+    }
+
+    /** {@code weights} as a 1-d tensor of {@code dtype} (float32 or float64) on the heap. */
+    public static Tensor tensor(double[] weights, DType dtype) {
+        Objects.requireNonNull(weights, "weights");
+        if (dtype == DType.FLOAT64) {
+            return Tensor.of(weights.clone(), weights.length);
+        }
+        if (dtype != DType.FLOAT32) {
+            throw new IllegalArgumentException("class_weights: weights are float32 or float64, not " + dtype);
+        }
+        float[] f = new float[weights.length];
+        for (int j = 0; j < f.length; j++) {
+            f[j] = (float) weights[j];
+        }
+        return Tensor.of(f, f.length);
+    }
+
+    /**
+     * {@code base} with the weights of {@code scheme} for the labels of {@code target}: the
+     * convenience for cross-entropy and NLL. The counts are of {@code target} over the
+     * {@code C} classes of {@code input} (class axis 1), skipping {@code base.ignoreIndex()}
+     * (not {@code options.ignoreIndex()}: the loss's ignored targets are the ones left out); the
+     * weight tensor has the input's dtype.
+     *
+     * @throws IllegalArgumentException as {@link #counts} and {@link #weights}, and for a target
+     *         that does not fit the input
+     */
+    public static CrossEntropy.Options crossEntropyOptions(CrossEntropy.Options base, Tensor input, Tensor target,
+            Scheme scheme, Options options) {
+        Objects.requireNonNull(base, "base");
+        Objects.requireNonNull(input, "input");
+        Objects.requireNonNull(target, "target");
+        Checks.classInput("class_weights", input);
+        Checks.indexTarget("class_weights", input, target);
+        long c = Layout.classes(input.dims());
+        if (c > MAX_CLASSES) {
+            throw new IllegalArgumentException("class_weights: " + c + " classes, at most " + MAX_CLASSES);
+        }
+        Options o = options.withIgnoreIndex(base.ignoreIndex());
+        double[] w = weights(counts(target, (int) c, o), scheme, o);
+        return base.withWeight(tensor(w, input.dtype()));
+    }
+
+    /**
+     * Per-channel counts of binary labels over the last axis of {@code target} (any rank at least
+     * 1, floating or integer): {@code {npos, m}} with {@code npos[k]} the labels equal to 1 and
+     * {@code m[k]} all labels of channel {@code k}; integer labels equal to
+     * {@code options.ignoreIndex()} are skipped. One scalar pass on the calling thread (the
+     * SIMD histogram is for class labels, {@link #counts}).
+     *
+     * @throws IllegalArgumentException for a 0-d target or a label other than 0 and 1, naming
+     *         the value and its flat index
+     */
+    public static long[][] binaryCounts(Tensor target, Options options) {
+        Objects.requireNonNull(target, "target");
+        Objects.requireNonNull(options, "options");
+        if (target.rank() == 0) {
+            throw new IllegalArgumentException("class_weights: binary labels need a channel axis (the last), got a 0-d tensor");
+        }
+        long k = target.dim(target.rank() - 1);
+        if (k > MAX_CLASSES) {
+            throw new IllegalArgumentException("class_weights: " + k + " channels, at most " + MAX_CLASSES);
+        }
+        long[] pos = new long[(int) k];
+        long[] m = new long[(int) k];
+        boolean floating = target.dtype().isFloating();
+        long numel = target.numel();
+        for (long i = 0; i < numel; i++) {
+            int ch = (int) (i % k);
+            if (floating) {
+                double y = target.getDouble(i);
+                if (y != 0 && y != 1) {
+                    throw new IllegalArgumentException("class_weights: binary label " + y + " at flat index " + i
+                            + " is neither 0 nor 1");
+                }
+                pos[ch] += y == 1 ? 1 : 0;
+            } else {
+                long y = target.getLong(i);
+                if (y == options.ignoreIndex()) {
+                    continue;
+                }
+                if (y != 0 && y != 1) {
+                    throw new IllegalArgumentException("class_weights: binary label " + y + " at flat index " + i
+                            + " is neither 0 nor 1 (ignore_index " + options.ignoreIndex() + ")");
+                }
+                pos[ch] += y;
+            }
+            m[ch]++;
+        }
+        return new long[][] {pos, m};
+    }
+
+    /**
+     * BCE-with-logits' {@code pos_weight} from binary labels, per channel of the last axis:
+     * {@code (M_k - npos_k) / npos_k} ({@link #binaryCounts}; PyTorch's example: 100 positives
+     * and 300 negatives give 3), a {@code (K)} tensor of {@code dtype}. A channel without
+     * positives follows {@link Options#zeroCount()}: 0, {@code M_k - 1} (one positive), or an
+     * error; no positive in any channel is an error.
+     */
+    public static Tensor posWeight(Tensor target, DType dtype, Options options) {
+        long[][] counts = binaryCounts(target, options);
+        long[] pos = counts[0], m = counts[1];
+        double[] w = new double[pos.length];
+        boolean any = false;
+        for (int k = 0; k < w.length; k++) {
+            any |= pos[k] > 0;
+            if (pos[k] > 0) {
+                w[k] = (double) (m[k] - pos[k]) / pos[k];
+            } else if (options.zeroCount() == ZeroCount.ERROR) {
+                throw new IllegalArgumentException("class_weights: channel " + k + " has no positive label");
+            } else if (options.zeroCount() == ZeroCount.CLAMP_ONE) {
+                w[k] = Math.max(0, m[k] - 1);
+            }
+        }
+        if (!any) {
+            throw new IllegalArgumentException("class_weights: no positive label in any channel");
+        }
+        return tensor(w, dtype);
+    }
+
+    /**
+     * {@code base} with the {@link #posWeight} of {@code target}'s binary labels, of the input's
+     * dtype: the convenience for {@link BinaryCrossEntropy#binaryCrossEntropyWithLogits}, whose
+     * {@code (K)} pos_weight broadcasts over the last axis.
+     */
+    public static BinaryCrossEntropy.Options bceOptions(BinaryCrossEntropy.Options base, Tensor input, Tensor target,
+            Options options) {
+        Objects.requireNonNull(base, "base");
+        Objects.requireNonNull(input, "input");
+        if (!input.dtype().isFloating()) {
+            throw new IllegalArgumentException("class_weights: input must be float32 or float64, got " + input.dtype());
+        }
+        return base.withPosWeight(posWeight(target, input.dtype(), options));
+    }
+}
