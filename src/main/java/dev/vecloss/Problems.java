@@ -39,16 +39,9 @@ final class Problems {
     /**
      * Evaluates a filled elementwise problem over its {@code numel} elements and clears it: the
      * sum, or the sum over {@code denominator} for {@link Reduction#MEAN} and
-     * {@link Reduction#BATCHMEAN} (whose gradient is scaled to match).
-     */
-    static double reduceElements(ElementProblem p, long numel, Reduction reduction, double denominator, int threads) {
-        return reduceElements("", p, numel, reduction, denominator, threads, EmptyMean.NAN);
-    }
-
-    /**
-     * {@link #reduceElements(ElementProblem, long, Reduction, double, int)}, with {@code empty}
-     * saying what a mean whose denominator is 0 gives ({@link #emptyMean}); {@code what} names
-     * the loss in its error.
+     * {@link Reduction#BATCHMEAN} (whose gradient is scaled to match); {@code empty} says what a
+     * mean whose denominator is 0 gives ({@link #emptyMean}); {@code what} names the loss in its
+     * error.
      */
     static double reduceElements(String what, ElementProblem p, long numel, Reduction reduction, double denominator,
             int threads, EmptyMean empty) {
@@ -115,16 +108,8 @@ final class Problems {
      * {@code denominator} summed over the positions (a pass over the index targets that also
      * checks every active label, before anything is written: {@link Targets#weightSum} or
      * {@link Targets#activeCount}), or the number of positions when it is {@code null}
-     * (probability targets).
-     */
-    static double reduceRows(String what, RowProblem p, Reduction reduction, int threads,
-            Parallel.RangeSum<RowProblem> denominator) {
-        return reduceRows(what, p, reduction, threads, denominator, EmptyMean.NAN);
-    }
-
-    /**
-     * {@link #reduceRows(String, RowProblem, Reduction, int, Parallel.RangeSum)}, with
-     * {@code empty} saying what a mean whose denominator is 0 gives ({@link #emptyMean}).
+     * (probability targets); {@code empty} says what a mean whose denominator is 0 gives
+     * ({@link #emptyMean}).
      */
     static double reduceRows(String what, RowProblem p, Reduction reduction, int threads,
             Parallel.RangeSum<RowProblem> denominator, EmptyMean empty) {
