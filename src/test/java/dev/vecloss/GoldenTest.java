@@ -87,7 +87,8 @@ class GoldenTest {
             Map.entry("squared_hinge", GoldenTest::squaredHinge),
             Map.entry("multi_margin_loss", GoldenTest::multiMarginLoss),
             Map.entry("categorical_hinge", GoldenTest::categoricalHinge),
-            Map.entry("kl_div", GoldenTest::klDiv));
+            Map.entry("kl_div", GoldenTest::klDiv),
+            Map.entry("lovasz_loss", GoldenTest::lovaszLoss));
 
     /** A library call that writes {@code losses} and {@code grad} and returns the loss. */
     @FunctionalInterface
@@ -229,6 +230,22 @@ class GoldenTest {
                 .withReduction(Reduction.parse(a.stringParam("reduction")))
                 .withThreads(threads);
         return lossesAndGrad(a, input, (l, g) -> KlDiv.klDiv(input, target, o, l, g));
+    }
+
+    /** smp's LovaszLoss: mode, per_image, ignore_index (absent: none), from_logits; the loss and its gradient. */
+    private static Outputs lovaszLoss(Args a, int threads) {
+        Tensor input = a.tensor("input");
+        Lovasz.Mode mode = Lovasz.Mode.valueOf(a.stringParam("mode").toUpperCase(Locale.ROOT));
+        Lovasz.Options o = Lovasz.Options.of(mode)
+                .withPerImage(a.booleanParam("per_image"))
+                .withFromLogits(a.booleanParam("from_logits"))
+                .withThreads(threads);
+        if (a.hasParam("ignore_index")) {
+            o = o.withIgnoreIndex(a.longParam("ignore_index"));
+        }
+        Tensor grad = a.output("grad", input.dtype());
+        double loss = Lovasz.lovaszLoss(input, a.tensor("target"), o, grad);
+        return new Outputs().returned("loss", loss, input.dtype()).written("grad", grad);
     }
 
     /** The options cross_entropy and nll_loss share: weight, ignore_index, reduction. */

@@ -47,4 +47,11 @@ public interface LossKernels {
      * @throws Ranges.BadValue for the lowest failing index
      */
     double unitInterval(ElementProblem p, long from, long to);
+
+    /**
+     * Phase {@code phase} of smp's Lovász loss (LOSSES.md 8.3) over items {@code [from, to)}
+     * (positions or tasks, see {@link LovaszProblem}); returns 0 (the tasks store their losses in
+     * the problem, which the caller combines in a fixed order).
+     */
+    double lovasz(LovaszProblem.Phase phase, LovaszProblem p, long from, long to);
 }

@@ -7,6 +7,7 @@ import static dev.vecloss.internal.panama.PanamaConstants.V;
 import dev.vecloss.internal.ElementOp;
 import dev.vecloss.internal.ElementProblem;
 import dev.vecloss.internal.LossKernels;
+import dev.vecloss.internal.LovaszProblem;
 import dev.vecloss.internal.RowOp;
 import dev.vecloss.internal.RowProblem;
 import dev.vecloss.internal.ScalarKernels;
@@ -83,5 +84,11 @@ public final class PanamaKernels implements LossKernels {
     @Override
     public double elements(ElementOp op, ElementProblem p, long from, long to) {
         return Elementwise.covers(op, p) ? Elementwise.elements(op, p, from, to) : SCALAR.elements(op, p, from, to);
+    }
+
+    /** Lovász: {@link LovaszTiles} for float32 problems, the scalar reference for float64. */
+    @Override
+    public double lovasz(LovaszProblem.Phase phase, LovaszProblem p, long from, long to) {
+        return p.allFloat32() ? LovaszTiles.lovasz(phase, p, from, to) : SCALAR.lovasz(phase, p, from, to);
     }
 }
