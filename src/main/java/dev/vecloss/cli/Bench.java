@@ -7,6 +7,7 @@ import dev.vecloss.Focal;
 import dev.vecloss.Hinge;
 import dev.vecloss.Kernels;
 import dev.vecloss.KlDiv;
+import dev.vecloss.Lovasz;
 import dev.vecloss.Reduction;
 import dev.vecloss.Tensor;
 import dev.vecloss.cli.Command.Option;
@@ -43,12 +44,12 @@ final class Bench {
     /** The losses bench can time: every loss command, in the registry's order. */
     static final List<String> LOSSES = List.of("cross-entropy", "nll-loss", "binary-cross-entropy",
             "binary-cross-entropy-with-logits", "sigmoid-focal-loss", "softmax-focal-loss", "hinge", "squared-hinge",
-            "multi-margin-loss", "kl-div");
+            "multi-margin-loss", "kl-div", "lovasz-loss");
     /** Those with one loss per input element, of any shape; the others have a class axis and index targets. */
     static final Set<String> ELEMENTWISE = Set.of("binary-cross-entropy", "binary-cross-entropy-with-logits",
             "sigmoid-focal-loss", "hinge", "squared-hinge", "kl-div");
     /** Those that take a spatial input, and so the strided layout. */
-    static final Set<String> SPATIAL = Set.of("cross-entropy", "nll-loss", "softmax-focal-loss");
+    static final Set<String> SPATIAL = Set.of("cross-entropy", "nll-loss", "softmax-focal-loss", "lovasz-loss");
 
     static final Option LOSS = Option.choice("--loss", "NAME",
             String.join(", ", LOSSES.subList(0, 3)) + ",\n" + String.join(", ", LOSSES.subList(3, 6)) + ",\n"
@@ -63,9 +64,13 @@ final class Bench {
     static final Option FORMAT = Option.choice("--format", "F",
             "table or csv (loss,n,c,layout,kernel,threads,gelem_per_s,rel_error)", "table", "table", "csv");
 
+    static final Option SHAPE = Option.value("--shape", "N,C,D...",
+            "an input of this shape (N, C, spatial axes), for the losses\n"
+            + "with a strided class axis; instead of --n, --c and --layout", null);
+
     static final Command COMMAND = new Command("bench",
             "built-in benchmark of the SIMD and scalar kernels (no files needed)",
-            List.of(LOSS, N, C, LossOptions.THREADS, LAYOUT, FORMAT),
+            List.of(LOSS, N, C, LossOptions.THREADS, LAYOUT, FORMAT, SHAPE),
             """
             Without --loss, --n, --c or --layout: a tour of about a minute, cross-entropy's
             common cases and options, then one case of every other loss. Reports the
@@ -154,7 +159,9 @@ final class Bench {
             threads = Runtime.getRuntime().availableProcessors(); // as the losses read 0: all cores
         }
         List<Case> cases;
-        if (args.has(LOSS.name()) || args.has(N.name()) || args.has(C.name()) || args.has(LAYOUT.name())) {
+        if (args.has(SHAPE.name())) {
+            cases = List.of(shapeCase(args.choice(LOSS), args.string(SHAPE)));
+        } else if (args.has(LOSS.name()) || args.has(N.name()) || args.has(C.name()) || args.has(LAYOUT.name())) {
             String loss = args.choice(LOSS);
             long c = args.longValue(C.name(), Long.parseLong(C.defaultValue()), 1, Integer.MAX_VALUE);
             long n = args.longValue(N.name(), Math.max(1, CASE_ELEMENTS / c), 1, Long.MAX_VALUE);
@@ -211,6 +218,39 @@ final class Bench {
     }
 
     /**
+     * {@code --shape N,C,D...}: one case of {@code loss} on that input, read as {@code (N, C, S)}
+     * with {@code S} the product of the spatial axes (the strided layout when there are any).
+     */
+    static Case shapeCase(String loss, String shape) throws CliError {
+        String[] parts = shape.strip().split(",");
+        long[] d = new long[parts.length];
+        try {
+            for (int i = 0; i < d.length; i++) {
+                d[i] = Long.parseLong(parts[i].strip());
+                if (d[i] < 1) {
+                    throw new NumberFormatException();
+                }
+            }
+        } catch (NumberFormatException e) {
+            throw new CliError("--shape: '" + shape + "' is not N,C,D... of positive integers");
+        }
+        if (d.length < 2) {
+            throw new CliError("--shape: '" + shape + "' needs at least N and C");
+        }
+        long s = 1;
+        for (int i = 2; i < d.length; i++) {
+            s = Math.multiplyExact(s, d[i]);
+        }
+        if (d.length > 2 && !SPATIAL.contains(loss)) {
+            throw new CliError("--shape: " + loss + " has no strided class axis");
+        }
+        if ((double) d[0] * d[1] * s > MAX_ELEMENTS) {
+            throw new CliError("--shape " + shape + " is too large for a benchmark (at most 2^34 elements)");
+        }
+        return new Case(loss, loss, d[0], d[1], s, d.length > 2, false, false, 0, false, false);
+    }
+
+    /**
      * The default tour: cross-entropy on common class counts, the strided NCHW layout and each
      * option, nll-loss, then one case of every other loss at the same size, (2^21/100, 100).
      */
@@ -227,8 +267,11 @@ final class Bench {
         t.add(new Case("cross-entropy+weight+ignore+smoothing+grad", "cross-entropy", n, 100, 1, false, true, true, 0.1, false, true));
         t.add(Case.plain("nll-loss", n, 100));
         t.add(new Case("nll-loss+grad", "nll-loss", n, 100, 1, false, false, false, 0, false, true));
+        // Lovász-softmax and the Lovász hinge on segmentation shapes (each class of the batch sorted)
+        t.add(new Case("lovasz-loss (multiclass)", "lovasz-loss", 2, 21, 128 * 128, true, false, false, 0, false, false));
+        t.add(new Case("lovasz-loss (binary)", "lovasz-loss", 8, 1, 128 * 128, true, false, false, 0, false, false));
         for (String loss : LOSSES) {
-            if (!loss.equals("cross-entropy") && !loss.equals("nll-loss")) {
+            if (!loss.equals("cross-entropy") && !loss.equals("nll-loss") && !loss.equals("lovasz-loss")) {
                 t.add(Case.plain(loss, n, 100));
             }
         }
@@ -311,6 +354,8 @@ final class Bench {
                 case "multi-margin-loss" -> Hinge.multiMarginLoss(input, target,
                         Hinge.Options.defaults().withWeight(weight).withThreads(threads), null, grad);
                 case "kl-div" -> KlDiv.klDiv(input, target, KlDiv.Options.defaults().withThreads(threads), null, grad);
+                case "lovasz-loss" -> Lovasz.lovaszLoss(input, target, Lovasz.Options.of(cs.c == 1 ? Lovasz.Mode.BINARY
+                        : Lovasz.Mode.MULTICLASS).withThreads(threads), grad);
                 default -> throw new IllegalStateException("bench has no call for " + cs.loss);
             };
         }
@@ -420,7 +465,8 @@ final class Bench {
             } else {
                 MemorySegment labels = arena.allocate(cs.positions() * 8, 64);
                 for (long pos = 0; pos < cs.positions(); pos++) {
-                    long y = cs.ignore && rnd.nextInt(10) == 0 ? IGNORE : rnd.nextLong(cs.c);
+                    long y = cs.ignore && rnd.nextInt(10) == 0 ? IGNORE
+                            : rnd.nextLong(cs.loss.equals("lovasz-loss") ? Math.max(2, cs.c) : cs.c); // binary: 0/1
                     labels.setAtIndex(I64, pos, y);
                 }
                 long[] positions = cs.nchw ? new long[] {cs.b, cs.s} : new long[] {cs.b};

@@ -25,6 +25,7 @@ final class Commands {
             MarginCommands.SQUARED_HINGE,
             MarginCommands.MULTI_MARGIN_LOSS,
             KlDivCommand.KL_DIV,
+            LovaszCommand.LOVASZ_LOSS,
             Bench.COMMAND);
 
     /** Every loss of shared/spec/CLI.md, in its table's order, whether implemented or not. */

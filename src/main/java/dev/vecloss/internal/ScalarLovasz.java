@@ -151,12 +151,54 @@ public final class ScalarLovasz {
     }
 
     /**
+     * Sorts the float errors' packed entries {@code w.keys[0, n)} (the key of {@link #floatKey} in
+     * the high 32 bits, the element's {@code index << 1 | fg} in the low 32) by their high 32 bits
+     * in increasing unsigned order, stably: one array moves, not two.
+     */
+    public static void sortPacked(Work w, int n) {
+        final int passes = 3; // 32 key bits in 11-bit digits
+        final int[] hist = w.hist;
+        java.util.Arrays.fill(hist, 0, passes * BUCKETS, 0);
+        long[] keys = w.keys;
+        for (int i = 0; i < n; i++) {
+            long k = keys[i];
+            hist[(int) (k >>> 32) & (BUCKETS - 1)]++;
+            hist[BUCKETS + ((int) (k >>> 43) & (BUCKETS - 1))]++;
+            hist[2 * BUCKETS + (int) (k >>> 54)]++;
+        }
+        long[] out = w.tmpKeys;
+        for (int pass = 0; pass < passes; pass++) {
+            final int base = pass * BUCKETS;
+            final int shift = 32 + pass * DIGIT;
+            if (n == 0 || hist[base + (int) ((keys[0] >>> shift) & (BUCKETS - 1))] == n) {
+                continue;
+            }
+            int sum = 0;
+            for (int b = 0; b < BUCKETS; b++) {
+                int count = hist[base + b];
+                hist[base + b] = sum;
+                sum += count;
+            }
+            for (int i = 0; i < n; i++) {
+                long k = keys[i];
+                out[hist[base + (int) ((k >>> shift) & (BUCKETS - 1))]++] = k;
+            }
+            long[] tk = keys;
+            keys = out;
+            out = tk;
+        }
+        w.keys = keys;
+        w.tmpKeys = out;
+    }
+
+    /**
      * The walk over {@code n} sorted elements of a task whose group has {@code fg} foreground
      * elements: returns {@code sum_k e_k Delta_k}, and writes {@code -+Delta_k * scale} to
      * {@code grad} (when not null) at the flat index of the element whose local index is
-     * {@code j}: {@code (j / div) * stride + off + j mod div}.
+     * {@code j}: {@code (j / div) * stride + off + j mod div}. {@code packed}: the entries of
+     * {@link #sortPacked}, else the 64-bit double keys and their indices of {@link #sort}.
      */
-    public static double walk(LovaszProblem p, Work w, int n, long fg, boolean floatKeys, double scale, int div,
+    public static double walk(LovaszProblem p, Work w, int n, long fg, boolean packed, double scale, int div,
             long stride, long off) {
         final long[] keys = w.keys;
         final int[] idx = w.idx;
@@ -167,7 +209,8 @@ public final class ScalarLovasz {
         double prev = 0;
         double loss = 0;
         for (int k = 0; k < n; k++) {
-            int id = idx[k];
+            long key = keys[k];
+            int id = packed ? (int) key : idx[k];
             boolean isFg = (id & 1) != 0;
             if (isFg) {
                 seenFg++;
@@ -176,7 +219,7 @@ public final class ScalarLovasz {
             double jac = 1.0 - (total - seenFg) / (total + seenBg);
             double delta = jac - prev;
             prev = jac;
-            double e = floatKeys ? fromFloatKey(keys[k]) : fromDoubleKey(keys[k]);
+            double e = packed ? fromFloatKey(key >>> 32) : fromDoubleKey(key);
             loss += e * delta;
             if (g != null) {
                 int j = id >>> 1;

@@ -183,7 +183,7 @@ final class LovaszTiles {
                 n = pack(p, w, n, pos - first, pos, len, cls);
             }
         }
-        ScalarLovasz.sort(w, n, 32);
+        ScalarLovasz.sortPacked(w, n);
         long cs = (long) c * s;
         return ScalarLovasz.walk(p, w, n, fg, true, p.scale()[group], s, cs,
                 (long) group * (p.perImage() ? cs : 0) + (long) cls * s);
@@ -213,8 +213,8 @@ final class LovaszTiles {
         final FloatVector zero = FloatVector.zero(F);
         for (i = 0; i < bound; i += V) {
             FloatVector prob = FloatVector.fromArray(F, d, i).mul(FloatVector.fromArray(F, inv, pos + i));
-            VectorMask<Float> isFg = IntVector.fromArray(I, labels, pos + i).compare(VectorOperators.EQ, cls).cast(F);
-            zero.blend(one, isFg).sub(prob).abs().intoArray(e, i);
+            FloatVector y = (FloatVector) IntVector.fromArray(I, labels, pos + i).convert(VectorOperators.I2F, 0);
+            zero.blend(one, y.compare(VectorOperators.EQ, (float) cls)).sub(prob).abs().intoArray(e, i);
         }
         for (; i < len; i++) {
             float prob = d[i] * inv[pos + i];
@@ -230,16 +230,13 @@ final class LovaszTiles {
         final int[] labels = p.labels();
         final float[] e = w.errors;
         final long[] keys = w.keys;
-        final int[] idx = w.idx;
         for (int i = 0; i < len; i++) {
             int y = labels[pos + i];
             float ei = e[i];
             if (y < 0 || ei == 0) {
                 continue;
             }
-            keys[n] = ScalarLovasz.floatKey(ei);
-            idx[n] = (j + i) << 1 | (y == cls ? 1 : 0);
-            n++;
+            keys[n++] = ScalarLovasz.floatKey(ei) << 32 | (j + i) << 1 | (y == cls ? 1 : 0);
         }
         return n;
     }
@@ -254,7 +251,6 @@ final class LovaszTiles {
         final int[] labels = p.labels();
         final float[] e = w.errors;
         final long[] keys = w.keys;
-        final int[] idx = w.idx;
         int n = 0;
         for (int off = 0; off < size; off += BLOCK) {
             int len = Math.min(BLOCK, size - off);
@@ -269,12 +265,10 @@ final class LovaszTiles {
                     }
                     continue;
                 }
-                keys[n] = ScalarLovasz.floatKey(ei);
-                idx[n] = (off + i) << 1 | y;
-                n++;
+                keys[n++] = ScalarLovasz.floatKey(ei) << 32 | (off + i) << 1 | y;
             }
         }
-        ScalarLovasz.sort(w, n, 32);
+        ScalarLovasz.sortPacked(w, n);
         return ScalarLovasz.walk(p, w, n, p.counts()[t], true, p.scale()[t], Integer.MAX_VALUE, 0, first);
     }
 
