@@ -196,6 +196,14 @@ final class Checks {
         if (in.length < 2) {
             throw new IllegalArgumentException(what + ": input must be (N, C, d1, ...), got shape " + Arrays.toString(in));
         }
+        if (mode == Lovasz.Mode.MULTICLASS && in[1] < 2) {
+            throw new IllegalArgumentException(what + ": input shape " + Arrays.toString(in) + " has C = " + in[1]
+                    + " classes; Lovász-softmax needs at least 2 (binary mode takes one channel)");
+        }
+        if (mode == Lovasz.Mode.BINARY && in[1] != 1) {
+            throw new IllegalArgumentException(what + ": input shape " + Arrays.toString(in) + " has C = " + in[1]
+                    + " channels; binary mode takes one (multilabel mode takes C)");
+        }
         long[] t = target.dims();
         boolean fits = switch (mode) {
             case MULTICLASS -> Layout.isPositionShape(in, t);
@@ -206,18 +214,9 @@ final class Checks {
             throw new IllegalArgumentException(what + ": target shape " + Arrays.toString(t) + " does not fit input shape "
                     + Arrays.toString(in) + " (expected " + Lovasz.expectedTargets(mode, in) + ")");
         }
-        if (mode == Lovasz.Mode.MULTICLASS) {
-            if (in[1] < 2) {
-                throw new IllegalArgumentException(what + ": input shape " + Arrays.toString(in) + " has C = " + in[1]
-                        + " classes; Lovász-softmax needs at least 2 (binary mode takes one channel)");
-            }
-            if (target.dtype().isFloating()) {
-                throw new IllegalArgumentException(what + ": index target must be int64, int32, uint8 or bool, got "
-                        + target.dtype());
-            }
-        } else if (mode == Lovasz.Mode.BINARY && in[1] != 1) {
-            throw new IllegalArgumentException(what + ": input shape " + Arrays.toString(in) + " has C = " + in[1]
-                    + " channels; binary mode takes one (multilabel mode takes C)");
+        if (mode == Lovasz.Mode.MULTICLASS && target.dtype().isFloating()) {
+            throw new IllegalArgumentException(what + ": index target must be int64, int32, uint8 or bool, got "
+                    + target.dtype());
         }
     }
 }
