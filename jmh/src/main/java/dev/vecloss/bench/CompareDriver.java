@@ -6,6 +6,7 @@ import dev.vecloss.Focal;
 import dev.vecloss.Hinge;
 import dev.vecloss.Kernels;
 import dev.vecloss.KlDiv;
+import dev.vecloss.Lovasz;
 import dev.vecloss.Reduction;
 import dev.vecloss.Tensor;
 import dev.vecloss.npy.Npy;
@@ -197,6 +198,11 @@ public final class CompareDriver {
             case "kl_div" -> {
                 KlDiv.Options o = KlDiv.Options.defaults().withReduction(reduction);
                 yield t -> KlDiv.klDiv(x, y, o.withThreads(t), null, grad);
+            }
+            case "lovasz" -> {
+                Lovasz.Options o = Lovasz.Options.of(Lovasz.Mode.valueOf(opts.getProperty("mode").toUpperCase(Locale.ROOT)))
+                        .withPerImage(Boolean.parseBoolean(opts.getProperty("per_image", "false")));
+                yield t -> Lovasz.lovaszLoss(x, y, o.withThreads(t), grad);
             }
             default -> throw new IllegalArgumentException(name + ": unknown loss '" + loss + "'");
         };
