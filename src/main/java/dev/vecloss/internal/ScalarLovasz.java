@@ -49,7 +49,8 @@ public final class ScalarLovasz {
         public int[] idx = new int[0];
         long[] tmpKeys = new long[0];
         int[] tmpIdx = new int[0];
-        final int[] hist = new int[6 * BUCKETS];
+        /** Digit counts of the sorts; {@link #sortPacked}'s three, counted while gathering, at {@code [0, 3 * 2048)}. */
+        public final int[] hist = new int[6 * BUCKETS];
         /** Staging for the SIMD kernels' errors. */
         public float[] errors = new float[0];
 
@@ -153,18 +154,18 @@ public final class ScalarLovasz {
     /**
      * Sorts the float errors' packed entries {@code w.keys[0, n)} (the key of {@link #floatKey} in
      * the high 32 bits, the element's {@code index << 1 | fg} in the low 32) by their high 32 bits
-     * in increasing unsigned order, stably: one array moves, not two.
+     * in increasing unsigned order, stably: one array moves, not two. {@code counted}: the caller
+     * has counted the keys' digits into {@code w.hist} as it gathered them ({@link #count}).
      */
-    public static void sortPacked(Work w, int n) {
+    public static void sortPacked(Work w, int n, boolean counted) {
         final int passes = 3; // 32 key bits in 11-bit digits
         final int[] hist = w.hist;
-        java.util.Arrays.fill(hist, 0, passes * BUCKETS, 0);
         long[] keys = w.keys;
-        for (int i = 0; i < n; i++) {
-            long k = keys[i];
-            hist[(int) (k >>> 32) & (BUCKETS - 1)]++;
-            hist[BUCKETS + ((int) (k >>> 43) & (BUCKETS - 1))]++;
-            hist[2 * BUCKETS + (int) (k >>> 54)]++;
+        if (!counted) {
+            java.util.Arrays.fill(hist, 0, passes * BUCKETS, 0);
+            for (int i = 0; i < n; i++) {
+                count(hist, (int) (keys[i] >>> 32));
+            }
         }
         long[] out = w.tmpKeys;
         for (int pass = 0; pass < passes; pass++) {
@@ -189,6 +190,18 @@ public final class ScalarLovasz {
         }
         w.keys = keys;
         w.tmpKeys = out;
+    }
+
+    /** Counts the three 11-bit digits of a 32-bit key (of {@link #floatKey}) for {@link #sortPacked}. */
+    public static void count(int[] hist, int key) {
+        hist[key & (BUCKETS - 1)]++;
+        hist[BUCKETS + ((key >>> DIGIT) & (BUCKETS - 1))]++;
+        hist[2 * BUCKETS + (key >>> 2 * DIGIT)]++;
+    }
+
+    /** Clears the counts of {@link #count}. */
+    public static void clearCounts(int[] hist) {
+        java.util.Arrays.fill(hist, 0, 3 * BUCKETS, 0);
     }
 
     /**
@@ -336,7 +349,11 @@ public final class ScalarLovasz {
 
     /**
      * The softmax's chain rule at positions {@code [from, to)}: the gradient tensor holds
-     * {@code G_c = dL/dp_c} (0 where no task wrote), replaced by {@code p_c (G_c - sum_k p_k G_k)}.
+     * {@code G_c = dL/dp_c} (0 where no task wrote), replaced by {@code p_c (G_c - sum_k p_k G_k)},
+     * computed as {@code p_c ((G_c - G_m) + sum_k p_k (G_m - G_k))} with {@code m} the most
+     * probable class: the same in exact arithmetic (the p sum to 1), but where {@code p_m} is
+     * close to 1 the plain form subtracts two nearly equal numbers and loses the small result (a
+     * confident position's 1e-12 gradient kept 6 digits); this one has no such subtraction.
      */
     private static void backward(LovaszProblem p, long from, long to) {
         final MemorySegment x = p.input();
@@ -347,15 +364,24 @@ public final class ScalarLovasz {
             long base = (pos / s) * c * s + pos % s;
             double m = p.maxD()[(int) pos];
             double inv = 1 / p.sumD()[(int) pos];
-            double dot = 0;
+            double best = -1;
+            double gm = 0;
             for (long k = 0; k < c; k++) {
                 double prob = Math.exp(Mem.get(x, f64, base + k * s) - m) * inv;
-                dot += prob * Mem.get(g, gF64, base + k * s);
+                if (prob > best) {
+                    best = prob;
+                    gm = Mem.get(g, gF64, base + k * s);
+                }
+            }
+            double r = 0;
+            for (long k = 0; k < c; k++) {
+                double prob = Math.exp(Mem.get(x, f64, base + k * s) - m) * inv;
+                r += prob * (gm - Mem.get(g, gF64, base + k * s));
             }
             for (long k = 0; k < c; k++) {
                 long at = base + k * s;
                 double prob = Math.exp(Mem.get(x, f64, at) - m) * inv;
-                Mem.set(g, gF64, at, prob * (Mem.get(g, gF64, at) - dot));
+                Mem.set(g, gF64, at, prob * ((Mem.get(g, gF64, at) - gm) + r));
             }
         }
     }

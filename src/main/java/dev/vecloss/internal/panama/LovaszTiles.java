@@ -35,6 +35,12 @@ final class LovaszTiles {
 
     private static final VectorSpecies<Integer> I = F.withLanes(int.class);
 
+    /** The sort key of every NaN error (NaN sorts first, as in PyTorch). */
+    private static final int NAN_KEY = 0x7fc00000 ^ 0x7fffffff;
+
+    /** The key of a zero error: such elements are left out of the sort. */
+    private static final int ZERO_KEY = 0x7fffffff;
+
     /** Positions per block of a task's error pass: a multiple of every lane count. */
     private static final int BLOCK = 1024;
 
@@ -44,6 +50,8 @@ final class LovaszTiles {
         final float[] max = new float[V];
         final float[] zeros = new float[V];
         final float[] d = new float[BLOCK];
+        /** A block's error keys ({@link ScalarLovasz#floatKey}, computed in the vector loop). */
+        final int[] keys = new int[BLOCK];
 
         Scratch ensure(int c) {
             if (cols.length < c * V) {
@@ -140,7 +148,11 @@ final class LovaszTiles {
         System.arraycopy(sc.d, 0, p.invF(), pos, lanes);
     }
 
-    /** {@code g_c = p_c (G_c - sum_k p_k G_k)} for the staged block. */
+    /**
+     * {@code g_c = p_c (G_c - sum_k p_k G_k)} for the staged block, as
+     * {@code p_c ((G_c - G_m) + sum_k p_k (G_m - G_k))} with {@code m} each lane's most probable
+     * class (see {@code ScalarLovasz}'s backward: no cancellation where {@code p_m} nears 1).
+     */
     private static void backwardBlock(LovaszProblem p, Scratch sc, int c, int pos, int lanes) {
         for (int l = 0; l < V; l++) {
             sc.max[l] = l < lanes ? p.maxF()[pos + l] : 0f;
@@ -148,15 +160,23 @@ final class LovaszTiles {
         }
         VectorMath.expInto(sc.cols, sc.cols, c * V, sc.max);
         final FloatVector inv = FloatVector.fromArray(F, sc.d, 0);
-        FloatVector dot = FloatVector.zero(F);
+        FloatVector best = FloatVector.broadcast(F, -1f);
+        FloatVector gm = FloatVector.zero(F);
         for (int k = 0; k < c; k++) {
             FloatVector prob = FloatVector.fromArray(F, sc.cols, k * V).mul(inv);
-            dot = prob.fma(FloatVector.fromArray(F, sc.grads, k * V), dot);
+            VectorMask<Float> more = prob.compare(VectorOperators.GT, best);
+            best = best.blend(prob, more);
+            gm = gm.blend(FloatVector.fromArray(F, sc.grads, k * V), more);
+        }
+        FloatVector r = FloatVector.zero(F);
+        for (int k = 0; k < c; k++) {
+            FloatVector prob = FloatVector.fromArray(F, sc.cols, k * V).mul(inv);
+            r = prob.fma(gm.sub(FloatVector.fromArray(F, sc.grads, k * V)), r);
         }
         for (int k = 0; k < c; k++) {
             FloatVector prob = FloatVector.fromArray(F, sc.cols, k * V).mul(inv);
             FloatVector gk = FloatVector.fromArray(F, sc.grads, k * V);
-            prob.mul(gk.sub(dot)).intoArray(sc.grads, k * V);
+            prob.mul(gk.sub(gm).add(r)).intoArray(sc.grads, k * V);
         }
     }
 
@@ -174,16 +194,17 @@ final class LovaszTiles {
         final ScalarLovasz.Work w = ScalarLovasz.work(size);
         final Scratch sc = SCRATCH.get().ensure(c);
         int n = 0;
+        ScalarLovasz.clearCounts(w.hist);
         for (int img = first / s; img < (first + size) / s; img++) {
             long row = ((long) img * c + cls) * s;
             for (int off = 0; off < s; off += BLOCK) {
                 int len = Math.min(BLOCK, s - off);
                 int pos = img * s + off;
-                errors(p, sc, w.errors, row + off, pos, len, cls);
-                n = pack(p, w, n, pos - first, pos, len, cls);
+                errors(p, sc, sc.keys, row + off, pos, len, cls);
+                n = pack(p, w, sc.keys, n, pos - first, pos, len, cls);
             }
         }
-        ScalarLovasz.sortPacked(w, n);
+        ScalarLovasz.sortPacked(w, n, true);
         long cs = (long) c * s;
         return ScalarLovasz.walk(p, w, n, fg, true, p.scale()[group], s, cs,
                 (long) group * (p.perImage() ? cs : 0) + (long) cls * s);
@@ -191,9 +212,11 @@ final class LovaszTiles {
 
     /**
      * {@code e = |fg - exp(x - max) * inv|} for the {@code len} positions from {@code pos} of
-     * class {@code cls}, whose inputs start at element {@code at}, into {@code e[0, len)}.
+     * class {@code cls}, whose inputs start at element {@code at}, as sort keys into
+     * {@code key[0, len)}: the error's bits flipped, {@code bits ^ 0x7fffffff}, which is
+     * {@link ScalarLovasz#floatKey} for every error but NaN (any NaN becomes the one NaN's key).
      */
-    private static void errors(LovaszProblem p, Scratch sc, float[] e, long at, int pos, int len, int cls) {
+    private static void errors(LovaszProblem p, Scratch sc, int[] key, long at, int pos, int len, int cls) {
         final float[] d = sc.d;
         final float[] max = p.maxF(), inv = p.invF();
         final int[] labels = p.labels();
@@ -214,29 +237,33 @@ final class LovaszTiles {
         for (i = 0; i < bound; i += V) {
             FloatVector prob = FloatVector.fromArray(F, d, i).mul(FloatVector.fromArray(F, inv, pos + i));
             FloatVector y = (FloatVector) IntVector.fromArray(I, labels, pos + i).convert(VectorOperators.I2F, 0);
-            zero.blend(one, y.compare(VectorOperators.EQ, (float) cls)).sub(prob).abs().intoArray(e, i);
+            FloatVector e = zero.blend(one, y.compare(VectorOperators.EQ, (float) cls)).sub(prob).abs();
+            IntVector k = e.reinterpretAsInts().lanewise(VectorOperators.XOR, 0x7fffffff);
+            k.blend(NAN_KEY, k.compare(VectorOperators.LT, 0x007fffff)).intoArray(key, i); // NaN: bits above +inf's
         }
         for (; i < len; i++) {
             float prob = d[i] * inv[pos + i];
-            e[i] = Math.abs((labels[pos + i] == cls ? 1f : 0f) - prob);
+            key[i] = (int) ScalarLovasz.floatKey(Math.abs((labels[pos + i] == cls ? 1f : 0f) - prob));
         }
     }
 
     /**
-     * Adds the active, non-zero errors of {@code e[0, len)} (positions from {@code pos}, local
-     * index from {@code j}) to the sort buffers after the {@code n} already there.
+     * Adds the active elements with a non-zero error of {@code key[0, len)} (positions from
+     * {@code pos}, local index from {@code j}) to the sort buffers after the {@code n} already
+     * there, counting their digits.
      */
-    private static int pack(LovaszProblem p, ScalarLovasz.Work w, int n, int j, int pos, int len, int cls) {
+    private static int pack(LovaszProblem p, ScalarLovasz.Work w, int[] key, int n, int j, int pos, int len, int cls) {
         final int[] labels = p.labels();
-        final float[] e = w.errors;
         final long[] keys = w.keys;
+        final int[] hist = w.hist;
         for (int i = 0; i < len; i++) {
             int y = labels[pos + i];
-            float ei = e[i];
-            if (y < 0 || ei == 0) {
+            int k = key[i];
+            if (y < 0 || k == ZERO_KEY) {
                 continue;
             }
-            keys[n++] = ScalarLovasz.floatKey(ei) << 32 | (j + i) << 1 | (y == cls ? 1 : 0);
+            ScalarLovasz.count(hist, k);
+            keys[n++] = (long) k << 32 | (j + i) << 1 | (y == cls ? 1 : 0);
         }
         return n;
     }
@@ -252,6 +279,8 @@ final class LovaszTiles {
         final float[] e = w.errors;
         final long[] keys = w.keys;
         int n = 0;
+        final int[] hist = w.hist;
+        ScalarLovasz.clearCounts(hist);
         for (int off = 0; off < size; off += BLOCK) {
             int len = Math.min(BLOCK, size - off);
             int at = (int) first + off;
@@ -265,10 +294,12 @@ final class LovaszTiles {
                     }
                     continue;
                 }
-                keys[n++] = ScalarLovasz.floatKey(ei) << 32 | (off + i) << 1 | y;
+                long k = ScalarLovasz.floatKey(ei);
+                ScalarLovasz.count(hist, (int) k);
+                keys[n++] = k << 32 | (off + i) << 1 | y;
             }
         }
-        ScalarLovasz.sortPacked(w, n);
+        ScalarLovasz.sortPacked(w, n, true);
         return ScalarLovasz.walk(p, w, n, p.counts()[t], true, p.scale()[t], Integer.MAX_VALUE, 0, first);
     }
 
