@@ -133,7 +133,11 @@ public final class Lovasz {
         Objects.requireNonNull(target, "target");
         Objects.requireNonNull(o, "options");
         final boolean softmax = o.mode() == Mode.MULTICLASS;
-        final String what = "lovasz_loss (" + o.mode().name().toLowerCase(java.util.Locale.ROOT) + ")";
+        final String what = switch (o.mode()) { // constants: a call allocates nothing
+            case BINARY -> "lovasz_loss (binary)";
+            case MULTICLASS -> "lovasz_loss (multiclass)";
+            case MULTILABEL -> "lovasz_loss (multilabel)";
+        };
         Checks.lovaszOperands(what, o.mode(), input, target);
         long[] in = input.dims();
         long n = in[0], c = in[1], s = Layout.spatial(in);

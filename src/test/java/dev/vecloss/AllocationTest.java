@@ -80,6 +80,14 @@ class AllocationTest {
         Focal.SigmoidOptions sigmoidFocal = Focal.SigmoidOptions.defaults().withGamma(1.5).withReduction(Reduction.MEAN)
                 .withThreads(1);
         KlDiv.Options kl = KlDiv.Options.defaults().withReduction(Reduction.BATCHMEAN).withThreads(1);
+        Lovasz.Options lovaszMc = Lovasz.Options.of(Lovasz.Mode.MULTICLASS).withThreads(1);
+        Lovasz.Options lovaszBin = Lovasz.Options.of(Lovasz.Mode.BINARY).withPerImage(true).withThreads(1);
+        Tensor binLogits = Tensor.of(uniform(rnd, 2 * 300, -4, 4), 2, 1, 300);
+        float[] binMask = new float[2 * 300];
+        for (int i = 0; i < binMask.length; i++) {
+            binMask[i] = rnd.nextBoolean() ? 1 : 0;
+        }
+        Tensor binTarget = Tensor.of(binMask, 2, 1, 300);
         Object[][] calls = {
             {"cross_entropy, wide rows", (DoubleSupplier) () -> CrossEntropy.crossEntropy(wide, y, ce)},
             {"cross_entropy, narrow rows and smoothing", (DoubleSupplier) () -> CrossEntropy.crossEntropy(narrow, y10, smooth)},
@@ -93,6 +101,8 @@ class AllocationTest {
             {"sigmoid_focal_loss, gamma 1.5", (DoubleSupplier) () -> Focal.sigmoidFocalLoss(logits, labels01, sigmoidFocal)},
             {"hinge, labels AUTO", (DoubleSupplier) () -> Hinge.hinge(logits, labels01, hinge)},
             {"kl_div, batchmean", (DoubleSupplier) () -> KlDiv.klDiv(logProbs, probs, kl)},
+            {"lovasz_loss, multiclass", (DoubleSupplier) () -> Lovasz.lovaszLoss(spatial, ySpatial, lovaszMc)},
+            {"lovasz_loss, binary per image", (DoubleSupplier) () -> Lovasz.lovaszLoss(binLogits, binTarget, lovaszBin)},
         };
         return Stream.of(calls).map(k -> DynamicTest.dynamicTest((String) k[0], () -> check((String) k[0],
                 (DoubleSupplier) k[1])));

@@ -108,24 +108,27 @@ final class LovaszTiles {
             }
             return;
         }
+        // two loops, no test of the lane in one: C2 predicates such a test on its profile, and a
+        // short block in every image then traps into a recompilation again and again (see
+        // AcrossPositions.readTargets)
         for (int k = 0; k < c; k++) {
-            for (int l = 0; l < V; l++) {
-                dst[k * V + l] = l < lanes ? src.getAtIndex(Mem.F32, base + k * sp + l) : 0f;
+            for (int l = 0; l < lanes; l++) {
+                dst[k * V + l] = src.getAtIndex(Mem.F32, base + k * sp + l);
+            }
+            for (int l = lanes; l < V; l++) {
+                dst[k * V + l] = 0f;
             }
         }
     }
 
+    /**
+     * The block's {@code lanes} positions of each class back to their places. A bulk copy, not a
+     * vector store: C2 fails to intrinsify {@code intoMemorySegment} here (seen with a heap
+     * segment of a float[]), and the store's fallback boxes every vector.
+     */
     private static void unstage(MemorySegment dst, float[] src, int c, long sp, long base, int lanes) {
-        if (lanes == V) {
-            for (int k = 0; k < c; k++) {
-                FloatVector.fromArray(F, src, k * V).intoMemorySegment(dst, (base + k * sp) * 4L, LE);
-            }
-            return;
-        }
         for (int k = 0; k < c; k++) {
-            for (int l = 0; l < lanes; l++) {
-                dst.setAtIndex(Mem.F32, base + k * sp + l, src[k * V + l]);
-            }
+            MemorySegment.copy(src, k * V, dst, Mem.F32, (base + k * sp) * 4L, lanes);
         }
     }
 
@@ -154,9 +157,11 @@ final class LovaszTiles {
      * class (see {@code ScalarLovasz}'s backward: no cancellation where {@code p_m} nears 1).
      */
     private static void backwardBlock(LovaszProblem p, Scratch sc, int c, int pos, int lanes) {
-        for (int l = 0; l < V; l++) {
-            sc.max[l] = l < lanes ? p.maxF()[pos + l] : 0f;
-            sc.d[l] = l < lanes ? p.invF()[pos + l] : 0f;
+        System.arraycopy(p.maxF(), pos, sc.max, 0, lanes);
+        System.arraycopy(p.invF(), pos, sc.d, 0, lanes);
+        for (int l = lanes; l < V; l++) { // a second loop, as in stage
+            sc.max[l] = 0f;
+            sc.d[l] = 0f;
         }
         VectorMath.expInto(sc.cols, sc.cols, c * V, sc.max);
         final FloatVector inv = FloatVector.fromArray(F, sc.d, 0);
