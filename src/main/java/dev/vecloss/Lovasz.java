@@ -54,8 +54,10 @@ import java.util.OptionalLong;
  * <h2>Special values and cost</h2>
  * A NaN logit makes the loss NaN (a NaN error sorts first, as in PyTorch). Each class of each
  * group is sorted: the work is about {@code N * C * S} radix-sorted keys. Per thread, sort buffers
- * for the largest group seen are allocated once and kept (about 24 bytes per element of a group);
- * groups are limited to 2^30 elements. Results are deterministic: the same bits for any
+ * for the largest group seen are allocated once and kept (16 bytes per element of a group, 24 on
+ * the scalar kernels); the labels are read into an int array of the calling thread first (4 bytes
+ * per position, or per element for the hinge), also kept. Groups are limited to 2^30 elements and
+ * a call to 2^31 - 9 labels. Results are deterministic: the same bits for any
  * {@link Options#threads()}.
  */
 public final class Lovasz {
@@ -145,6 +147,11 @@ public final class Lovasz {
         if (groupSize > LovaszProblem.MAX_GROUP) {
             throw new IllegalArgumentException(what + ": " + groupSize + " elements in one group, more than the "
                     + LovaszProblem.MAX_GROUP + " the kernels take (per_image makes groups of one image)");
+        }
+        long labels = softmax ? n * s : n * c * s;
+        if (labels > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(what + ": " + labels + " labels, more than the " + (Integer.MAX_VALUE - 8)
+                    + " the kernels take (they are read into an int array first)");
         }
         Checks.outputs(what, Reduction.MEAN, null, null, in, grad, input, target, null, null);
         int threads = Checks.threads(o.threads(), input.numel(), input, target, grad, null, null, null);

@@ -51,17 +51,18 @@ public final class ScalarLovasz {
         int[] tmpIdx = new int[0];
         /** Digit counts of the sorts; {@link #sortPacked}'s three, counted while gathering, at {@code [0, 3 * 2048)}. */
         public final int[] hist = new int[6 * BUCKETS];
-        /** Staging for the SIMD kernels' errors. */
-        public float[] errors = new float[0];
+        /** Staging for the SIMD kernels' hinge errors, a block at a time. */
+        public final float[] errors = new float[1024];
 
-        /** Buffers for {@code n} elements. */
-        public Work ensure(int n) {
+        /** Buffers for {@code n} elements: keys, and with {@code indices} the separate indices of {@link #sort}. */
+        Work ensure(int n, boolean indices) {
             if (keys.length < n) {
                 keys = new long[n];
-                idx = new int[n];
                 tmpKeys = new long[n];
+            }
+            if (indices && idx.length < n) {
+                idx = new int[n];
                 tmpIdx = new int[n];
-                errors = new float[n + 64];
             }
             return this;
         }
@@ -69,9 +70,14 @@ public final class ScalarLovasz {
 
     private static final ThreadLocal<Work> WORK = ThreadLocal.withInitial(Work::new);
 
-    /** This thread's buffers, for {@code n} elements. */
-    public static Work work(long n) {
-        return WORK.get().ensure(Math.toIntExact(n));
+    /** This thread's buffers for {@code n} double keys and their indices ({@link #sort}). */
+    static Work work(long n) {
+        return WORK.get().ensure(Math.toIntExact(n), true);
+    }
+
+    /** This thread's buffers for {@code n} packed entries ({@link #sortPacked}). */
+    public static Work workPacked(long n) {
+        return WORK.get().ensure(Math.toIntExact(n), false);
     }
 
     /** The sort key of a float error: larger errors get smaller keys, in the low 32 bits. */

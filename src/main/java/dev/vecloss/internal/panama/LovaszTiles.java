@@ -196,7 +196,7 @@ final class LovaszTiles {
         final int s = (int) p.s();
         final int size = (int) p.groupSize();
         final int first = group * size;
-        final ScalarLovasz.Work w = ScalarLovasz.work(size);
+        final ScalarLovasz.Work w = ScalarLovasz.workPacked(size);
         final Scratch sc = SCRATCH.get().ensure(c);
         int n = 0;
         ScalarLovasz.clearCounts(w.hist);
@@ -277,7 +277,7 @@ final class LovaszTiles {
     private static double hingeTask(LovaszProblem p, int t) {
         final int size = (int) p.groupSize();
         final long first = (long) t * size;
-        final ScalarLovasz.Work w = ScalarLovasz.work(size);
+        final ScalarLovasz.Work w = ScalarLovasz.workPacked(size);
         final Scratch sc = SCRATCH.get();
         final MemorySegment g = p.grad();
         final int[] labels = p.labels();
