@@ -72,7 +72,7 @@ public final class LovaszProblem {
         return PER_THREAD.get();
     }
 
-    /** The chunk function of {@link Parallel} for {@code phase}. */
+    /** The chunk function of {@link Parallel} for the softmax statistics. */
     public static double stats(LovaszProblem p, long from, long to) {
         return p.kernels.lovasz(Phase.STATS, p, from, to);
     }
