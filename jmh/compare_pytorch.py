@@ -76,6 +76,16 @@ REGION_LOSSES = {
 # 5% of them 255, the ignore index (vecloss skips them; torch.bincount counts them in bin 255,
 # which is then dropped). The input is the labels; the value compared is sum_j (j + 1) n_j.
 COUNT_WORKLOADS = {"class_weights_u8c21": dict(loss="class_weights", num_classes=21, ignore_index=255)}
+# smp's LovaszLoss on segmentation shapes (issue 9): Lovász-softmax 2 x 21 x 256 x 256, batch and
+# per image, forward and forward + gradient; the Lovász hinge on 8 x 1 x 256 x 256.
+LOVASZ = {
+    "lovasz_softmax": dict(loss="lovasz", mode="multiclass", per_image=False),
+    "lovasz_softmax_per_image": dict(loss="lovasz", mode="multiclass", per_image=True),
+    "lovasz_softmax_grad": dict(loss="lovasz", mode="multiclass", per_image=False, grad=True),
+    "lovasz_softmax_per_image_grad": dict(loss="lovasz", mode="multiclass", per_image=True, grad=True),
+    "lovasz_hinge": dict(loss="lovasz", mode="binary", per_image=False),
+    "lovasz_hinge_grad": dict(loss="lovasz", mode="binary", per_image=False, grad=True),
+}
 
 
 def workloads(quick):
@@ -110,6 +120,10 @@ def workloads(quick):
     for name, opts in COUNT_WORKLOADS.items():
         for suffix, e, _ in sizes:
             w[name + suffix] = dict(BASE, shape=(e,), **opts)
+    for name, opts in LOVASZ.items():
+        c = 21 if opts["mode"] == "multiclass" else 1
+        n = 2 if c == 21 else 8
+        w[name] = dict(BASE, shape=(n, c, 16, 16) if quick else (n, c, 256, 256), **opts)
     return w
 
 
@@ -143,6 +157,11 @@ def operands(rng, s):
         y = rng.integers(0, s["num_classes"], size=shape, dtype=np.uint8)
         y[rng.random(size=shape) < 0.05] = s["ignore_index"]
         return dict(input=y, target=np.zeros(1, dtype=np.int64))
+    if loss == "lovasz":
+        x = rng.uniform(-4, 4, size=shape).astype(f32)
+        if s["mode"] == "multiclass":
+            return dict(input=x, target=rng.integers(0, shape[1], size=(shape[0],) + tuple(shape[2:]), dtype=np.int64))
+        return dict(input=x, target=rng.integers(0, 2, size=shape).astype(f32))
     if loss in ("multi_margin", "softmax_focal"):
         return dict(input=rng.uniform(-4, 4, size=shape).astype(f32),
                     target=rng.integers(0, shape[1], size=shape[0], dtype=np.int64))
@@ -180,6 +199,7 @@ def write_opts(f, s):
         "jaccard": ["alpha", "beta"],
         "tversky": ["alpha", "beta"],
         "class_weights": ["num_classes", "ignore_index"],
+        "lovasz": ["mode", "per_image"],
     }.get(s["loss"], [])
     for k in keys:
         v = s[k]
@@ -224,6 +244,82 @@ def time_calls(fn, min_rep):
             fn()
         runs.append((time.perf_counter() - t0) / k)
     return statistics.median(runs)
+
+
+# A torch port of smp's losses/lovasz.py (segmentation_models_pytorch 0.5), as a user of smp runs
+# it: each function names the smp function it ports (the same code as tools/golden/make_golden.py's
+# port, without its float64 changes: these workloads are float32).
+def smp_lovasz_grad(gt_sorted):  # smp: _lovasz_grad
+    import torch  # noqa: F401
+    p = len(gt_sorted)
+    gts = gt_sorted.sum()
+    intersection = gts - gt_sorted.float().cumsum(0)
+    union = gts + (1 - gt_sorted).float().cumsum(0)
+    jaccard = 1.0 - intersection / union
+    if p > 1:
+        jaccard[1:p] = jaccard[1:p] - jaccard[0:-1]
+    return jaccard
+
+
+def smp_mean(values):  # smp: mean (ignore_nan=False, empty=0)
+    values = iter(values)
+    try:
+        n = 1
+        acc = next(values)
+    except StopIteration:
+        return 0
+    for n, v in enumerate(values, 2):
+        acc += v
+    return acc if n == 1 else acc / n
+
+
+def smp_lovasz_hinge_flat(logits, labels):  # smp: _lovasz_hinge_flat
+    import torch
+    import torch.nn.functional as F
+    if len(labels) == 0:
+        return logits.sum() * 0.0
+    signs = 2.0 * labels.float() - 1.0
+    errors = 1.0 - logits * signs
+    errors_sorted, perm = torch.sort(errors, dim=0, descending=True)
+    gt_sorted = labels[perm.data]
+    return torch.dot(F.relu(errors_sorted), smp_lovasz_grad(gt_sorted))
+
+
+def smp_lovasz_hinge(logits, labels, per_image):  # smp: _lovasz_hinge, _flatten_binary_scores (ignore None)
+    if per_image:
+        return smp_mean(smp_lovasz_hinge_flat(log.reshape(-1), lab.reshape(-1)) for log, lab in zip(logits, labels))
+    return smp_lovasz_hinge_flat(logits.reshape(-1), labels.reshape(-1))
+
+
+def smp_lovasz_softmax_flat(probas, labels):  # smp: _lovasz_softmax_flat, classes='present'
+    import torch
+    if probas.numel() == 0:
+        return probas * 0.0
+    losses = []
+    for c in range(probas.size(1)):
+        fg = (labels == c).type_as(probas)
+        if fg.sum() == 0:
+            continue
+        errors = (fg - probas[:, c]).abs()
+        errors_sorted, perm = torch.sort(errors, 0, descending=True)
+        losses.append(torch.dot(errors_sorted, smp_lovasz_grad(fg[perm.data])))
+    return smp_mean(losses)
+
+
+def smp_flatten_probas(probas, labels):  # smp: _flatten_probas (ignore None, 4-D input)
+    import torch
+    c = probas.size(1)
+    return torch.movedim(probas, 1, -1).reshape(-1, c), labels.reshape(-1)
+
+
+def smp_lovasz_loss(x, t, mode, per_image):  # smp: LovaszLoss(mode, per_image).forward
+    if mode in ("binary", "multilabel"):
+        return smp_lovasz_hinge(x, t, per_image)
+    p = x.softmax(dim=1)
+    if per_image:
+        return smp_mean(smp_lovasz_softmax_flat(*smp_flatten_probas(pi.unsqueeze(0), li.unsqueeze(0)))
+                        for pi, li in zip(p, t))
+    return smp_lovasz_softmax_flat(*smp_flatten_probas(p, t))
 
 
 def torch_loss(s, t, extra):
@@ -292,6 +388,8 @@ def torch_loss(s, t, extra):
         j = torch.arange(1, c + 1, dtype=torch.float64)
         # the counts, the ignore index's bin dropped; the checksum costs C operations
         return lambda x: (torch.bincount(x, minlength=c)[:c].to(torch.float64) * j).sum()
+    if loss == "lovasz":
+        return lambda x: smp_lovasz_loss(x, t, s["mode"], s["per_image"])
     raise ValueError("unknown loss " + loss)
 
 
@@ -340,6 +438,8 @@ def jax_loss(s, extra):
     import jax.numpy as jnp
     import optax
     loss = s["loss"]
+    if loss == "lovasz":
+        return None, "n/a"  # neither optax nor a few jnp lines (a sort per class, data-dependent shapes)
     if loss == "cross_entropy":
         if s["weight"] or s["label_smoothing"]:
             return None, "n/a"  # optax has no class weights
@@ -528,6 +628,7 @@ TORCH_CODE = {
     "jaccard": "smp JaccardLoss port (same pipeline, alpha = beta = 1)",
     "tversky": "smp TverskyLoss port (same pipeline)",
     "class_weights": "torch.bincount(labels, minlength=C) (vecloss: ClassWeights.counts)",
+    "lovasz": "torch port of smp's LovaszLoss (losses/lovasz.py)",
 }
 
 
@@ -556,6 +657,8 @@ def describe(s):
         parts.append("multiclass from logits, alpha %g, beta %g" % (s["alpha"], s["beta"]))
     if s["loss"] == "class_weights":
         parts.append("uint8 labels, %d classes, ~5%% ignore_index %d" % (s["num_classes"], s["ignore_index"]))
+    if s["loss"] == "lovasz":
+        parts.append(s["mode"] + (", per_image" if s["per_image"] else ""))
     return ", ".join(parts)
 
 

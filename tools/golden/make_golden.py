@@ -1982,6 +1982,295 @@ def class_weights_cases(case):
          scheme="median-frequency", note="an even number of classes seen: the mean of the middle two")
 
 
+# --------------------------------------------------------------------------------------------
+# smp's LovaszLoss (LOSSES.md 8.3): a faithful torch port of
+# segmentation_models_pytorch/losses/lovasz.py (smp 0.5.0 and HEAD agree), function by function.
+# `stable` is the one addition: False is smp (torch.sort's default), True the library's order of
+# ties (see lovasz_adjust).
+
+
+def smp_lovasz_grad(gt_sorted, dtype):
+    """smp losses/lovasz.py: _lovasz_grad, with one change: smp converts with .float() (float32),
+    here .to(dtype), the errors' dtype. With float64 inputs smp's torch.dot then fails on mixed
+    dtypes; with float32 ones the two are the same. The library forms this gradient in double."""
+    p = len(gt_sorted)
+    gts = gt_sorted.sum()
+    intersection = gts - gt_sorted.to(dtype).cumsum(0)
+    union = gts + (1 - gt_sorted).to(dtype).cumsum(0)
+    jaccard = 1.0 - intersection / union
+    if p > 1:  # cover 1-pixel case
+        jaccard[1:p] = jaccard[1:p] - jaccard[0:-1]
+    return jaccard
+
+
+def smp_sort_desc(errors, stable):
+    if stable:
+        return torch.sort(errors, dim=0, descending=True, stable=True)
+    return torch.sort(errors, 0, descending=True)
+
+
+def smp_mean(values, empty=0):
+    """smp losses/lovasz.py: mean (ignore_nan=False)."""
+    values = iter(values)
+    try:
+        n = 1
+        acc = next(values)
+    except StopIteration:
+        return empty
+    for n, v in enumerate(values, 2):
+        acc += v
+    if n == 1:
+        return acc
+    return acc / n
+
+
+def smp_flatten_binary_scores(scores, labels, ignore=None):
+    """smp losses/lovasz.py: _flatten_binary_scores."""
+    scores = scores.reshape(-1)
+    labels = labels.reshape(-1)
+    if ignore is None:
+        return scores, labels
+    valid = labels != ignore
+    return scores[valid], labels[valid]
+
+
+def smp_lovasz_hinge_flat(logits, labels, stable=False):
+    """smp losses/lovasz.py: _lovasz_hinge_flat."""
+    if len(labels) == 0:
+        return logits.sum() * 0.0
+    signs = 2.0 * labels.to(logits.dtype) - 1.0  # smp: labels.float() (see smp_lovasz_grad)
+    errors = 1.0 - logits * signs
+    errors_sorted, perm = smp_sort_desc(errors, stable)
+    perm = perm.data
+    gt_sorted = labels[perm]
+    grad = smp_lovasz_grad(gt_sorted, errors.dtype)
+    return torch.dot(F.relu(errors_sorted), grad)
+
+
+def smp_lovasz_hinge(logits, labels, per_image=True, ignore=None, stable=False):
+    """smp losses/lovasz.py: _lovasz_hinge."""
+    if per_image:
+        return smp_mean(smp_lovasz_hinge_flat(*smp_flatten_binary_scores(log.unsqueeze(0), lab.unsqueeze(0), ignore),
+                                              stable=stable)
+                        for log, lab in zip(logits, labels))
+    return smp_lovasz_hinge_flat(*smp_flatten_binary_scores(logits, labels, ignore), stable=stable)
+
+
+def smp_flatten_probas(probas, labels, ignore=None):
+    """smp losses/lovasz.py: _flatten_probas."""
+    if probas.dim() == 3:
+        B, H, W = probas.size()
+        probas = probas.reshape(B, 1, H, W)
+    C = probas.size(1)
+    probas = torch.movedim(probas, 1, -1)
+    probas = probas.reshape(-1, C)
+    labels = labels.reshape(-1)
+    if ignore is None:
+        return probas, labels
+    valid = labels != ignore
+    return probas[valid], labels[valid]
+
+
+def smp_lovasz_softmax_flat(probas, labels, classes="present", stable=False, empty_is_zero=False):
+    """smp losses/lovasz.py: _lovasz_softmax_flat. empty_is_zero: the library's 0 for a group with
+    no position left (smp returns the empty `probas * 0.0`, LOSSES.md 12)."""
+    if probas.numel() == 0:
+        return probas.sum() * 0.0 if empty_is_zero else probas * 0.0
+    C = probas.size(1)
+    losses = []
+    class_to_sum = list(range(C)) if classes in ["all", "present"] else classes
+    for c in class_to_sum:
+        fg = (labels == c).type_as(probas)
+        if classes == "present" and fg.sum() == 0:
+            continue
+        if C == 1:
+            if len(classes) > 1:
+                raise ValueError("Sigmoid output possible only with 1 class")
+            class_pred = probas[:, 0]
+        else:
+            class_pred = probas[:, c]
+        errors = (fg - class_pred).abs()
+        errors_sorted, perm = smp_sort_desc(errors, stable)
+        perm = perm.data
+        fg_sorted = fg[perm]
+        losses.append(torch.dot(errors_sorted, smp_lovasz_grad(fg_sorted, errors.dtype)))
+    return smp_mean(losses)
+
+
+def smp_lovasz_softmax(probas, labels, classes="present", per_image=False, ignore=None, stable=False,
+                       empty_is_zero=False):
+    """smp losses/lovasz.py: _lovasz_softmax."""
+    kw = dict(classes=classes, stable=stable, empty_is_zero=empty_is_zero)
+    if per_image:
+        return smp_mean(smp_lovasz_softmax_flat(*smp_flatten_probas(prob.unsqueeze(0), lab.unsqueeze(0), ignore), **kw)
+                        for prob, lab in zip(probas, labels))
+    return smp_lovasz_softmax_flat(*smp_flatten_probas(probas, labels, ignore), **kw)
+
+
+def lovasz_loss(input, target, mode, per_image=False, ignore_index=None, from_logits=True, stable=False,
+                empty_is_zero=False):
+    """smp losses/lovasz.py: LovaszLoss(mode, per_image, ignore_index, from_logits).forward(input, target)
+    (from_logits is unused there too)."""
+    if mode in ("binary", "multilabel"):
+        return smp_lovasz_hinge(input, target, per_image=per_image, ignore=ignore_index, stable=stable)
+    if mode == "multiclass":
+        return smp_lovasz_softmax(input.softmax(dim=1), target, per_image=per_image, ignore=ignore_index,
+                                  stable=stable, empty_is_zero=empty_is_zero)
+    raise ValueError("Wrong mode {}.".format(mode))
+
+
+def lovasz_run(tensors, params, float_dtype, **variant):
+    args = {name: t.torch(float_dtype) for name, t in tensors.items()}
+    if tensors["target"].dtype in FLOAT_DTYPES:
+        args["target"] = args["target"].to(float_dtype)
+    args["input"].requires_grad_(True)
+    out = lovasz_loss(args["input"], args["target"], **params, **variant)
+    if not torch.is_tensor(out):
+        out = args["input"].sum() * 0.0 + out  # smp's mean over no image: the number 0
+    out.backward()
+    return {"loss": out.detach().numpy().astype(np.float64),
+            "grad": args["input"].grad.detach().numpy().astype(np.float64)}
+
+
+def lovasz_evaluate(op, tensors, params, float_dtype):
+    """The loss and its autograd gradient, ties sorted stably and an all-ignored group 0 (the
+    library's definitions; lovasz_adjust says where smp itself gives something else)."""
+    return lovasz_run(tensors, params, float_dtype, stable=True, empty_is_zero=True)
+
+
+def lovasz_adjust(tensors, params, expected):
+    """Where smp's own code (torch.sort's default order, the empty tensor of an all-ignored image)
+    gives another result than the library's definition, says so."""
+    try:
+        args = {name: tt.torch(torch.float64) for name, tt in tensors.items()}
+        forward = lovasz_loss(args["input"], args["target"], **params)
+    except Exception as e:  # smp's per-image mean adds an empty tensor in place: it fails
+        return "smp raises %s here (an all-ignored image after the first); the library gives 0 for that image " \
+               "and counts it in the mean (LOSSES.md 12)" % type(e).__name__
+    if torch.is_tensor(forward) and forward.numel() == 0:
+        return "smp returns an empty tensor here (no position left in the batch, or in the first image with " \
+               "per_image), which has no gradient; the library gives 0 for that group (LOSSES.md 8.3, 12)"
+    smp = lovasz_run(tensors, params, torch.float64)
+    if not np.array_equal(smp["loss"], expected["loss"]) and not np.allclose(smp["loss"], expected["loss"],
+                                                                               rtol=1e-14, atol=0):
+        return "loss differs from smp's: %r (smp) vs %r" % (float(smp["loss"]), float(expected["loss"]))
+    if not np.allclose(smp["grad"], expected["grad"], rtol=1e-12, atol=1e-15, equal_nan=True):
+        return "gradient with ties in the stable order (LOSSES.md 8.3); smp's torch.sort(descending=True) is " \
+               "stable on CPU only up to 16 elements and orders longer ties as std::sort leaves them, so its " \
+               "gradient differs at the tied elements (its loss does not)"
+    return None
+
+
+@op("lovasz_loss", lovasz_loss, tensors=("input", "target"),
+    params={"mode": None, "per_image": False, "ignore_index": None, "from_logits": True},
+    evaluate=lovasz_evaluate, adjust=lovasz_adjust)
+def lovasz_loss_cases(case):
+    def add(name, x, y, dt="float64", ydt="int64", note=None, **params):
+        case(name, note=note, input=T(x, dt), target=T(y, ydt), **params)
+
+    # multiclass: Lovász-softmax
+    base = "lovasz_mc"
+    x = logits(base, 2, 4, 3, 5)
+    y = labels(base, 4, (2, 3, 5))
+    for per_image in (False, True):
+        for dt in FLOAT_DTYPES:
+            add("%s_pi%d_%s" % (base, per_image, dt), x, y, dt, mode="multiclass", per_image=per_image)
+    for ydt in ("int32", "uint8"):
+        add("%s_%s" % (base, ydt), x, y, ydt=ydt, mode="multiclass")
+    base = "lovasz_mc_ignore"
+    y = labels(base, 3, (3, 4, 4), ignore_index=255, n_ignored=12)
+    for per_image in (False, True):
+        add("%s_pi%d" % (base, per_image), logits(base, 3, 3, 4, 4), y, ydt="uint8", mode="multiclass",
+            per_image=per_image, ignore_index=255)
+    base = "lovasz_mc_absent"
+    y = labels(base, 2, (2, 3, 3)) * 2  # classes 0 and 2 of 4: 1 and 3 absent
+    for per_image in (False, True):
+        add("%s_pi%d" % (base, per_image), logits(base, 2, 4, 3, 3), y, mode="multiclass", per_image=per_image,
+            note="classes 1 and 3 absent: left out of the mean (classes='present')")
+    base = "lovasz_mc_one_image"
+    add(base, logits(base, 1, 3, 4, 4), labels(base, 3, (1, 4, 4)), mode="multiclass", per_image=True,
+        note="per_image with one image: the same as the batch loss")
+    base = "lovasz_mc_all_background"
+    add(base, logits(base, 2, 3, 3, 3), np.zeros((2, 3, 3)), mode="multiclass", note="one class present")
+    base = "lovasz_mc_single_present_per_image"
+    y = np.zeros((2, 3, 3))
+    y[1] = 2
+    add(base, logits(base, 2, 3, 3, 3), y, mode="multiclass", per_image=True)
+    base = "lovasz_mc_all_ignored"
+    add(base + "_batch", logits(base, 2, 3, 2, 2), np.full((2, 2, 2), 7), mode="multiclass", ignore_index=7,
+        note="no position left: 0")
+    y = labels(base, 3, (3, 2, 2))
+    y[0] = 7
+    add(base + "_first_image", logits(base, 3, 3, 2, 2), y, mode="multiclass", per_image=True, ignore_index=7)
+    y = labels(base, 3, (3, 2, 2))
+    y[1] = 7
+    add(base + "_second_image", logits(base, 3, 3, 2, 2), y, mode="multiclass", per_image=True, ignore_index=7)
+    base = "lovasz_mc_ties"
+    x = np.zeros((1, 2, 3, 4))
+    x[0, 0, 1, :] = 1.0  # rows 1: p0 = sigmoid(1); rows 0 and 2: p = 1/2 for both classes
+    y = np.array([[[0, 1, 0, 1], [0, 0, 1, 1], [1, 1, 0, 0]]])
+    add(base, x, y, mode="multiclass", note="tied errors (p = 1/2 for both labels), 12 positions: torch.sort "
+        "is stable here, so smp's gradient is the library's")
+    x = np.zeros((1, 2, 6, 6))
+    x[0, 0, ::2, :] = 0.5
+    add(base + "_long", x, labels(base, 2, (1, 6, 6)), mode="multiclass",
+        note="36 positions with four distinct errors: longer than torch.sort's stable insertion sort")
+    base = "lovasz_mc_3d"
+    add(base, logits(base, 2, 3, 2, 3, 2), labels(base, 3, (2, 2, 3, 2)), "float32", mode="multiclass",
+        note="three spatial axes")
+    base = "lovasz_mc_odd"
+    add(base, logits(base, 2, 5, 7, 13), labels(base, 5, (2, 7, 13)), "float32", mode="multiclass", per_image=True,
+        note="S = 91: spatial rows that end inside a vector")
+    add(base + "_c21", logits(base + "_c21", 1, 21, 5, 19), labels(base + "_c21", 21, (1, 5, 19)), "float32",
+        mode="multiclass")
+
+    # binary and multilabel: the Lovász hinge
+    base = "lovasz_bin"
+    x = logits(base, 3, 1, 4, 5, scale=1.5)
+    y = binary_labels(base, 3, 1, 4, 5)
+    for per_image in (False, True):
+        for dt in FLOAT_DTYPES:
+            add("%s_pi%d_%s" % (base, per_image, dt), x, y, dt, dt, mode="binary", per_image=per_image)
+    add(base + "_nhw_int64", x, y.reshape(3, 4, 5), mode="binary", note="target (N, H, W)")
+    add(base + "_uint8", x, y, ydt="uint8", mode="binary")
+    base = "lovasz_bin_ignore"
+    y = binary_labels(base, 2, 1, 4, 4)
+    y[0, 0, 1, :] = 255
+    y[1, 0, :, 2] = 255
+    for per_image in (False, True):
+        add("%s_pi%d" % (base, per_image), logits(base, 2, 1, 4, 4, scale=1.5), y, ydt="uint8", mode="binary",
+            per_image=per_image, ignore_index=255)
+    base = "lovasz_bin_all_ignored"
+    y = binary_labels(base, 2, 1, 3, 3)
+    y[1] = -1
+    add(base, logits(base, 2, 1, 3, 3), y, ydt="int32", mode="binary", per_image=True, ignore_index=-1,
+        note="image 1 all ignored: 0, counted in the mean")
+    base = "lovasz_bin_empty_masks"
+    add(base, logits(base, 2, 1, 3, 3), np.zeros((2, 1, 3, 3)), "float32", "float32", mode="binary",
+        per_image=True, note="no foreground: G = 0, Delta = (1, 0, ...)")
+    base = "lovasz_bin_ties"
+    x = np.array([[[[1.0, -1.0, 0.0, 1.0], [0.0, 2.0, -1.0, 0.0]]], [[[0.5, 0.5, -0.5, 0.5], [1.0, 1.0, 0.0, 0.0]]]])
+    y = np.array([[[[1, 0, 1, 0], [0, 1, 1, 1]]], [[[1, 0, 1, 0], [0, 0, 1, 1]]]])
+    for per_image in (False, True):
+        add("%s_pi%d" % (base, per_image), x, y, mode="binary", per_image=per_image,
+            note="integer logits: tied errors, at most 16 per sort (stable in torch)")
+    x = np.round(logits(base + "_long", 1, 1, 8, 8)) / 2
+    add(base + "_long", x, binary_labels(base + "_long", 1, 1, 8, 8), mode="binary",
+        note="64 elements, half-integer logits: many ties in one sort")
+    base = "lovasz_ml"
+    x = logits(base, 2, 3, 4, 4, scale=1.5)
+    y = binary_labels(base, 2, 3, 4, 4)
+    for per_image in (False, True):
+        add("%s_pi%d" % (base, per_image), x, y, "float32", "float32", mode="multilabel", per_image=per_image,
+            note="one hinge over every channel")
+    y = y.copy()
+    y[0, 1, 0, :] = -1
+    add(base + "_ignore", x, y, ydt="int64", mode="multilabel", ignore_index=-1)
+    base = "lovasz_bin_odd"
+    add(base, logits(base, 2, 1, 5, 23), binary_labels(base, 2, 1, 5, 23), "float32", "float32", mode="binary",
+        per_image=True, note="115 elements per image")
+
+
 def main():
     torch.set_num_threads(1)
     # The CPU capability is part of "which torch": float64 kernels such as log_softmax round

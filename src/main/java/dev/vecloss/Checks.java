@@ -181,4 +181,42 @@ final class Checks {
     private static boolean shareable(Tensor t) {
         return t == null || Parallel.shareable(t.segment());
     }
+
+    /**
+     * smp's {@code LovaszLoss} operands (LOSSES.md 8.1, 8.3): a floating input {@code (N, C, ...)};
+     * multiclass: {@code C >= 2} and an index target of the input's shape without the class axis;
+     * binary: {@code C == 1} and a target of the input's shape, or of it without the class axis;
+     * multilabel: a target of the input's shape. Messages name both shapes.
+     */
+    static void lovaszOperands(String what, Lovasz.Mode mode, Tensor input, Tensor target) {
+        if (!input.dtype().isFloating()) {
+            throw new IllegalArgumentException(what + ": input must be float32 or float64, got " + input.dtype());
+        }
+        long[] in = input.dims();
+        if (in.length < 2) {
+            throw new IllegalArgumentException(what + ": input must be (N, C, d1, ...), got shape " + Arrays.toString(in));
+        }
+        if (mode == Lovasz.Mode.MULTICLASS && in[1] < 2) {
+            throw new IllegalArgumentException(what + ": input shape " + Arrays.toString(in) + " has C = " + in[1]
+                    + " classes; Lovász-softmax needs at least 2 (binary mode takes one channel)");
+        }
+        if (mode == Lovasz.Mode.BINARY && in[1] != 1) {
+            throw new IllegalArgumentException(what + ": input shape " + Arrays.toString(in) + " has C = " + in[1]
+                    + " channels; binary mode takes one (multilabel mode takes C)");
+        }
+        long[] t = target.dims();
+        boolean fits = switch (mode) {
+            case MULTICLASS -> Layout.isPositionShape(in, t);
+            case BINARY -> Arrays.equals(in, t) || Layout.isPositionShape(in, t);
+            case MULTILABEL -> Arrays.equals(in, t);
+        };
+        if (!fits) {
+            throw new IllegalArgumentException(what + ": target shape " + Arrays.toString(t) + " does not fit input shape "
+                    + Arrays.toString(in) + " (expected " + Lovasz.expectedTargets(mode, in) + ")");
+        }
+        if (mode == Lovasz.Mode.MULTICLASS && target.dtype().isFloating()) {
+            throw new IllegalArgumentException(what + ": index target must be int64, int32, uint8 or bool, got "
+                    + target.dtype());
+        }
+    }
 }

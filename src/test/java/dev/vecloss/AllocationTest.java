@@ -97,6 +97,14 @@ class AllocationTest {
         ClassWeights.Options counting = ClassWeights.Options.defaults().withIgnoreIndex(255).withThreads(1);
         long[] counts = new long[21];
         long[] wideCounts = new long[c];
+        Lovasz.Options lovaszMc = Lovasz.Options.of(Lovasz.Mode.MULTICLASS).withThreads(1);
+        Lovasz.Options lovaszBin = Lovasz.Options.of(Lovasz.Mode.BINARY).withPerImage(true).withThreads(1);
+        Tensor binLogits = Tensor.of(uniform(rnd, 2 * 300, -4, 4), 2, 1, 300);
+        float[] binMask = new float[2 * 300];
+        for (int i = 0; i < binMask.length; i++) {
+            binMask[i] = rnd.nextBoolean() ? 1 : 0;
+        }
+        Tensor binTarget = Tensor.of(binMask, 2, 1, 300);
         Object[][] calls = {
             {"cross_entropy, wide rows", (DoubleSupplier) () -> CrossEntropy.crossEntropy(wide, y, ce)},
             {"cross_entropy, narrow rows and smoothing", (DoubleSupplier) () -> CrossEntropy.crossEntropy(narrow, y10, smooth)},
@@ -118,6 +126,8 @@ class AllocationTest {
                 ClassWeights.counts(y, c, counting, wideCounts);
                 return counts[0] + wideCounts[0];
             }},
+            {"lovasz_loss, multiclass", (DoubleSupplier) () -> Lovasz.lovaszLoss(spatial, ySpatial, lovaszMc)},
+            {"lovasz_loss, binary per image", (DoubleSupplier) () -> Lovasz.lovaszLoss(binLogits, binTarget, lovaszBin)},
         };
         return Stream.of(calls).map(k -> DynamicTest.dynamicTest((String) k[0], () -> check((String) k[0],
                 (DoubleSupplier) k[1])));

@@ -91,7 +91,9 @@ class GoldenTest {
             Map.entry("dice_loss", (a, t) -> regionLoss(a, t, RegionLoss::dice)),
             Map.entry("jaccard_loss", (a, t) -> regionLoss(a, t, RegionLoss::jaccard)),
             Map.entry("tversky_loss", (a, t) -> regionLoss(a, t, RegionLoss::tversky)),
-            Map.entry("class_weights", GoldenTest::classWeights));
+            Map.entry("class_weights", GoldenTest::classWeights),
+            Map.entry("lovasz_loss", GoldenTest::lovaszLoss));
+
 
     /** One of {@link RegionLoss}'s losses with its gradient. */
     @FunctionalInterface
@@ -282,6 +284,22 @@ class GoldenTest {
         double[] asDouble = Arrays.stream(counts).asDoubleStream().toArray();
         return new Outputs().written("counts", Tensor.of(asDouble, c))
                 .written("weights", Tensor.of(ClassWeights.weights(counts, scheme, o), c));
+    }
+
+    /** smp's LovaszLoss: mode, per_image, ignore_index (absent: none), from_logits; the loss and its gradient. */
+    private static Outputs lovaszLoss(Args a, int threads) {
+        Tensor input = a.tensor("input");
+        Lovasz.Mode mode = Lovasz.Mode.valueOf(a.stringParam("mode").toUpperCase(Locale.ROOT));
+        Lovasz.Options o = Lovasz.Options.of(mode)
+                .withPerImage(a.booleanParam("per_image"))
+                .withFromLogits(a.booleanParam("from_logits"))
+                .withThreads(threads);
+        if (a.hasParam("ignore_index")) {
+            o = o.withIgnoreIndex(a.longParam("ignore_index"));
+        }
+        Tensor grad = a.output("grad", input.dtype());
+        double loss = Lovasz.lovaszLoss(input, a.tensor("target"), o, grad);
+        return new Outputs().returned("loss", loss, input.dtype()).written("grad", grad);
     }
 
     /** The options cross_entropy and nll_loss share: weight, ignore_index, reduction. */

@@ -8,6 +8,7 @@ import dev.vecloss.Focal;
 import dev.vecloss.Hinge;
 import dev.vecloss.Kernels;
 import dev.vecloss.KlDiv;
+import dev.vecloss.Lovasz;
 import dev.vecloss.Reduction;
 import dev.vecloss.RegionLoss;
 import dev.vecloss.Tensor;
@@ -46,13 +47,13 @@ final class Bench {
     /** The losses bench can time: every loss command, in the registry's order. */
     static final List<String> LOSSES = List.of("cross-entropy", "nll-loss", "binary-cross-entropy",
             "binary-cross-entropy-with-logits", "sigmoid-focal-loss", "softmax-focal-loss", "hinge", "squared-hinge",
-            "multi-margin-loss", "kl-div", "dice-loss", "jaccard-loss", "tversky-loss", "class-weights");
+            "multi-margin-loss", "kl-div", "dice-loss", "jaccard-loss", "tversky-loss", "class-weights", "lovasz-loss");
     /** Those with one loss per input element, of any shape; the others have a class axis and index targets. */
     static final Set<String> ELEMENTWISE = Set.of("binary-cross-entropy", "binary-cross-entropy-with-logits",
             "sigmoid-focal-loss", "hinge", "squared-hinge", "kl-div");
     /** Those that take a spatial input, and so the strided layout. */
     static final Set<String> SPATIAL = Set.of("cross-entropy", "nll-loss", "softmax-focal-loss", "dice-loss",
-            "jaccard-loss", "tversky-loss");
+            "jaccard-loss", "tversky-loss", "lovasz-loss");
     /** The region losses (multiclass from logits here): per-class sums over a spatial input. */
     static final List<String> REGION = List.of("dice-loss", "jaccard-loss", "tversky-loss");
 
@@ -290,10 +291,14 @@ final class Bench {
         t.add(new Case("cross-entropy+weight+ignore+smoothing+grad", "cross-entropy", n, 100, 1, false, true, true, 0.1, false, true));
         t.add(Case.plain("nll-loss", n, 100));
         t.add(new Case("nll-loss+grad", "nll-loss", n, 100, 1, false, false, false, 0, false, true));
+        // Lovász-softmax and the Lovász hinge on segmentation shapes (each class of the batch sorted)
+        t.add(new Case("lovasz-loss (multiclass)", "lovasz-loss", 2, 21, 128 * 128, true, false, false, 0, false, false));
+        t.add(new Case("lovasz-loss (binary)", "lovasz-loss", 8, 1, 128 * 128, true, false, false, 0, false, false));
         for (String loss : LOSSES) {
             if (loss.equals(COUNTS)) {
                 t.add(Case.plain(loss, CASE_ELEMENTS, COUNTS_CLASSES));
-            } else if (!loss.equals("cross-entropy") && !loss.equals("nll-loss") && !REGION.contains(loss)) {
+            } else if (!loss.equals("cross-entropy") && !loss.equals("nll-loss") && !REGION.contains(loss)
+                    && !loss.equals("lovasz-loss")) {
                 t.add(Case.plain(loss, n, 100));
             }
         }
@@ -400,6 +405,8 @@ final class Bench {
                     }
                     yield checksum;
                 }
+                case "lovasz-loss" -> Lovasz.lovaszLoss(input, target, Lovasz.Options.of(cs.c == 1 ? Lovasz.Mode.BINARY
+                        : Lovasz.Mode.MULTICLASS).withThreads(threads), grad);
                 default -> throw new IllegalStateException("bench has no call for " + cs.loss);
             };
         }
@@ -517,7 +524,8 @@ final class Bench {
             } else {
                 MemorySegment labels = arena.allocate(cs.positions() * 8, 64);
                 for (long pos = 0; pos < cs.positions(); pos++) {
-                    long y = cs.ignore && rnd.nextInt(10) == 0 ? IGNORE : rnd.nextLong(cs.c);
+                    long y = cs.ignore && rnd.nextInt(10) == 0 ? IGNORE
+                            : rnd.nextLong(cs.loss.equals("lovasz-loss") ? Math.max(2, cs.c) : cs.c); // binary: 0/1
                     labels.setAtIndex(I64, pos, y);
                 }
                 long[] positions = cs.nchw ? new long[] {cs.b, cs.s} : new long[] {cs.b};

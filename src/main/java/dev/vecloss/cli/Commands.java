@@ -29,6 +29,7 @@ final class Commands {
             RegionLossCommands.JACCARD_LOSS,
             RegionLossCommands.TVERSKY_LOSS,
             ClassWeightsCommand.CLASS_WEIGHTS,
+            LovaszCommand.LOVASZ_LOSS,
             Bench.COMMAND);
 
     /** Every loss of shared/spec/CLI.md, in its table's order, whether implemented or not. */

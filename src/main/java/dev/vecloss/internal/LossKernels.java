@@ -70,4 +70,11 @@ public interface LossKernels {
      *         {@code ignore_index} nor in {@code [0, C)}
      */
     void counts(CountProblem p, long from, long to, long[] out, int off);
+
+    /**
+     * Phase {@code phase} of smp's Lovász loss (LOSSES.md 8.3) over items {@code [from, to)}
+     * (positions or tasks, see {@link LovaszProblem}); returns 0 (the tasks store their losses in
+     * the problem, which the caller combines in a fixed order).
+     */
+    double lovasz(LovaszProblem.Phase phase, LovaszProblem p, long from, long to);
 }

@@ -161,6 +161,12 @@ public final class ScalarKernels implements LossKernels {
         return total;
     }
 
+    /** Lovász-softmax and the Lovász hinge: {@link ScalarLovasz}. */
+    @Override
+    public double lovasz(LovaszProblem.Phase phase, LovaszProblem p, long from, long to) {
+        return ScalarLovasz.lovasz(phase, p, from, to);
+    }
+
     @Override
     public double notZeroOne(ElementProblem p, long from, long to) {
         return Ranges.notZeroOne(p, from, to);

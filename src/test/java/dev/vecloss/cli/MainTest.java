@@ -204,9 +204,8 @@ class MainTest extends CliTestBase {
     // ---- errors ------------------------------------------------------------------------
 
     @Test
-    void unknownLossOptionAndNotYetImplemented() throws IOException {
+    void unknownLossAndOption() throws IOException {
         fails(new String[] {"frobnicate", "--input", p(x)}, "unknown loss", "frobnicate");
-        fails(new String[] {"lovasz-loss", "--input", p(x)}, "^vecloss: lovasz-loss is not implemented yet$");
         fails(ce("--frob", "1", "--output", out()), "unknown option", "--frob");
         fails(ce("-x"), "unknown option -x");
         fails(new String[] {"nll-loss", "--input", p(x), "--target", p(t), "--label-smoothing", "0.1"},

@@ -7,6 +7,7 @@ import dev.vecloss.Focal;
 import dev.vecloss.Hinge;
 import dev.vecloss.Kernels;
 import dev.vecloss.KlDiv;
+import dev.vecloss.Lovasz;
 import dev.vecloss.Reduction;
 import dev.vecloss.RegionLoss;
 import dev.vecloss.Tensor;
@@ -222,6 +223,11 @@ public final class CompareDriver {
                     }
                     return checksum;
                 };
+            }
+            case "lovasz" -> {
+                Lovasz.Options o = Lovasz.Options.of(Lovasz.Mode.valueOf(opts.getProperty("mode").toUpperCase(Locale.ROOT)))
+                        .withPerImage(Boolean.parseBoolean(opts.getProperty("per_image", "false")));
+                yield t -> Lovasz.lovaszLoss(x, y, o.withThreads(t), grad);
             }
             default -> throw new IllegalArgumentException(name + ": unknown loss '" + loss + "'");
         };

@@ -10,6 +10,7 @@ import dev.vecloss.internal.CountProblem;
 import dev.vecloss.internal.ElementOp;
 import dev.vecloss.internal.ElementProblem;
 import dev.vecloss.internal.LossKernels;
+import dev.vecloss.internal.LovaszProblem;
 import dev.vecloss.internal.RowOp;
 import dev.vecloss.internal.RowProblem;
 import dev.vecloss.internal.ScalarKernels;
@@ -115,5 +116,11 @@ public final class PanamaKernels implements LossKernels {
     @Override
     public void counts(CountProblem p, long from, long to, long[] out, int off) {
         Histogram.counts(p, from, to, out, off);
+    }
+
+    /** Lovász: {@link LovaszTiles} for float32 problems, the scalar reference for float64. */
+    @Override
+    public double lovasz(LovaszProblem.Phase phase, LovaszProblem p, long from, long to) {
+        return p.allFloat32() ? LovaszTiles.lovasz(phase, p, from, to) : SCALAR.lovasz(phase, p, from, to);
     }
 }
