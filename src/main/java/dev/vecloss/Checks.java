@@ -3,6 +3,7 @@ package dev.vecloss;
 import dev.vecloss.internal.Broadcast;
 import dev.vecloss.internal.Parallel;
 import java.util.Arrays;
+import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -183,40 +184,49 @@ final class Checks {
     }
 
     /**
-     * smp's {@code LovaszLoss} operands (LOSSES.md 8.1, 8.3): a floating input {@code (N, C, ...)};
-     * multiclass: {@code C >= 2} and an index target of the input's shape without the class axis;
-     * binary: {@code C == 1} and a target of the input's shape, or of it without the class axis;
-     * multilabel: a target of the input's shape. Messages name both shapes.
+     * The operands of a segmentation loss in {@code mode} (LOSSES.md 8.1): a floating input
+     * {@code (N, C, d...)}, {@code C = 1} in binary mode; a target that fits the mode (both shapes
+     * named when it does not), of class indices in multiclass mode, and of the input's dtype when
+     * it is floating in the other modes. Returns C.
      */
-    static void lovaszOperands(String what, Lovasz.Mode mode, Tensor input, Tensor target) {
+    static long segmentation(String what, SegmentationMode mode, Tensor input, Tensor target) {
         if (!input.dtype().isFloating()) {
             throw new IllegalArgumentException(what + ": input must be float32 or float64, got " + input.dtype());
         }
-        long[] in = input.dims();
+        long[] in = input.dims(), t = target.dims();
         if (in.length < 2) {
-            throw new IllegalArgumentException(what + ": input must be (N, C, d1, ...), got shape " + Arrays.toString(in));
+            throw new IllegalArgumentException(what + ": input must be (N, C, d1, ...) with a batch and a class axis, "
+                    + "got shape " + Arrays.toString(in));
         }
-        if (mode == Lovasz.Mode.MULTICLASS && in[1] < 2) {
-            throw new IllegalArgumentException(what + ": input shape " + Arrays.toString(in) + " has C = " + in[1]
-                    + " classes; Lovász-softmax needs at least 2 (binary mode takes one channel)");
+        String name = mode.name().toLowerCase(Locale.ROOT);
+        if (mode == SegmentationMode.BINARY && in[1] != 1) {
+            throw new IllegalArgumentException(what + ": mode binary: input shape " + Arrays.toString(in) + " has C = "
+                    + in[1] + " channels, binary takes one (mode multilabel takes C)");
         }
-        if (mode == Lovasz.Mode.BINARY && in[1] != 1) {
-            throw new IllegalArgumentException(what + ": input shape " + Arrays.toString(in) + " has C = " + in[1]
-                    + " channels; binary mode takes one (multilabel mode takes C)");
-        }
-        long[] t = target.dims();
         boolean fits = switch (mode) {
             case MULTICLASS -> Layout.isPositionShape(in, t);
             case BINARY -> Arrays.equals(in, t) || Layout.isPositionShape(in, t);
             case MULTILABEL -> Arrays.equals(in, t);
         };
         if (!fits) {
-            throw new IllegalArgumentException(what + ": target shape " + Arrays.toString(t) + " does not fit input shape "
-                    + Arrays.toString(in) + " (expected " + Lovasz.expectedTargets(mode, in) + ")");
+            String expected = switch (mode) {
+                case MULTICLASS -> Arrays.toString(Layout.positionShape(in)) + ", class indices";
+                case BINARY -> Arrays.toString(in) + " or " + Arrays.toString(Layout.positionShape(in));
+                case MULTILABEL -> Arrays.toString(in);
+            };
+            throw new IllegalArgumentException(what + ": mode " + name + ": target shape " + Arrays.toString(t)
+                    + " does not fit input shape " + Arrays.toString(in) + " (expected " + expected
+                    + (mode == SegmentationMode.MULTICLASS && Arrays.equals(in, t)
+                            ? "; a target of the input's shape is mode multilabel's" : "") + ")");
         }
-        if (mode == Lovasz.Mode.MULTICLASS && target.dtype().isFloating()) {
-            throw new IllegalArgumentException(what + ": index target must be int64, int32, uint8 or bool, got "
-                    + target.dtype());
+        if (mode == SegmentationMode.MULTICLASS && target.dtype().isFloating()) {
+            throw new IllegalArgumentException(what + ": mode multiclass: target must hold class indices"
+                    + " (int64, int32, uint8 or bool), got " + target.dtype());
         }
+        if (target.dtype().isFloating() && target.dtype() != input.dtype()) {
+            throw new IllegalArgumentException(what + ": a floating target must be " + input.dtype()
+                    + " like the input, got " + target.dtype());
+        }
+        return in[1];
     }
 }

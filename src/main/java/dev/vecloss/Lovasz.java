@@ -5,7 +5,6 @@ import dev.vecloss.internal.Mem;
 import dev.vecloss.internal.Parallel;
 import java.util.Arrays;
 import java.util.Objects;
-import java.util.OptionalLong;
 
 /**
  * segmentation_models_pytorch's {@code LovaszLoss} (LOSSES.md 8.3): the Lovász-softmax loss
@@ -15,12 +14,12 @@ import java.util.OptionalLong;
  * <h2>Shapes</h2>
  * The input is {@code (N, C, d1, ..., dk)} (k &gt;= 0), float32 or float64, logits:
  * <ul>
- *   <li>{@link Mode#MULTICLASS}: {@code C >= 2}; the target holds class indices
+ *   <li>{@link SegmentationMode#MULTICLASS}: {@code C >= 2}; the target holds class indices
  *       {@code (N, d1, ..., dk)}, int64, int32, uint8 or bool, in {@code [0, C)} or equal to the
  *       ignore index;</li>
- *   <li>{@link Mode#BINARY}: {@code C == 1}; the target is {@code (N, 1, d1, ...)} or
+ *   <li>{@link SegmentationMode#BINARY}: {@code C == 1}; the target is {@code (N, 1, d1, ...)} or
  *       {@code (N, d1, ...)};</li>
- *   <li>{@link Mode#MULTILABEL}: the target has the input's shape.</li>
+ *   <li>{@link SegmentationMode#MULTILABEL}: the target has the input's shape.</li>
  * </ul>
  * Binary and multilabel targets are 0 or 1 (or the ignore index), of any floating or integer
  * dtype. Any other label is an error naming its value and flat index.
@@ -63,49 +62,35 @@ import java.util.OptionalLong;
 public final class Lovasz {
     private Lovasz() {}
 
-    /** smp's modes (LOSSES.md 8.1). */
-    public enum Mode {
-        /** One channel, a 0/1 mask: the Lovász hinge. */
-        BINARY,
-        /** C classes, an index target: Lovász-softmax. */
-        MULTICLASS,
-        /** C channels, each a 0/1 mask: one Lovász hinge over every channel together. */
-        MULTILABEL
-    }
-
     /**
      * Options of {@code LovaszLoss}, with smp's defaults.
      *
      * @param mode        required
      * @param perImage    the mean over images of each image's loss (default false: one loss over
      *                    the batch)
-     * @param ignoreIndex labels equal to this are left out (default none)
+     * @param ignoreIndex labels equal to this are left out, or {@code null} for none (default)
      * @param fromLogits  accepted and unused, as in smp: the hinge always reads logits and
      *                    multiclass always applies the softmax
      * @param threads     threads to use; 0 (default) means all cores for large inputs
      */
-    public record Options(Mode mode, boolean perImage, OptionalLong ignoreIndex, boolean fromLogits, int threads) {
+    public record Options(SegmentationMode mode, boolean perImage, Long ignoreIndex, boolean fromLogits, int threads) {
         public Options {
             Objects.requireNonNull(mode, "mode");
-            Objects.requireNonNull(ignoreIndex, "ignoreIndex");
             Checks.threadCount(threads);
         }
 
         /** smp's defaults for {@code mode}: per_image false, no ignore_index, from_logits true, all cores. */
-        public static Options of(Mode mode) {
-            return new Options(mode, false, OptionalLong.empty(), true, 0);
+        public static Options defaults(SegmentationMode mode) {
+            return new Options(mode, false, null, true, 0);
         }
 
         public Options withPerImage(boolean b) {
             return new Options(mode, b, ignoreIndex, fromLogits, threads);
         }
 
-        public Options withIgnoreIndex(long i) {
-            return new Options(mode, perImage, OptionalLong.of(i), fromLogits, threads);
-        }
-
-        public Options withoutIgnoreIndex() {
-            return new Options(mode, perImage, OptionalLong.empty(), fromLogits, threads);
+        /** Labels equal to {@code i} are left out; {@code null} for none. */
+        public Options withIgnoreIndex(Long i) {
+            return new Options(mode, perImage, i, fromLogits, threads);
         }
 
         public Options withFromLogits(boolean b) {
@@ -134,13 +119,17 @@ public final class Lovasz {
         Objects.requireNonNull(input, "input");
         Objects.requireNonNull(target, "target");
         Objects.requireNonNull(o, "options");
-        final boolean softmax = o.mode() == Mode.MULTICLASS;
+        final boolean softmax = o.mode() == SegmentationMode.MULTICLASS;
         final String what = switch (o.mode()) { // constants: a call allocates nothing
             case BINARY -> "lovasz_loss (binary)";
             case MULTICLASS -> "lovasz_loss (multiclass)";
             case MULTILABEL -> "lovasz_loss (multilabel)";
         };
-        Checks.lovaszOperands(what, o.mode(), input, target);
+        Checks.segmentation(what, o.mode(), input, target);
+        if (o.mode() == SegmentationMode.MULTICLASS && input.dims()[1] < 2) {
+            throw new IllegalArgumentException(what + ": input shape " + Arrays.toString(input.dims()) + " has C = "
+                    + input.dims()[1] + " classes; Lovász-softmax needs at least 2 (binary mode takes one channel)");
+        }
         long[] in = input.dims();
         long n = in[0], c = in[1], s = Layout.spatial(in);
         long groupSize = (softmax ? n * s : n * c * s) / (o.perImage() && n > 0 ? n : 1);
@@ -213,10 +202,10 @@ public final class Lovasz {
     }
 
     /** Multiclass labels to {@code p.labels()} (-1 where ignored), the counts, and the scales. */
-    private static void readClassLabels(String what, LovaszProblem p, Tensor target, OptionalLong ignore) {
+    private static void readClassLabels(String what, LovaszProblem p, Tensor target, Long ignore) {
         final int width = target.dtype().byteSize();
-        final boolean ignores = ignore.isPresent();
-        final long ig = ignores ? ignore.getAsLong() : 0;
+        final boolean ignores = ignore != null;
+        final long ig = ignores ? ignore : 0;
         final long c = p.c(), s = p.s(), positions = p.n() * s;
         final int[] labels = p.labels();
         final long[] counts = p.counts();
@@ -244,9 +233,9 @@ public final class Lovasz {
     }
 
     /** Binary and multilabel labels (0, 1, -1 where ignored), the foreground counts, and the scales. */
-    private static void readBinaryLabels(String what, LovaszProblem p, Tensor target, OptionalLong ignore) {
-        final boolean ignores = ignore.isPresent();
-        final long ig = ignores ? ignore.getAsLong() : 0;
+    private static void readBinaryLabels(String what, LovaszProblem p, Tensor target, Long ignore) {
+        final boolean ignores = ignore != null;
+        final long ig = ignores ? ignore : 0;
         final long elements = p.n() * p.c() * p.s();
         final long size = p.groupSize();
         final int[] labels = p.labels();
@@ -273,14 +262,5 @@ public final class Lovasz {
         for (int g = 0; g < groups; g++) {
             p.scale()[g] = 1.0 / groups;
         }
-    }
-
-    /** The expected target shapes of a mode, for messages. */
-    static String expectedTargets(Mode mode, long[] in) {
-        return switch (mode) {
-            case MULTICLASS -> Arrays.toString(Layout.positionShape(in));
-            case BINARY -> Arrays.toString(in) + " or " + Arrays.toString(Layout.positionShape(in));
-            case MULTILABEL -> Arrays.toString(in);
-        };
     }
 }

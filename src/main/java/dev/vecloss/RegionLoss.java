@@ -14,13 +14,13 @@ import java.util.Objects;
  *
  * <h2>Shapes</h2>
  * <ul>
- *   <li>{@link Mode#MULTICLASS}: input {@code (N, C, d1, ..., dk)} or {@code (N, C)}; target
+ *   <li>{@link SegmentationMode#MULTICLASS}: input {@code (N, C, d1, ..., dk)} or {@code (N, C)}; target
  *       {@code (N, d1, ..., dk)} class indices (int64, int32, uint8 or bool) in {@code [0, C)}
  *       except where equal to the ignore_index; the softmax over C when from logits.</li>
- *   <li>{@link Mode#MULTILABEL}: input and target {@code (N, C, d...)}; the target float (the
+ *   <li>{@link SegmentationMode#MULTILABEL}: input and target {@code (N, C, d...)}; the target float (the
  *       input's dtype) or integer, 0 and 1 (other values are used as they are, as smp does);
  *       the sigmoid when from logits.</li>
- *   <li>{@link Mode#BINARY}: input {@code (N, 1, d...)}; target {@code (N, 1, d...)} or
+ *   <li>{@link SegmentationMode#BINARY}: input {@code (N, 1, d...)}; target {@code (N, 1, d...)} or
  *       {@code (N, d...)}, as for multilabel.</li>
  * </ul>
  *
@@ -46,16 +46,6 @@ import java.util.Objects;
 public final class RegionLoss {
     private RegionLoss() {}
 
-    /** smp's modes (its {@code constants.py}). */
-    public enum Mode {
-        /** One class, a sigmoid: input {@code (N, 1, ...)}. */
-        BINARY,
-        /** C exclusive classes, a softmax; index targets. */
-        MULTICLASS,
-        /** C independent classes, a sigmoid each; a target per input element. */
-        MULTILABEL
-    }
-
     /**
      * Options, with smp's defaults.
      *
@@ -73,7 +63,7 @@ public final class RegionLoss {
      * @param gamma        Tversky's exponent of the aggregate, at least 0 (default 1)
      * @param threads      threads to use; 0 (default) means all cores for large inputs
      */
-    public record Options(Mode mode, boolean fromLogits, double smooth, double eps, Long ignoreIndex, boolean logLoss,
+    public record Options(SegmentationMode mode, boolean fromLogits, double smooth, double eps, Long ignoreIndex, boolean logLoss,
             int[] classes, double[] classWeights, double alpha, double beta, double gamma, int threads) {
 
         public Options {
@@ -91,10 +81,10 @@ public final class RegionLoss {
                             + alpha + ", " + beta + ", " + gamma);
                 }
             }
-            if (mode == Mode.BINARY && classes != null) {
+            if (mode == SegmentationMode.BINARY && classes != null) {
                 throw new IllegalArgumentException(what + ": classes are not supported with mode binary (smp)");
             }
-            if (mode == Mode.BINARY && classWeights != null) {
+            if (mode == SegmentationMode.BINARY && classWeights != null) {
                 throw new IllegalArgumentException(what + ": class_weights are not supported with mode binary (smp)");
             }
             Checks.threadCount(threads);
@@ -103,7 +93,7 @@ public final class RegionLoss {
         }
 
         /** smp's defaults for {@code mode}: from logits, smooth 0, eps 1e-7, no ignore_index, no log_loss, every class, no weights; Tversky 0.5, 0.5, 1. */
-        public static Options defaults(Mode mode) {
+        public static Options defaults(SegmentationMode mode) {
             return new Options(mode, true, 0, 1e-7, null, false, null, null, 0.5, 0.5, 1, 0);
         }
 
@@ -117,7 +107,7 @@ public final class RegionLoss {
             return classWeights == null ? null : classWeights.clone();
         }
 
-        public Options withMode(Mode m) {
+        public Options withMode(SegmentationMode m) {
             return new Options(m, fromLogits, smooth, eps, ignoreIndex, logLoss, classes, classWeights, alpha, beta, gamma, threads);
         }
 
@@ -197,7 +187,7 @@ public final class RegionLoss {
         Objects.requireNonNull(target, "target");
         Objects.requireNonNull(o, "options");
         long[] in = input.dims();
-        long c = checkOperands(what, input, target, o.mode());
+        long c = Checks.segmentation(what, o.mode(), input, target);
         if (c > (Integer.MAX_VALUE - 8) / 3) { // three sums per class in one double array
             throw new IllegalArgumentException(what + ": " + c + " classes is too many (at most " + (Integer.MAX_VALUE - 8) / 3 + ")");
         }
@@ -207,7 +197,7 @@ public final class RegionLoss {
         boolean f64 = input.dtype() == DType.FLOAT64;
         long n = in[0];
         long s = c == 0 || n == 0 ? 0 : input.numel() / (n * c);
-        ClassSumOp op = o.mode() == Mode.MULTICLASS
+        ClassSumOp op = o.mode() == SegmentationMode.MULTICLASS
                 ? (o.fromLogits() ? ClassSumOp.SOFTMAX : ClassSumOp.INDEX_PROB)
                 : (o.fromLogits() ? ClassSumOp.SIGMOID : ClassSumOp.DENSE_PROB);
         ClassSumProblem p = ClassSumProblem.forThisThread()
@@ -295,59 +285,6 @@ public final class RegionLoss {
         double score = (tp + o.smooth()) / Math.max(tp + alpha * fp + beta * fn + o.smooth(), o.eps());
         double l = o.logLoss() ? -Math.log(Math.max(score, o.eps())) : 1 - score;
         return l * (st > 0 ? 1 : 0);
-    }
-
-    /** The shapes and dtypes of the mode; returns C (1 in binary mode). */
-    private static long checkOperands(String what, Tensor input, Tensor target, Mode mode) {
-        long[] in = input.dims(), t = target.dims();
-        if (!input.dtype().isFloating()) {
-            throw new IllegalArgumentException(what + ": input must be float32 or float64, got " + input.dtype());
-        }
-        if (input.rank() < 2) {
-            throw new IllegalArgumentException(what + ": input must be (N, C, ...) with a batch and a class axis, got shape "
-                    + Arrays.toString(in));
-        }
-        switch (mode) {
-            case MULTICLASS -> {
-                if (!Layout.isPositionShape(in, t)) {
-                    throw new IllegalArgumentException(what + ": mode multiclass: target shape " + Arrays.toString(t)
-                            + " does not fit input shape " + Arrays.toString(in) + " (expected "
-                            + Arrays.toString(Layout.positionShape(in)) + ", class indices"
-                            + (Arrays.equals(in, t) ? "; a target of the input's shape is mode multilabel's" : "") + ")");
-                }
-                if (target.dtype().isFloating()) {
-                    throw new IllegalArgumentException(what + ": mode multiclass: target must hold class indices"
-                            + " (int64, int32, uint8 or bool), got " + target.dtype());
-                }
-            }
-            case BINARY -> {
-                if (in[1] != 1) {
-                    throw new IllegalArgumentException(what + ": mode binary: input must be (N, 1, ...), got shape "
-                            + Arrays.toString(in) + " (target shape " + Arrays.toString(t) + ")");
-                }
-                if (!Arrays.equals(in, t) && !Layout.isPositionShape(in, t)) {
-                    throw new IllegalArgumentException(what + ": mode binary: target shape " + Arrays.toString(t)
-                            + " does not fit input shape " + Arrays.toString(in) + " (expected it, or "
-                            + Arrays.toString(Layout.positionShape(in)) + ")");
-                }
-                denseDType(what, input, target);
-            }
-            case MULTILABEL -> {
-                if (!Arrays.equals(in, t)) {
-                    throw new IllegalArgumentException(what + ": mode multilabel: target shape " + Arrays.toString(t)
-                            + " must be the input's " + Arrays.toString(in));
-                }
-                denseDType(what, input, target);
-            }
-        }
-        return in[1];
-    }
-
-    private static void denseDType(String what, Tensor input, Tensor target) {
-        if (target.dtype().isFloating() && target.dtype() != input.dtype()) {
-            throw new IllegalArgumentException(what + ": a floating target must be " + input.dtype()
-                    + " like the input, got " + target.dtype());
-        }
     }
 
     private static void checkClasses(String what, Options o, long c) {

@@ -80,9 +80,9 @@ class AllocationTest {
         Focal.SigmoidOptions sigmoidFocal = Focal.SigmoidOptions.defaults().withGamma(1.5).withReduction(Reduction.MEAN)
                 .withThreads(1);
         KlDiv.Options kl = KlDiv.Options.defaults().withReduction(Reduction.BATCHMEAN).withThreads(1);
-        RegionLoss.Options dice = RegionLoss.Options.defaults(RegionLoss.Mode.MULTICLASS).withThreads(1);
+        RegionLoss.Options dice = RegionLoss.Options.defaults(SegmentationMode.MULTICLASS).withThreads(1);
         RegionLoss.Options jaccard = dice.withIgnoreIndex(3L);
-        RegionLoss.Options tversky = RegionLoss.Options.defaults(RegionLoss.Mode.MULTILABEL).withTversky(0.3, 0.7, 2)
+        RegionLoss.Options tversky = RegionLoss.Options.defaults(SegmentationMode.MULTILABEL).withTversky(0.3, 0.7, 2)
                 .withClasses(0, 2).withThreads(1);
         float[] mask = new float[2 * 5 * 100];
         for (int i = 0; i < mask.length; i++) {
@@ -97,8 +97,8 @@ class AllocationTest {
         ClassWeights.Options counting = ClassWeights.Options.defaults().withIgnoreIndex(255).withThreads(1);
         long[] counts = new long[21];
         long[] wideCounts = new long[c];
-        Lovasz.Options lovaszMc = Lovasz.Options.of(Lovasz.Mode.MULTICLASS).withThreads(1);
-        Lovasz.Options lovaszBin = Lovasz.Options.of(Lovasz.Mode.BINARY).withPerImage(true).withThreads(1);
+        Lovasz.Options lovaszMc = Lovasz.Options.defaults(SegmentationMode.MULTICLASS).withThreads(1);
+        Lovasz.Options lovaszBin = Lovasz.Options.defaults(SegmentationMode.BINARY).withPerImage(true).withThreads(1);
         Tensor binLogits = Tensor.of(uniform(rnd, 2 * 300, -4, 4), 2, 1, 300);
         float[] binMask = new float[2 * 300];
         for (int i = 0; i < binMask.length; i++) {

@@ -105,7 +105,7 @@ class GoldenTest {
     private static Outputs regionLoss(Args a, int threads, RegionCall call) {
         Tensor input = a.tensor("input");
         RegionLoss.Options o = RegionLoss.Options
-                .defaults(RegionLoss.Mode.valueOf(a.stringParam("mode").toUpperCase(Locale.ROOT)))
+                .defaults(SegmentationMode.valueOf(a.stringParam("mode").toUpperCase(Locale.ROOT)))
                 .withFromLogits(a.booleanParam("from_logits"))
                 .withSmooth(a.doubleParam("smooth"))
                 .withEps(a.doubleParam("eps"))
@@ -289,8 +289,8 @@ class GoldenTest {
     /** smp's LovaszLoss: mode, per_image, ignore_index (absent: none), from_logits; the loss and its gradient. */
     private static Outputs lovaszLoss(Args a, int threads) {
         Tensor input = a.tensor("input");
-        Lovasz.Mode mode = Lovasz.Mode.valueOf(a.stringParam("mode").toUpperCase(Locale.ROOT));
-        Lovasz.Options o = Lovasz.Options.of(mode)
+        SegmentationMode mode = SegmentationMode.valueOf(a.stringParam("mode").toUpperCase(Locale.ROOT));
+        Lovasz.Options o = Lovasz.Options.defaults(mode)
                 .withPerImage(a.booleanParam("per_image"))
                 .withFromLogits(a.booleanParam("from_logits"))
                 .withThreads(threads);

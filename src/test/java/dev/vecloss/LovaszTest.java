@@ -26,10 +26,10 @@ import org.junit.jupiter.api.TestFactory;
 class LovaszTest {
 
     /** A problem: logits (N, C, S), raw labels, and the labels as the oracle reads them (-1 ignored). */
-    record Case(String name, Lovasz.Mode mode, int n, int c, int s, double[] x, long[] labels, Long ignore,
+    record Case(String name, SegmentationMode mode, int n, int c, int s, double[] x, long[] labels, Long ignore,
             boolean perImage) {
         boolean softmax() {
-            return mode == Lovasz.Mode.MULTICLASS;
+            return mode == SegmentationMode.MULTICLASS;
         }
 
         int[] oracleLabels() {
@@ -46,7 +46,7 @@ class LovaszTest {
         }
 
         Lovasz.Options options(int threads) {
-            Lovasz.Options o = Lovasz.Options.of(mode).withPerImage(perImage).withThreads(threads);
+            Lovasz.Options o = Lovasz.Options.defaults(mode).withPerImage(perImage).withThreads(threads);
             return ignore == null ? o : o.withIgnoreIndex(ignore);
         }
 
@@ -93,14 +93,14 @@ class LovaszTest {
         }
     }
 
-    static Case random(String name, Lovasz.Mode mode, int n, int c, int s, double scale, Long ignore, int ignoredEvery,
+    static Case random(String name, SegmentationMode mode, int n, int c, int s, double scale, Long ignore, int ignoredEvery,
             boolean perImage, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         double[] x = new double[n * c * s];
         for (int i = 0; i < x.length; i++) {
             x[i] = r.nextGaussian() * scale;
         }
-        boolean softmax = mode == Lovasz.Mode.MULTICLASS;
+        boolean softmax = mode == SegmentationMode.MULTICLASS;
         long[] y = new long[softmax ? n * s : n * c * s];
         for (int i = 0; i < y.length; i++) {
             y[i] = ignore != null && ignoredEvery > 0 && r.nextInt(ignoredEvery) == 0 ? ignore
@@ -114,27 +114,27 @@ class LovaszTest {
         List<Case> list = new ArrayList<>();
         long seed = 1;
         for (boolean perImage : new boolean[] {false, true}) {
-            list.add(random("softmax", Lovasz.Mode.MULTICLASS, 2, 4, 13, 2.0, null, 0, perImage, seed++));
-            list.add(random("softmax ignore", Lovasz.Mode.MULTICLASS, 3, 3, 9, 2.0, 255L, 4, perImage, seed++));
-            list.add(random("softmax c2", Lovasz.Mode.MULTICLASS, 2, 2, 17, 1.0, null, 0, perImage, seed++));
-            list.add(random("binary", Lovasz.Mode.BINARY, 3, 1, 21, 1.5, null, 0, perImage, seed++));
-            list.add(random("binary ignore", Lovasz.Mode.BINARY, 2, 1, 19, 1.5, -1L, 5, perImage, seed++));
-            list.add(random("multilabel", Lovasz.Mode.MULTILABEL, 2, 3, 11, 1.5, 255L, 6, perImage, seed++));
+            list.add(random("softmax", SegmentationMode.MULTICLASS, 2, 4, 13, 2.0, null, 0, perImage, seed++));
+            list.add(random("softmax ignore", SegmentationMode.MULTICLASS, 3, 3, 9, 2.0, 255L, 4, perImage, seed++));
+            list.add(random("softmax c2", SegmentationMode.MULTICLASS, 2, 2, 17, 1.0, null, 0, perImage, seed++));
+            list.add(random("binary", SegmentationMode.BINARY, 3, 1, 21, 1.5, null, 0, perImage, seed++));
+            list.add(random("binary ignore", SegmentationMode.BINARY, 2, 1, 19, 1.5, -1L, 5, perImage, seed++));
+            list.add(random("multilabel", SegmentationMode.MULTILABEL, 2, 3, 11, 1.5, 255L, 6, perImage, seed++));
         }
         // saturated logits: probabilities that round to exactly 0 or 1, errors exactly 0 (left out
         // of the sort: they sort last and add nothing), and hinge errors at most 0
-        list.add(random("softmax saturated", Lovasz.Mode.MULTICLASS, 2, 3, 12, 60.0, null, 0, false, seed++));
-        list.add(random("binary saturated", Lovasz.Mode.BINARY, 2, 1, 15, 30.0, null, 0, true, seed++));
+        list.add(random("softmax saturated", SegmentationMode.MULTICLASS, 2, 3, 12, 60.0, null, 0, false, seed++));
+        list.add(random("binary saturated", SegmentationMode.BINARY, 2, 1, 15, 30.0, null, 0, true, seed++));
         // absent classes: labels 0 and 3 of 5 only
-        Case absent = random("softmax absent", Lovasz.Mode.MULTICLASS, 2, 5, 10, 2.0, null, 0, false, seed++);
+        Case absent = random("softmax absent", SegmentationMode.MULTICLASS, 2, 5, 10, 2.0, null, 0, false, seed++);
         for (int i = 0; i < absent.labels.length; i++) {
             absent.labels[i] = absent.labels[i] % 2 == 0 ? 0 : 3;
         }
         list.add(absent);
         // an image whose labels are all ignored counts as 0 in the per-image mean (LOSSES.md 12)
-        for (Lovasz.Mode mode : new Lovasz.Mode[] {Lovasz.Mode.MULTICLASS, Lovasz.Mode.BINARY}) {
+        for (SegmentationMode mode : new SegmentationMode[] {SegmentationMode.MULTICLASS, SegmentationMode.BINARY}) {
             for (int which = 0; which < 2; which++) {
-                Case all = random("all ignored image " + which, mode, 3, mode == Lovasz.Mode.BINARY ? 1 : 3, 8, 2.0, 7L,
+                Case all = random("all ignored image " + which, mode, 3, mode == SegmentationMode.BINARY ? 1 : 3, 8, 2.0, 7L,
                         0, true, seed++);
                 int per = all.labels.length / 3;
                 Arrays.fill(all.labels, which * per, (which + 1) * per, 7L);
@@ -176,10 +176,10 @@ class LovaszTest {
     @TestFactory
     Stream<DynamicTest> gradientAgainstFiniteDifferences() {
         List<Case> list = List.of(
-                random("fd softmax", Lovasz.Mode.MULTICLASS, 2, 3, 5, 2.0, 9L, 5, false, 101),
-                random("fd softmax per image", Lovasz.Mode.MULTICLASS, 2, 3, 4, 2.0, null, 0, true, 102),
-                random("fd binary", Lovasz.Mode.BINARY, 2, 1, 9, 1.5, null, 0, true, 103),
-                random("fd multilabel", Lovasz.Mode.MULTILABEL, 2, 2, 5, 1.5, -1L, 6, false, 104));
+                random("fd softmax", SegmentationMode.MULTICLASS, 2, 3, 5, 2.0, 9L, 5, false, 101),
+                random("fd softmax per image", SegmentationMode.MULTICLASS, 2, 3, 4, 2.0, null, 0, true, 102),
+                random("fd binary", SegmentationMode.BINARY, 2, 1, 9, 1.5, null, 0, true, 103),
+                random("fd multilabel", SegmentationMode.MULTILABEL, 2, 2, 5, 1.5, -1L, 6, false, 104));
         return list.stream().map(c -> DynamicTest.dynamicTest(c.toString(), () -> {
             double[] grad = new double[c.x.length];
             c.run(true, 1, grad);
@@ -222,7 +222,7 @@ class LovaszTest {
         // hinge: integer logits give equal errors 1 - x y across labels and within a label
         double[] x = {1, -1, 0, 1, 0, 2, -1, 0, 0.5, 0.5, -0.5, 0.5, 1, 1, 0, 0};
         long[] y = {1, 0, 1, 0, 0, 1, 1, 1, 1, 0, 1, 0, 0, 0, 1, 1};
-        Case hinge = new Case("ties", Lovasz.Mode.BINARY, 1, 1, 16, x, y, null, false);
+        Case hinge = new Case("ties", SegmentationMode.BINARY, 1, 1, 16, x, y, null, false);
         checkExact(hinge);
         // softmax with C = 2: logits (0, 0) give p = 1/2 for both labels, so tied errors 1/2
         double[] z = new double[2 * 20];
@@ -233,7 +233,7 @@ class LovaszTest {
         for (int i = 0; i < 20; i++) {
             l[i] = (i * 7 / 3) % 2;
         }
-        checkExact(new Case("ties softmax", Lovasz.Mode.MULTICLASS, 1, 2, 20, z, l, null, false));
+        checkExact(new Case("ties softmax", SegmentationMode.MULTICLASS, 1, 2, 20, z, l, null, false));
     }
 
     private static void checkExact(Case c) {
@@ -256,9 +256,9 @@ class LovaszTest {
     @Test
     void sameBitsAtAnyThreadCount() {
         List<Case> list = List.of(
-                random("threads softmax", Lovasz.Mode.MULTICLASS, 3, 7, 40 * 41, 2.0, 255L, 9, false, 7),
-                random("threads softmax per image", Lovasz.Mode.MULTICLASS, 5, 6, 33 * 35, 2.0, 255L, 9, true, 8),
-                random("threads hinge per image", Lovasz.Mode.MULTILABEL, 6, 2, 29 * 31, 1.5, null, 0, true, 9));
+                random("threads softmax", SegmentationMode.MULTICLASS, 3, 7, 40 * 41, 2.0, 255L, 9, false, 7),
+                random("threads softmax per image", SegmentationMode.MULTICLASS, 5, 6, 33 * 35, 2.0, 255L, 9, true, 8),
+                random("threads hinge per image", SegmentationMode.MULTILABEL, 6, 2, 29 * 31, 1.5, null, 0, true, 9));
         for (Case c : list) {
             for (boolean f64 : new boolean[] {false, true}) {
                 double[] g1 = new double[c.x.length];
@@ -277,10 +277,10 @@ class LovaszTest {
     @Test
     void selectedKernelsAgreeWithScalar() {
         for (Case c : List.of(
-                random("parity softmax", Lovasz.Mode.MULTICLASS, 2, 21, 19 * 23, 2.0, 255L, 11, false, 21),
-                random("parity softmax per image", Lovasz.Mode.MULTICLASS, 3, 5, 7 * 9, 3.0, null, 0, true, 22),
-                random("parity binary", Lovasz.Mode.BINARY, 4, 1, 300, 1.5, 255L, 10, true, 23),
-                random("parity multilabel", Lovasz.Mode.MULTILABEL, 2, 4, 77, 1.5, null, 0, false, 24))) {
+                random("parity softmax", SegmentationMode.MULTICLASS, 2, 21, 19 * 23, 2.0, 255L, 11, false, 21),
+                random("parity softmax per image", SegmentationMode.MULTICLASS, 3, 5, 7 * 9, 3.0, null, 0, true, 22),
+                random("parity binary", SegmentationMode.BINARY, 4, 1, 300, 1.5, 255L, 10, true, 23),
+                random("parity multilabel", SegmentationMode.MULTILABEL, 2, 4, 77, 1.5, null, 0, false, 24))) {
             double[] gs = new double[c.x.length];
             double[] gv = new double[c.x.length];
             double ls = Kernels.callWith(Kernels.Implementation.SCALAR, () -> c.run(false, 1, gs));
@@ -296,8 +296,8 @@ class LovaszTest {
     /** per_image with one image is the batch loss, to the bit. */
     @Test
     void perImageWithOneImageIsTheBatchLoss() {
-        for (Lovasz.Mode mode : Lovasz.Mode.values()) {
-            Case c = random("one image", mode, 1, mode == Lovasz.Mode.BINARY ? 1 : 4, 50, 2.0, null, 0, false, 31);
+        for (SegmentationMode mode : SegmentationMode.values()) {
+            Case c = random("one image", mode, 1, mode == SegmentationMode.BINARY ? 1 : 4, 50, 2.0, null, 0, false, 31);
             Case pi = new Case(c.name, mode, 1, c.c, c.s, c.x, c.labels, null, true);
             for (boolean f64 : new boolean[] {false, true}) {
                 double[] g1 = new double[c.x.length];
@@ -310,12 +310,12 @@ class LovaszTest {
 
     @Test
     void nanLogitGivesNaN() {
-        Case c = random("nan", Lovasz.Mode.MULTICLASS, 1, 3, 10, 1.0, null, 0, false, 41);
+        Case c = random("nan", SegmentationMode.MULTICLASS, 1, 3, 10, 1.0, null, 0, false, 41);
         c.x[4] = Double.NaN;
         for (boolean f64 : new boolean[] {false, true}) {
             assertTrue(Double.isNaN(c.run(f64, 1, new double[c.x.length])));
         }
-        Case h = random("nan", Lovasz.Mode.BINARY, 1, 1, 10, 1.0, null, 0, false, 42);
+        Case h = random("nan", SegmentationMode.BINARY, 1, 1, 10, 1.0, null, 0, false, 42);
         h.x[3] = Double.NaN;
         for (boolean f64 : new boolean[] {false, true}) {
             assertTrue(Double.isNaN(h.run(f64, 1, new double[h.x.length])));
@@ -325,10 +325,10 @@ class LovaszTest {
     @Test
     void emptyInputsGiveZero() {
         for (boolean perImage : new boolean[] {false, true}) {
-            Lovasz.Options o = Lovasz.Options.of(Lovasz.Mode.MULTICLASS).withPerImage(perImage);
+            Lovasz.Options o = Lovasz.Options.defaults(SegmentationMode.MULTICLASS).withPerImage(perImage);
             assertEquals(0.0, Lovasz.lovaszLoss(Tensor.of(new float[0], 0, 3, 4), Tensor.of(new long[0], 0, 4), o));
             assertEquals(0.0, Lovasz.lovaszLoss(Tensor.of(new float[0], 2, 3, 0), Tensor.of(new long[0], 2, 0), o));
-            Lovasz.Options b = Lovasz.Options.of(Lovasz.Mode.BINARY).withPerImage(perImage);
+            Lovasz.Options b = Lovasz.Options.defaults(SegmentationMode.BINARY).withPerImage(perImage);
             assertEquals(0.0, Lovasz.lovaszLoss(Tensor.of(new float[0], 0, 1, 4), Tensor.of(new float[0], 0, 1, 4), b));
         }
     }
@@ -336,7 +336,7 @@ class LovaszTest {
     /** Targets of every accepted kind give the same loss: int64, int32, uint8 labels; float or integer masks. */
     @Test
     void targetDtypes() {
-        Case c = random("dtypes", Lovasz.Mode.MULTICLASS, 2, 3, 6, 2.0, null, 0, false, 51);
+        Case c = random("dtypes", SegmentationMode.MULTICLASS, 2, 3, 6, 2.0, null, 0, false, 51);
         float[] x = new float[c.x.length];
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) c.x[i];
@@ -351,7 +351,7 @@ class LovaszTest {
         assertEquals(want, Lovasz.lovaszLoss(Tensor.of(x, 2, 3, 6), Tensor.of(i32, 2, 6), o));
         assertEquals(want, Lovasz.lovaszLoss(Tensor.of(x, 2, 3, 6), Tensor.ofUint8(u8, 2, 6), o));
 
-        Case b = random("dtypes", Lovasz.Mode.BINARY, 2, 1, 6, 2.0, null, 0, false, 52);
+        Case b = random("dtypes", SegmentationMode.BINARY, 2, 1, 6, 2.0, null, 0, false, 52);
         float[] xb = new float[b.x.length];
         float[] yf = new float[b.x.length];
         for (int i = 0; i < xb.length; i++) {
@@ -370,7 +370,7 @@ class LovaszTest {
     void refusals() {
         float[] x = new float[2 * 3 * 4];
         Tensor in = Tensor.of(x, 2, 3, 4);
-        Lovasz.Options mc = Lovasz.Options.of(Lovasz.Mode.MULTICLASS);
+        Lovasz.Options mc = Lovasz.Options.defaults(SegmentationMode.MULTICLASS);
         refuse(in, Tensor.of(new long[2 * 3 * 4], 2, 3, 4), mc, "target shape [2, 3, 4] does not fit input shape [2, 3, 4]"
                 + " (expected [2, 4])");
         refuse(in, Tensor.of(new float[8], 2, 4), mc, "index target must be int64, int32, uint8 or bool, got FLOAT32");
@@ -378,22 +378,22 @@ class LovaszTest {
         bad[5] = 3;
         refuse(in, Tensor.of(bad, 2, 4), mc, "target 3 is out of bounds at flat index 5 of the target (classes 0..2)");
         bad[5] = -1;
-        refuse(in, Tensor.of(bad, 2, 4), mc.withIgnoreIndex(255), "target -1 is out of bounds at flat index 5 of the target"
+        refuse(in, Tensor.of(bad, 2, 4), mc.withIgnoreIndex(255L), "target -1 is out of bounds at flat index 5 of the target"
                 + " (classes 0..2, ignore_index 255)");
         refuse(Tensor.of(new float[8], 2, 1, 4), Tensor.of(new long[8], 2, 4), mc, "has C = 1 classes");
-        Lovasz.Options bin = Lovasz.Options.of(Lovasz.Mode.BINARY);
+        Lovasz.Options bin = Lovasz.Options.defaults(SegmentationMode.BINARY);
         refuse(in, Tensor.of(new float[24], 2, 3, 4), bin, "input shape [2, 3, 4] has C = 3 channels; binary mode takes one");
         refuse(Tensor.of(new float[8], 2, 1, 4), Tensor.of(new float[8], 2, 4, 1), bin, "target shape [2, 4, 1] does not fit"
                 + " input shape [2, 1, 4] (expected [2, 1, 4] or [2, 4])");
         float[] y = new float[8];
         y[6] = 0.5f;
         refuse(Tensor.of(new float[8], 2, 1, 4), Tensor.of(y, 2, 1, 4), bin, "target 0.5 at flat index 6 is not 0 or 1");
-        Lovasz.Options ml = Lovasz.Options.of(Lovasz.Mode.MULTILABEL);
+        Lovasz.Options ml = Lovasz.Options.defaults(SegmentationMode.MULTILABEL);
         refuse(in, Tensor.of(new float[8], 2, 4), ml, "target shape [2, 4] does not fit input shape [2, 3, 4] (expected"
                 + " [2, 3, 4])");
         long[] two = new long[24];
         two[23] = 2;
-        refuse(in, Tensor.of(two, 2, 3, 4), ml.withIgnoreIndex(-1), "target 2 at flat index 23 is not 0 or 1 (nor"
+        refuse(in, Tensor.of(two, 2, 3, 4), ml.withIgnoreIndex(-1L), "target 2 at flat index 23 is not 0 or 1 (nor"
                 + " ignore_index -1)");
         refuse(Tensor.of(new long[24], 2, 3, 4), Tensor.of(new long[8], 2, 4), mc, "input must be float32 or float64");
         refuse(Tensor.of(new float[3], 3), Tensor.of(new long[1], 1), mc, "input must be (N, C, d1, ...)");
@@ -417,7 +417,7 @@ class LovaszTest {
         float[] x = new float[2 * 3 * 4];
         Tensor in = Tensor.of(x, 2, 3, 4);
         Tensor t = Tensor.of(new long[8], 2, 4);
-        Lovasz.Options mc = Lovasz.Options.of(Lovasz.Mode.MULTICLASS);
+        Lovasz.Options mc = Lovasz.Options.defaults(SegmentationMode.MULTICLASS);
         assertThrows(IllegalArgumentException.class, () -> Lovasz.lovaszLoss(in, t, mc, Tensor.of(new float[24], 2, 12)));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Lovasz.lovaszLoss(in, t, mc, in));
         assertTrue(e.getMessage().contains("grad overlaps the input"), e.getMessage());

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.vecloss.RegionLoss.Mode;
+import dev.vecloss.SegmentationMode;
 import dev.vecloss.RegionLoss.Options;
 import dev.vecloss.internal.ClassSumOp;
 import dev.vecloss.internal.ClassSumProblem;
@@ -54,7 +54,7 @@ class RegionLossTest {
     }
 
     /** A data set: input values (float32 values when {@code f32}), targets, shape. */
-    record Data(Mode mode, boolean logits, long[] dims, double[] x, long[] labels, double[] dense, boolean f32) {
+    record Data(SegmentationMode mode, boolean logits, long[] dims, double[] x, long[] labels, double[] dense, boolean f32) {
         int n() { return (int) dims[0]; }
         int c() { return (int) dims[1]; }
         int s() { return (int) (Arrays.stream(dims).reduce(1, (a, b) -> a * b) / (dims[0] * dims[1])); }
@@ -75,7 +75,7 @@ class RegionLossTest {
         }
     }
 
-    static Data data(Mode mode, boolean logits, boolean f32, long seed, Long ignore, int absentFrom, long... dims) {
+    static Data data(SegmentationMode mode, boolean logits, boolean f32, long seed, Long ignore, int absentFrom, long... dims) {
         SplittableRandom r = new SplittableRandom(seed);
         int numel = (int) Arrays.stream(dims).reduce(1, (a, b) -> a * b);
         int c = (int) dims[1];
@@ -85,7 +85,7 @@ class RegionLossTest {
             double v = logits ? r.nextGaussian() * 2.5 : r.nextDouble(0.02, 0.98);
             x[i] = f32 ? (float) v : v;
         }
-        if (!logits && mode == Mode.MULTICLASS) { // probabilities along the class axis
+        if (!logits && mode == SegmentationMode.MULTICLASS) { // probabilities along the class axis
             for (int b = 0; b < dims[0]; b++) {
                 for (int j = 0; j < s; j++) {
                     double sum = 0;
@@ -101,7 +101,7 @@ class RegionLossTest {
         }
         long[] labels = null;
         double[] dense = null;
-        if (mode == Mode.MULTICLASS) {
+        if (mode == SegmentationMode.MULTICLASS) {
             labels = new long[numel / c];
             for (int i = 0; i < labels.length; i++) {
                 labels[i] = ignore != null && r.nextInt(6) == 0 ? ignore : r.nextInt(Math.min(c, absentFrom));
@@ -119,17 +119,17 @@ class RegionLossTest {
     static RegionOracle.Result oracle(Data d, Loss loss, Options o) {
         double[] w = loss.weights(o);
         return RegionOracle.evaluate(new RegionOracle.Spec(d.x, d.n(), d.c(), d.s(),
-                d.logits && d.mode == Mode.MULTICLASS, d.logits && d.mode != Mode.MULTICLASS, d.labels, d.dense,
+                d.logits && d.mode == SegmentationMode.MULTICLASS, d.logits && d.mode != SegmentationMode.MULTICLASS, d.labels, d.dense,
                 o.ignoreIndex(), o.smooth(), o.eps(), o.logLoss(), o.classes(), o.classWeights(), w[0], w[1], w[2]));
     }
 
     /** The option sets of the sweep, by index: defaults and one or more options each. */
-    static Options options(Mode mode, boolean logits, int i) {
+    static Options options(SegmentationMode mode, boolean logits, int i) {
         Options o = Options.defaults(mode).withFromLogits(logits).withThreads(1);
-        boolean classy = mode != Mode.BINARY;
+        boolean classy = mode != SegmentationMode.BINARY;
         return switch (i) {
             case 0 -> o;
-            case 1 -> o.withSmooth(0.5).withIgnoreIndex(mode == Mode.MULTICLASS ? 255L : 7L);
+            case 1 -> o.withSmooth(0.5).withIgnoreIndex(mode == SegmentationMode.MULTICLASS ? 255L : 7L);
             case 2 -> o.withLogLoss(true).withTversky(0.3, 0.7, 1.5);
             case 3 -> classy ? o.withClasses(0, 2).withClassWeights(0.5, 2, 1.25, 0.75) : o.withEps(1e-3);
             default -> classy ? o.withClassWeights(1, 0.25, 3, 2).withTversky(0.7, 0.3, 0.75) : o.withTversky(0, 1, 2);
@@ -169,10 +169,10 @@ class RegionLossTest {
         List<DynamicTest> tests = new ArrayList<>();
         long seed = 1;
         for (Loss loss : Loss.values()) {
-            for (Mode mode : Mode.values()) {
+            for (SegmentationMode mode : SegmentationMode.values()) {
                 for (boolean logits : new boolean[] {true, false}) {
                     for (long[] shape : SHAPES) {
-                        long[] dims = mode == Mode.BINARY ? binaryShape(shape) : shape;
+                        long[] dims = mode == SegmentationMode.BINARY ? binaryShape(shape) : shape;
                         for (boolean f32 : new boolean[] {true, false}) {
                             int optionSet = (int) (seed % 5);
                             long sd = seed++;
@@ -215,7 +215,7 @@ class RegionLossTest {
             for (long[] shape : new long[][] {{2, 5, 9}, {2, 5, 3, 5}, {1, 3, 64}, {4, 2, 1}}) {
                 long sd = seed++;
                 tests.add(DynamicTest.dynamicTest(op + " " + Arrays.toString(shape), () -> {
-                    Mode mode = op.indexTargets() ? Mode.MULTICLASS : Mode.MULTILABEL;
+                    SegmentationMode mode = op.indexTargets() ? SegmentationMode.MULTICLASS : SegmentationMode.MULTILABEL;
                     boolean logits = op == ClassSumOp.SOFTMAX || op == ClassSumOp.SIGMOID;
                     Data d = data(mode, logits, true, sd, null, 99, shape);
                     Options o = Options.defaults(mode).withFromLogits(logits);
@@ -243,11 +243,11 @@ class RegionLossTest {
     Stream<DynamicTest> finiteDifferences() {
         List<DynamicTest> tests = new ArrayList<>();
         for (Loss loss : Loss.values()) {
-            for (Mode mode : Mode.values()) {
+            for (SegmentationMode mode : SegmentationMode.values()) {
                 for (int optionSet = 0; optionSet < 5; optionSet++) {
                     int os = optionSet;
                     tests.add(DynamicTest.dynamicTest(loss + " " + mode + " options " + os, () -> {
-                        long[] dims = mode == Mode.BINARY ? new long[] {2, 1, 9} : new long[] {2, 4, 9};
+                        long[] dims = mode == SegmentationMode.BINARY ? new long[] {2, 1, 9} : new long[] {2, 4, 9};
                         Options o = options(mode, true, os);
                         Data d = data(mode, true, false, 7 + os, o.ignoreIndex(), os == 4 ? 3 : 99, dims);
                         Tensor g = d.newGrad();
@@ -275,11 +275,11 @@ class RegionLossTest {
     @TestFactory
     Stream<DynamicTest> threadsAndParity() {
         List<DynamicTest> tests = new ArrayList<>();
-        for (Mode mode : Mode.values()) {
+        for (SegmentationMode mode : SegmentationMode.values()) {
             for (boolean logits : new boolean[] {true, false}) {
                 tests.add(DynamicTest.dynamicTest(mode + (logits ? " logits" : " probs"), () -> {
-                    long[] dims = mode == Mode.BINARY ? new long[] {3, 1, 50001} : new long[] {3, 5, 30001};
-                    Options base = Options.defaults(mode).withFromLogits(logits).withIgnoreIndex(mode == Mode.MULTICLASS ? 9L : 3L);
+                    long[] dims = mode == SegmentationMode.BINARY ? new long[] {3, 1, 50001} : new long[] {3, 5, 30001};
+                    Options base = Options.defaults(mode).withFromLogits(logits).withIgnoreIndex(mode == SegmentationMode.MULTICLASS ? 9L : 3L);
                     Data d = data(mode, logits, true, 42, base.ignoreIndex(), 99, dims);
                     Tensor x = d.input(), y = d.target();
                     double first = 0;
@@ -317,9 +317,9 @@ class RegionLossTest {
      */
     @Test
     void entryPoints() {
-        for (Mode mode : Mode.values()) {
-            long[] dims = mode == Mode.BINARY ? new long[] {2, 1, 3, 13} : new long[] {2, 4, 3, 13};
-            Data d = data(mode, true, true, 77, mode == Mode.MULTICLASS ? 255L : 5L, 99, dims);
+        for (SegmentationMode mode : SegmentationMode.values()) {
+            long[] dims = mode == SegmentationMode.BINARY ? new long[] {2, 1, 3, 13} : new long[] {2, 4, 3, 13};
+            Data d = data(mode, true, true, 77, mode == SegmentationMode.MULTICLASS ? 255L : 5L, 99, dims);
             Options o = Options.defaults(mode).withIgnoreIndex(d.labels != null ? 255L : 5L);
             Tensor gHeap = d.newGrad();
             double heap = RegionLoss.tversky(d.input(), d.target(), o.withTversky(0.3, 0.7, 1.5), gHeap);
@@ -348,8 +348,8 @@ class RegionLossTest {
     /** NaN and infinities: the selected kernels as the scalar ones, and as smp (NaN even at an ignored place). */
     @Test
     void nonFiniteInputs() {
-        Data d = data(Mode.MULTICLASS, true, true, 5, 255L, 99, 2, 3, 11);
-        Options o = Options.defaults(Mode.MULTICLASS).withIgnoreIndex(255L);
+        Data d = data(SegmentationMode.MULTICLASS, true, true, 5, 255L, 99, 2, 3, 11);
+        Options o = Options.defaults(SegmentationMode.MULTICLASS).withIgnoreIndex(255L);
         int ignoredPos = -1;
         for (int i = 0; i < d.labels.length; i++) {
             if (d.labels[i] == 255) {
@@ -361,23 +361,23 @@ class RegionLossTest {
         int n = ignoredPos / 11, s = ignoredPos % 11;
         double[] x = d.x.clone();
         x[n * 33 + 11 + s] = Double.NaN; // class 1 of an ignored position
-        Data nan = new Data(Mode.MULTICLASS, true, d.dims, x, d.labels, null, true);
+        Data nan = new Data(SegmentationMode.MULTICLASS, true, d.dims, x, d.labels, null, true);
         assertTrue(Double.isNaN(RegionLoss.dice(nan.input(), nan.target(), o)), "smp: p * 0 is NaN");
         double[] xi = d.x.clone();
         xi[0] = Double.POSITIVE_INFINITY;
-        Data inf = new Data(Mode.MULTICLASS, true, d.dims, xi, d.labels, null, true);
+        Data inf = new Data(SegmentationMode.MULTICLASS, true, d.dims, xi, d.labels, null, true);
         Tensor g = inf.newGrad();
         assertTrue(Double.isNaN(RegionLoss.jaccard(inf.input(), inf.target(), o, g)), "softmax of +inf is NaN");
         Tensor gs = inf.newGrad();
         assertTrue(Double.isNaN(Kernels.callWith(Kernels.Implementation.SCALAR,
                 () -> RegionLoss.jaccard(inf.input(), inf.target(), o, gs))));
         // the sigmoid of +-inf is 1 and 0: finite, and the selected kernels agree with the scalar ones
-        Data ml = data(Mode.MULTILABEL, true, true, 6, null, 99, 2, 3, 11);
+        Data ml = data(SegmentationMode.MULTILABEL, true, true, 6, null, 99, 2, 3, 11);
         double[] xm = ml.x.clone();
         xm[3] = Double.POSITIVE_INFINITY;
         xm[20] = Double.NEGATIVE_INFINITY;
-        Data mli = new Data(Mode.MULTILABEL, true, ml.dims, xm, null, ml.dense, true);
-        Options mo = Options.defaults(Mode.MULTILABEL);
+        Data mli = new Data(SegmentationMode.MULTILABEL, true, ml.dims, xm, null, ml.dense, true);
+        Options mo = Options.defaults(SegmentationMode.MULTILABEL);
         Tensor g1 = mli.newGrad(), g2 = mli.newGrad();
         double v = RegionLoss.dice(mli.input(), mli.target(), mo, g1);
         double w = Kernels.callWith(Kernels.Implementation.SCALAR, () -> RegionLoss.dice(mli.input(), mli.target(), mo, g2));
@@ -390,26 +390,26 @@ class RegionLossTest {
     /** All background, everything ignored, one class, absent classes. */
     @Test
     void degenerateTargets() {
-        Data bg = data(Mode.BINARY, true, true, 8, null, 0, 2, 1, 13); // absentFrom 0: every target 0
+        Data bg = data(SegmentationMode.BINARY, true, true, 8, null, 0, 2, 1, 13); // absentFrom 0: every target 0
         Tensor g = bg.newGrad();
-        assertEquals(0.0, RegionLoss.dice(bg.input(), bg.target(), Options.defaults(Mode.BINARY), g));
+        assertEquals(0.0, RegionLoss.dice(bg.input(), bg.target(), Options.defaults(SegmentationMode.BINARY), g));
         assertTrue(Arrays.stream(g.toDoubleArray()).allMatch(v -> v == 0));
         // ignore_index everywhere
         long[] all = new long[2 * 13];
         Arrays.fill(all, 255);
-        Data mc = data(Mode.MULTICLASS, true, true, 9, null, 99, 2, 4, 13);
-        Data ign = new Data(Mode.MULTICLASS, true, mc.dims, mc.x, all, null, true);
+        Data mc = data(SegmentationMode.MULTICLASS, true, true, 9, null, 99, 2, 4, 13);
+        Data ign = new Data(SegmentationMode.MULTICLASS, true, mc.dims, mc.x, all, null, true);
         Tensor gi = ign.newGrad();
         for (Loss loss : Loss.values()) {
-            assertEquals(0.0, loss.call(ign.input(), ign.target(), Options.defaults(Mode.MULTICLASS).withIgnoreIndex(255L), gi));
+            assertEquals(0.0, loss.call(ign.input(), ign.target(), Options.defaults(SegmentationMode.MULTICLASS).withIgnoreIndex(255L), gi));
             assertTrue(Arrays.stream(gi.toDoubleArray()).allMatch(v -> v == 0));
         }
         // one class: the softmax is 1 everywhere, the score 1, the loss 0
-        Data one = data(Mode.MULTICLASS, true, true, 10, null, 99, 2, 1, 13);
-        assertEquals(0.0, RegionLoss.dice(one.input(), one.target(), Options.defaults(Mode.MULTICLASS)));
+        Data one = data(SegmentationMode.MULTICLASS, true, true, 10, null, 99, 2, 1, 13);
+        assertEquals(0.0, RegionLoss.dice(one.input(), one.target(), Options.defaults(SegmentationMode.MULTICLASS)));
         // absent classes count in the mean: two of four classes present, each loss < 1
-        Data absent = data(Mode.MULTICLASS, true, false, 11, null, 2, 2, 4, 13);
-        Options o = Options.defaults(Mode.MULTICLASS);
+        Data absent = data(SegmentationMode.MULTICLASS, true, false, 11, null, 2, 2, 4, 13);
+        Options o = Options.defaults(SegmentationMode.MULTICLASS);
         double all4 = RegionLoss.dice(absent.input(), absent.target(), o);
         double two = RegionLoss.dice(absent.input(), absent.target(), o.withClasses(0, 1));
         assertClose("absent classes in the mean", two / 2, all4, 1e-15, 0);
@@ -424,18 +424,18 @@ class RegionLossTest {
 
     @Test
     void refusals() {
-        Data mc = data(Mode.MULTICLASS, true, true, 12, null, 99, 2, 3, 10);
+        Data mc = data(SegmentationMode.MULTICLASS, true, true, 12, null, 99, 2, 3, 10);
         Tensor x = mc.input(), y = mc.target();
-        Options o = Options.defaults(Mode.MULTICLASS);
+        Options o = Options.defaults(SegmentationMode.MULTICLASS);
         // mode and shape mismatches, with both shapes
         refused(() -> RegionLoss.dice(x, Tensor.of(new long[18], 2, 9), o), "dice_loss", "[2, 9]", "[2, 3, 10]");
         refused(() -> RegionLoss.dice(x, Tensor.of(new float[20], 2, 10), o), "multiclass", "FLOAT32");
         refused(() -> RegionLoss.dice(x, Tensor.of(new float[60], 2, 3, 10), o), "multiclass", "[2, 3, 10]", "multilabel");
-        refused(() -> RegionLoss.dice(x, y, Options.defaults(Mode.BINARY)), "binary", "[2, 3, 10]", "[2, 10]");
-        refused(() -> RegionLoss.dice(x, y, Options.defaults(Mode.MULTILABEL)), "multilabel", "[2, 10]", "[2, 3, 10]");
+        refused(() -> RegionLoss.dice(x, y, Options.defaults(SegmentationMode.BINARY)), "binary", "[2, 3, 10]", "[2, 10]");
+        refused(() -> RegionLoss.dice(x, y, Options.defaults(SegmentationMode.MULTILABEL)), "multilabel", "[2, 10]", "[2, 3, 10]");
         Tensor x1 = Tensor.of(new float[20], 2, 1, 10);
-        refused(() -> RegionLoss.dice(x1, Tensor.of(new float[20], 2, 10, 1), Options.defaults(Mode.BINARY)), "[2, 10, 1]");
-        refused(() -> RegionLoss.dice(x1, Tensor.of(new double[20], 2, 1, 10), Options.defaults(Mode.BINARY)), "FLOAT64");
+        refused(() -> RegionLoss.dice(x1, Tensor.of(new float[20], 2, 10, 1), Options.defaults(SegmentationMode.BINARY)), "[2, 10, 1]");
+        refused(() -> RegionLoss.dice(x1, Tensor.of(new double[20], 2, 1, 10), Options.defaults(SegmentationMode.BINARY)), "FLOAT64");
         refused(() -> RegionLoss.dice(Tensor.of(new float[3], 3), Tensor.of(new long[1], 1), o), "[3]");
         // labels out of range: value and flat index, the lowest at any thread count, on either kernels
         long[] bad = mc.labels.clone();
@@ -455,8 +455,8 @@ class RegionLossTest {
         refused(() -> RegionLoss.dice(x, y, o.withClasses(0, 3)), "classes[1] = 3");
         refused(() -> RegionLoss.dice(x, y, o.withClasses(-1)), "classes[0] = -1");
         refused(() -> RegionLoss.dice(x, y, o.withClassWeights(1, 2)), "class_weights", "C = 3", "got 2");
-        refused(() -> Options.defaults(Mode.BINARY).withClasses(0), "binary");
-        refused(() -> Options.defaults(Mode.BINARY).withClassWeights(1), "binary");
+        refused(() -> Options.defaults(SegmentationMode.BINARY).withClasses(0), "binary");
+        refused(() -> Options.defaults(SegmentationMode.BINARY).withClassWeights(1), "binary");
         refused(() -> o.withEps(0), "eps");
         refused(() -> o.withEps(Double.NaN), "eps");
         refused(() -> o.withSmooth(-1), "smooth");

@@ -11,6 +11,7 @@ import dev.vecloss.KlDiv;
 import dev.vecloss.Lovasz;
 import dev.vecloss.Reduction;
 import dev.vecloss.RegionLoss;
+import dev.vecloss.SegmentationMode;
 import dev.vecloss.Tensor;
 import dev.vecloss.cli.Command.Option;
 import java.io.PrintStream;
@@ -405,8 +406,8 @@ final class Bench {
                     }
                     yield checksum;
                 }
-                case "lovasz-loss" -> Lovasz.lovaszLoss(input, target, Lovasz.Options.of(cs.c == 1 ? Lovasz.Mode.BINARY
-                        : Lovasz.Mode.MULTICLASS).withThreads(threads), grad);
+                case "lovasz-loss" -> Lovasz.lovaszLoss(input, target, Lovasz.Options.defaults(cs.c == 1 ? SegmentationMode.BINARY
+                        : SegmentationMode.MULTICLASS).withThreads(threads), grad);
                 default -> throw new IllegalStateException("bench has no call for " + cs.loss);
             };
         }
@@ -414,7 +415,7 @@ final class Bench {
 
     /** The region losses' options of the bench: multiclass from logits, smp's defaults. */
     private static RegionLoss.Options region(int threads) {
-        return RegionLoss.Options.defaults(RegionLoss.Mode.MULTICLASS).withThreads(threads);
+        return RegionLoss.Options.defaults(SegmentationMode.MULTICLASS).withThreads(threads);
     }
 
     /** {rate in G elements/s, result}: warm-up, then the best of {@link #REPS} timed runs. */

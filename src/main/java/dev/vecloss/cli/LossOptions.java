@@ -2,7 +2,10 @@ package dev.vecloss.cli;
 
 import dev.vecloss.EmptyMean;
 import dev.vecloss.Reduction;
+import dev.vecloss.SegmentationMode;
 import dev.vecloss.cli.Command.Option;
+import java.util.List;
+import java.util.Locale;
 import java.util.function.Supplier;
 
 /**
@@ -35,6 +38,15 @@ final class LossOptions {
         return Option.choice("--reduction", "R", String.join(", ", choices), defaultValue, choices);
     }
 
+    /** smp's mode of the segmentation losses (dice, jaccard, tversky, lovasz). */
+    static final Option MODE = new Option("--mode", "M", Command.Kind.VALUE, true,
+            "binary (input (N, 1, ...), sigmoid), multiclass (index targets, softmax)\n"
+            + "or multilabel (a 0/1 target per input element, sigmoid)", null,
+            List.of("binary", "multiclass", "multilabel"));
+    /** smp's {@code ignore_index} of the segmentation losses: none unless given. */
+    static final Option SEGMENTATION_IGNORE_INDEX = Option.value("--ignore-index", "I",
+            "target value of ignored places (default: none)", null);
+
     static final Option OUTPUT = Option.output("--output", "FILE.npy",
             "per-position losses, float32 (required with --reduction none;\n"
             + "with mean or sum, the unreduced losses are written and the reduced value printed)");
@@ -66,6 +78,16 @@ final class LossOptions {
             its option out), and so is a symbolic link (give the file's own path).""";
 
     /** {@code --threads}: 0 (all cores) or more. */
+    /** {@link #MODE}'s value. */
+    static SegmentationMode mode(Args args) throws CliError {
+        return SegmentationMode.valueOf(args.choice(MODE).toUpperCase(Locale.ROOT));
+    }
+
+    /** {@link #SEGMENTATION_IGNORE_INDEX}'s value, or {@code null} when not given. */
+    static Long segmentationIgnoreIndex(Args args) throws CliError {
+        return args.has(SEGMENTATION_IGNORE_INDEX.name()) ? args.longValue(SEGMENTATION_IGNORE_INDEX.name(), 0) : null;
+    }
+
     static int threads(Args args) throws CliError {
         return args.intValue(THREADS, 0, Integer.MAX_VALUE);
     }

@@ -2,9 +2,9 @@ package dev.vecloss.cli;
 
 import dev.vecloss.Lovasz;
 import dev.vecloss.Reduction;
+import dev.vecloss.SegmentationMode;
 import dev.vecloss.cli.Command.Option;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * {@code lovasz-loss} ({@link Lovasz}): segmentation_models_pytorch's {@code LovaszLoss}, one
@@ -13,16 +13,9 @@ import java.util.Locale;
 final class LovaszCommand {
     private LovaszCommand() {}
 
-    static final Option MODE = new Option("--mode", "M", Command.Kind.VALUE, true,
-            "binary, multiclass or multilabel (smp's modes)", null,
-            List.of("binary", "multiclass", "multilabel"));
-
     static final Option PER_IMAGE = Option.flag("--per-image",
             "the mean of the images' losses (an image whose labels are all ignored\n"
             + "counts as 0); without it, one loss over the batch");
-
-    static final Option IGNORE_INDEX = Option.value("--ignore-index", "I",
-            "labels equal to I are left out (default: none)", null);
 
     static final Option FROM_LOGITS = Option.choice("--from-logits", "B",
             "true or false; accepted and unused, as in smp (the hinge reads logits,\n"
@@ -34,7 +27,7 @@ final class LovaszCommand {
                     LossOptions.target("multiclass: class indices (N, d1, ...), int64, int32 or uint8;\n"
                             + "binary: 0/1 labels (N, 1, d1, ...) or (N, d1, ...); multilabel:\n"
                             + "0/1 labels of the input's shape (any numeric dtype)"),
-                    MODE, PER_IMAGE, IGNORE_INDEX, FROM_LOGITS,
+                    LossOptions.MODE, PER_IMAGE, LossOptions.SEGMENTATION_IGNORE_INDEX, FROM_LOGITS,
                     LossOptions.GRAD,
                     LossOptions.THREADS),
             """
@@ -49,16 +42,13 @@ final class LovaszCommand {
 
     private static void run(Command.Call call) throws CliError {
         Args args = call.args();
-        Lovasz.Mode mode = Lovasz.Mode.valueOf(args.choice(MODE).toUpperCase(Locale.ROOT));
+        SegmentationMode mode = LossOptions.mode(args);
         int threads = LossOptions.threads(args);
-        Lovasz.Options o = Lovasz.Options.of(mode)
+        Lovasz.Options options = Lovasz.Options.defaults(mode)
                 .withPerImage(args.flag(PER_IMAGE))
                 .withFromLogits(Boolean.parseBoolean(args.choice(FROM_LOGITS)))
+                .withIgnoreIndex(LossOptions.segmentationIgnoreIndex(args))
                 .withThreads(threads);
-        if (args.has(IGNORE_INDEX.name())) {
-            o = o.withIgnoreIndex(args.longValue(IGNORE_INDEX.name(), 0));
-        }
-        Lovasz.Options options = o;
         LossFiles.evaluate(call, Reduction.MEAN, shape -> shape,
                 (files, x, target, losses, grad) -> Lovasz.lovaszLoss(x, target, options, grad));
     }

@@ -2,12 +2,12 @@ package dev.vecloss.cli;
 
 import dev.vecloss.Reduction;
 import dev.vecloss.RegionLoss;
+import dev.vecloss.SegmentationMode;
 import dev.vecloss.Tensor;
 import dev.vecloss.cli.Command.Kind;
 import dev.vecloss.cli.Command.Option;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * {@code dice-loss}, {@code jaccard-loss} and {@code tversky-loss}: segmentation_models_pytorch's
@@ -18,18 +18,12 @@ import java.util.Locale;
 final class RegionLossCommands {
     private RegionLossCommands() {}
 
-    static final Option MODE = new Option("--mode", "M", Kind.VALUE, true,
-            "binary (input (N, 1, ...), sigmoid), multiclass (index targets, softmax)\n"
-            + "or multilabel (a 0/1 target per input element, sigmoid)", null,
-            List.of("binary", "multiclass", "multilabel"));
     static final Option FROM_LOGITS = Option.choice("--from-logits", "true|false",
             "true: apply the mode's activation; false: the input holds probabilities", "true",
             "true", "false");
     static final Option SMOOTH = Option.value("--smooth", "S", "added to numerator and denominator, at least 0", "0");
     static final Option EPS = Option.value("--eps", "E", "lower clamp of the denominator (and of the score\n"
             + "under --log-loss), above 0", "1e-7");
-    static final Option IGNORE_INDEX = Option.value("--ignore-index", "I",
-            "target value of ignored places (default: none)", null);
     static final Option LOG_LOSS = Option.flag("--log-loss", "-log(score) instead of 1 - score");
     static final Option ALPHA = Option.value("--alpha", "A", "weight of the false positives, at least 0", "0.5");
     static final Option BETA = Option.value("--beta", "B", "weight of the false negatives, at least 0", "0.5");
@@ -61,7 +55,7 @@ final class RegionLossCommands {
                 LossOptions.target("multiclass: class indices (N, d1, ..., dk), int64/int32/uint8/bool;\n"
                         + "binary, multilabel: the input's shape (binary also (N, d1, ...)),\n"
                         + "float (the input's dtype) or integer"),
-                MODE, FROM_LOGITS, SMOOTH, EPS, IGNORE_INDEX, LOG_LOSS));
+                LossOptions.MODE, FROM_LOGITS, SMOOTH, EPS, LossOptions.SEGMENTATION_IGNORE_INDEX, LOG_LOSS));
         if (tversky) {
             options.addAll(List.of(ALPHA, BETA, GAMMA));
         }
@@ -71,11 +65,11 @@ final class RegionLossCommands {
 
     private static void run(Command.Call call, boolean tversky, Loss loss) throws CliError {
         Args args = call.args();
-        RegionLoss.Mode mode = RegionLoss.Mode.valueOf(args.choice(MODE).toUpperCase(Locale.ROOT));
+        SegmentationMode mode = LossOptions.mode(args);
         boolean fromLogits = args.choice(FROM_LOGITS).equals("true");
         double smooth = args.doubleValue(SMOOTH);
         double eps = args.doubleValue(EPS);
-        Long ignore = args.has(IGNORE_INDEX.name()) ? args.longValue(IGNORE_INDEX.name(), 0) : null;
+        Long ignore = LossOptions.segmentationIgnoreIndex(args);
         boolean logLoss = args.flag(LOG_LOSS);
         int threads = LossOptions.threads(args);
         RegionLoss.Options base = RegionLoss.Options.defaults(mode).withFromLogits(fromLogits).withIgnoreIndex(ignore)

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.vecloss.DType;
 import dev.vecloss.Lovasz;
+import dev.vecloss.SegmentationMode;
 import dev.vecloss.Tensor;
 import dev.vecloss.npy.Npy;
 import dev.vecloss.npy.NpyArray;
@@ -76,7 +77,7 @@ class LovaszCommandTest extends CliTestBase {
 
     @Test
     void multiclassAsTheApi() throws IOException {
-        Lovasz.Options o = Lovasz.Options.of(Lovasz.Mode.MULTICLASS).withIgnoreIndex(255);
+        Lovasz.Options o = Lovasz.Options.defaults(SegmentationMode.MULTICLASS).withIgnoreIndex(255L);
         runAndCompare(mcInput, mcTarget, o, "--mode", "multiclass", "--ignore-index", "255");
         runAndCompare(mcInput, mcTarget, o.withPerImage(true), "--mode", "multiclass", "--ignore-index", "255",
                 "--per-image");
@@ -86,8 +87,8 @@ class LovaszCommandTest extends CliTestBase {
 
     @Test
     void binaryAndMultilabelAsTheApi() throws IOException {
-        runAndCompare(binInput, binTarget, Lovasz.Options.of(Lovasz.Mode.BINARY), "--mode", "binary");
-        runAndCompare(binInput, binTarget, Lovasz.Options.of(Lovasz.Mode.MULTILABEL).withPerImage(true),
+        runAndCompare(binInput, binTarget, Lovasz.Options.defaults(SegmentationMode.BINARY), "--mode", "binary");
+        runAndCompare(binInput, binTarget, Lovasz.Options.defaults(SegmentationMode.MULTILABEL).withPerImage(true),
                 "--mode", "multilabel", "--per-image");
     }
 

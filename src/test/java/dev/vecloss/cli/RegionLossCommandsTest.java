@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.vecloss.RegionLoss;
+import dev.vecloss.SegmentationMode;
 import dev.vecloss.Tensor;
 import dev.vecloss.npy.Npy;
 import dev.vecloss.npy.NpyArray;
@@ -69,7 +70,7 @@ class RegionLossCommandsTest extends CliTestBase {
 
     @Test
     void valuesAndGradientsAreTheLibrarys() throws IOException {
-        RegionLoss.Options mc = RegionLoss.Options.defaults(RegionLoss.Mode.MULTICLASS);
+        RegionLoss.Options mc = RegionLoss.Options.defaults(SegmentationMode.MULTICLASS);
         assertSuccess(run(args("dice-loss", mcX, mcY, "--mode", "multiclass", "--ignore-index", "255")),
                 library(mcX, mcY, RegionLoss::dice, mc.withIgnoreIndex(255L), null) + "\n");
         assertSuccess(run(args("jaccard-loss", mcX, mcY, "--mode", "multiclass", "--ignore-index", "255", "--smooth",
@@ -85,7 +86,7 @@ class RegionLossCommandsTest extends CliTestBase {
             assertArrayEquals(g.toFloatArray(), written.tensor().toFloatArray());
             assertArrayEquals(new long[] {2, 3, 4, 5}, written.tensor().shape());
         }
-        RegionLoss.Options bin = RegionLoss.Options.defaults(RegionLoss.Mode.BINARY);
+        RegionLoss.Options bin = RegionLoss.Options.defaults(SegmentationMode.BINARY);
         assertSuccess(run(args("dice-loss", binX, binY, "--mode", "binary")),
                 library(binX, binY, RegionLoss::dice, bin, null) + "\n");
         assertSuccess(run(args("dice-loss", binX, binY, "--mode", "binary", "--from-logits", "false")),

@@ -10,6 +10,7 @@ import dev.vecloss.KlDiv;
 import dev.vecloss.Lovasz;
 import dev.vecloss.Reduction;
 import dev.vecloss.RegionLoss;
+import dev.vecloss.SegmentationMode;
 import dev.vecloss.Tensor;
 import dev.vecloss.npy.Npy;
 import dev.vecloss.npy.NpyArray;
@@ -204,7 +205,7 @@ public final class CompareDriver {
             }
             case "dice", "jaccard", "tversky" -> {
                 // smp's losses, multiclass from logits; Dice and Jaccard are Tversky's pipeline
-                RegionLoss.Options o = RegionLoss.Options.defaults(RegionLoss.Mode.MULTICLASS).withTversky(
+                RegionLoss.Options o = RegionLoss.Options.defaults(SegmentationMode.MULTICLASS).withTversky(
                         Double.parseDouble(opts.getProperty("alpha", "0.5")),
                         Double.parseDouble(opts.getProperty("beta", "0.5")), 1);
                 yield t -> RegionLoss.tversky(x, y, o.withThreads(t), grad);
@@ -225,7 +226,7 @@ public final class CompareDriver {
                 };
             }
             case "lovasz" -> {
-                Lovasz.Options o = Lovasz.Options.of(Lovasz.Mode.valueOf(opts.getProperty("mode").toUpperCase(Locale.ROOT)))
+                Lovasz.Options o = Lovasz.Options.defaults(SegmentationMode.valueOf(opts.getProperty("mode").toUpperCase(Locale.ROOT)))
                         .withPerImage(Boolean.parseBoolean(opts.getProperty("per_image", "false")));
                 yield t -> Lovasz.lovaszLoss(x, y, o.withThreads(t), grad);
             }

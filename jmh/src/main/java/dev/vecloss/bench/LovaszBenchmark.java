@@ -3,6 +3,7 @@ package dev.vecloss.bench;
 import dev.vecloss.DType;
 import dev.vecloss.Kernels;
 import dev.vecloss.Lovasz;
+import dev.vecloss.SegmentationMode;
 import dev.vecloss.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.ValueLayout;
@@ -79,7 +80,7 @@ public class LovaszBenchmark {
                 target.segment().setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, rnd.nextBoolean() ? 1f : 0f);
             }
         }
-        options = Lovasz.Options.of(softmax ? Lovasz.Mode.MULTICLASS : Lovasz.Mode.BINARY)
+        options = Lovasz.Options.defaults(softmax ? SegmentationMode.MULTICLASS : SegmentationMode.BINARY)
                 .withPerImage(workload.contains("per_image")).withThreads(threads);
         grad = workload.endsWith("_grad") ? Tensor.allocate(arena, DType.FLOAT32, n, c, 256, 256) : null;
         double got = Lovasz.lovaszLoss(input, target, options);

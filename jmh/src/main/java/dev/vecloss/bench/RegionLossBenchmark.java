@@ -3,6 +3,7 @@ package dev.vecloss.bench;
 import dev.vecloss.DType;
 import dev.vecloss.Kernels;
 import dev.vecloss.RegionLoss;
+import dev.vecloss.SegmentationMode;
 import dev.vecloss.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.ValueLayout;
@@ -88,7 +89,7 @@ public class RegionLossBenchmark {
             y.segment().setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, i, rnd.nextLong(shape[1]));
         }
         Tensor g = withGrad ? Tensor.allocate(arena, DType.FLOAT32, shape) : null;
-        RegionLoss.Options o = RegionLoss.Options.defaults(RegionLoss.Mode.MULTICLASS).withThreads(threads);
+        RegionLoss.Options o = RegionLoss.Options.defaults(SegmentationMode.MULTICLASS).withThreads(threads);
         return switch (loss) {
             case "dice" -> () -> RegionLoss.dice(x, y, o, g);
             case "jaccard" -> () -> RegionLoss.jaccard(x, y, o, g);
