@@ -201,7 +201,7 @@ final class Checks {
         String name = mode.name().toLowerCase(Locale.ROOT);
         if (mode == SegmentationMode.BINARY && in[1] != 1) {
             throw new IllegalArgumentException(what + ": mode binary: input shape " + Arrays.toString(in) + " has C = "
-                    + in[1] + " channels, binary takes one (mode multilabel takes C)");
+                    + in[1] + " channels, binary takes one (mode multilabel takes C; target shape " + Arrays.toString(t) + ")");
         }
         boolean fits = switch (mode) {
             case MULTICLASS -> Layout.isPositionShape(in, t);

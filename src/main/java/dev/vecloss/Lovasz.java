@@ -125,11 +125,11 @@ public final class Lovasz {
             case MULTICLASS -> "lovasz_loss (multiclass)";
             case MULTILABEL -> "lovasz_loss (multilabel)";
         };
-        Checks.segmentation(what, o.mode(), input, target);
-        if (o.mode() == SegmentationMode.MULTICLASS && input.dims()[1] < 2) {
+        if (o.mode() == SegmentationMode.MULTICLASS && input.rank() >= 2 && input.dims()[1] < 2) {
             throw new IllegalArgumentException(what + ": input shape " + Arrays.toString(input.dims()) + " has C = "
                     + input.dims()[1] + " classes; Lovász-softmax needs at least 2 (binary mode takes one channel)");
         }
+        Checks.segmentation(what, o.mode(), input, target);
         long[] in = input.dims();
         long n = in[0], c = in[1], s = Layout.spatial(in);
         long groupSize = (softmax ? n * s : n * c * s) / (o.perImage() && n > 0 ? n : 1);

@@ -372,8 +372,8 @@ class LovaszTest {
         Tensor in = Tensor.of(x, 2, 3, 4);
         Lovasz.Options mc = Lovasz.Options.defaults(SegmentationMode.MULTICLASS);
         refuse(in, Tensor.of(new long[2 * 3 * 4], 2, 3, 4), mc, "target shape [2, 3, 4] does not fit input shape [2, 3, 4]"
-                + " (expected [2, 4])");
-        refuse(in, Tensor.of(new float[8], 2, 4), mc, "index target must be int64, int32, uint8 or bool, got FLOAT32");
+                + " (expected [2, 4]");
+        refuse(in, Tensor.of(new float[8], 2, 4), mc, "target must hold class indices (int64, int32, uint8 or bool), got FLOAT32");
         long[] bad = new long[8];
         bad[5] = 3;
         refuse(in, Tensor.of(bad, 2, 4), mc, "target 3 is out of bounds at flat index 5 of the target (classes 0..2)");
@@ -382,7 +382,7 @@ class LovaszTest {
                 + " (classes 0..2, ignore_index 255)");
         refuse(Tensor.of(new float[8], 2, 1, 4), Tensor.of(new long[8], 2, 4), mc, "has C = 1 classes");
         Lovasz.Options bin = Lovasz.Options.defaults(SegmentationMode.BINARY);
-        refuse(in, Tensor.of(new float[24], 2, 3, 4), bin, "input shape [2, 3, 4] has C = 3 channels; binary mode takes one");
+        refuse(in, Tensor.of(new float[24], 2, 3, 4), bin, "input shape [2, 3, 4] has C = 3 channels, binary takes one");
         refuse(Tensor.of(new float[8], 2, 1, 4), Tensor.of(new float[8], 2, 4, 1), bin, "target shape [2, 4, 1] does not fit"
                 + " input shape [2, 1, 4] (expected [2, 1, 4] or [2, 4])");
         float[] y = new float[8];
