@@ -198,7 +198,6 @@ final class Checks {
             throw new IllegalArgumentException(what + ": input must be (N, C, d1, ...) with a batch and a class axis, "
                     + "got shape " + Arrays.toString(in));
         }
-        String name = mode.name().toLowerCase(Locale.ROOT);
         if (mode == SegmentationMode.BINARY && in[1] != 1) {
             throw new IllegalArgumentException(what + ": mode binary: input shape " + Arrays.toString(in) + " has C = "
                     + in[1] + " channels, binary takes one (mode multilabel takes C; target shape " + Arrays.toString(t) + ")");
@@ -214,7 +213,8 @@ final class Checks {
                 case BINARY -> Arrays.toString(in) + " or " + Arrays.toString(Layout.positionShape(in));
                 case MULTILABEL -> Arrays.toString(in);
             };
-            throw new IllegalArgumentException(what + ": mode " + name + ": target shape " + Arrays.toString(t)
+            throw new IllegalArgumentException(what + ": mode " + mode.name().toLowerCase(Locale.ROOT) + ": target shape "
+                    + Arrays.toString(t)
                     + " does not fit input shape " + Arrays.toString(in) + " (expected " + expected
                     + (mode == SegmentationMode.MULTICLASS && Arrays.equals(in, t)
                             ? "; a target of the input's shape is mode multilabel's" : "") + ")");

@@ -14,7 +14,7 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * Cross-entropy over {@code (N, C)} rows with {@code C >= 8V}, vectorised along the class axis,
+ * Cross-entropy (and the softmax focal loss) over {@code (N, C)} rows with {@code C >= 8V}, vectorised along the class axis,
  * one row at a time, in tiles of {@link #TILE} classes that stay in L1.
  *
  * <p>One read of the row gives the loss (online softmax): each tile is copied to an L1 buffer
@@ -70,7 +70,14 @@ final class AlongClasses {
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
-    static double index(RowProblem p, long from, long to) {
+    /**
+     * Cross-entropy with index targets, or, for {@code focal}, the softmax focal loss (LOSSES.md
+     * 5.3; the weight is alpha, no smoothing): the same row sums, then
+     * {@code alpha_y (1 - p_y)^gamma nll} with {@code 1 - p_y = S'/S} as the scalar kernel takes
+     * it ({@link ScalarKernels#focalModulator}, {@link ScalarKernels#focalSlope}), whose gradient
+     * is {@code alpha_y G (p_k - [k = y])}.
+     */
+    static double index(RowProblem p, long from, long to, boolean focal) {
         final MemorySegment x = p.input();
         final int c = Math.toIntExact(p.c());
         final double eps = p.eps();
@@ -93,8 +100,12 @@ final class AlongClasses {
             final double sum = rest + ey;
             final double wy = w == null ? 1 : w.getAtIndex(Mem.F32, yi);
             final double nll = ScalarKernels.nll(xy, m, rest, ey);
+            final double q = rest / sum; // 1 - p_y
+            final double mod = focal ? ScalarKernels.focalModulator(q, p.gamma()) : 1;
             double loss;
-            if (eps > 0) {
+            if (focal) {
+                loss = wy * mod * nll;
+            } else if (eps > 0) {
                 // sum_c w_c (lse - x_c) = (lse - M) W + sum_c w_c (M - x_c), two sums of
                 // non-negative terms. The first, log(S) + (m - M) in double, is never small next
                 // to the whole: lse >= log C + mean(x), so the sum is at least min(w) C log C.
@@ -107,7 +118,11 @@ final class AlongClasses {
             if (p.losses() != null) {
                 p.losses().setAtIndex(Mem.F32, row, (float) loss);
             }
-            if (p.grad() != null) {
+            if (p.grad() != null && focal) {
+                double a = p.gradScale() * wy * ScalarKernels.focalSlope(q, ey / sum, mod, nll, p.gamma());
+                gradRow(p, off, c, sc.max, (float) (a / sumAtMax(sum, m, sc.max)), 0f, null, sc);
+                p.grad().set(Mem.F32, off + yi * 4L, (float) (a * -q));
+            } else if (p.grad() != null) {
                 double sigma = p.gradScale();
                 double a = sigma * (1 - eps) * wy;
                 double b = sigma * eps / c;
@@ -115,51 +130,6 @@ final class AlongClasses {
                 // the target's entry: p_y - 1 = -S'/S, exact where it would cancel
                 double gy = a * (-rest / sum) + b * (ey / sum * p.weightSum() - wy);
                 p.grad().set(Mem.F32, off + yi * 4L, (float) gy);
-            }
-        }
-        return total;
-    }
-
-    /**
-     * The softmax focal loss (LOSSES.md 5.3) of index targets: the sums of {@link #index}, then
-     * {@code alpha_y (1 - p_y)^gamma nll} with {@code 1 - p_y = S'/S} as the scalar kernel takes it
-     * ({@link ScalarKernels#focalModulator}, {@link ScalarKernels#focalSlope}); the gradient is
-     * {@code alpha_y G (p_k - [k = y])}, one more read of the row.
-     */
-    static double focal(RowProblem p, long from, long to) {
-        final MemorySegment x = p.input();
-        final int c = Math.toIntExact(p.c());
-        final MemorySegment alpha = p.weight();
-        final double gamma = p.gamma();
-        final Scratch sc = SCRATCH.get();
-        double total = 0;
-        for (long row = from; row < to; row++) {
-            final long off = row * c * 4L;
-            final long y = Mem.getIndex(p.target(), p.targetKind(), row);
-            if (y == p.ignoreIndex()) {
-                ignoredRow(p, row, off, c, sc.tile);
-                continue;
-            }
-            final int yi = (int) y;
-            rowSums(p, off, c, yi, null, sc);
-            final double m = sc.reference;
-            final double rest = sc.rest;
-            final double xy = x.get(Mem.F32, off + yi * 4L);
-            final double ey = Math.exp(xy - m);
-            final double sum = rest + ey;
-            final double nll = ScalarKernels.nll(xy, m, rest, ey);
-            final double q = rest / sum; // 1 - p_y
-            final double mod = ScalarKernels.focalModulator(q, gamma);
-            final double ay = alpha == null ? 1 : alpha.getAtIndex(Mem.F32, yi);
-            final double loss = ay * mod * nll;
-            total += loss;
-            if (p.losses() != null) {
-                p.losses().setAtIndex(Mem.F32, row, (float) loss);
-            }
-            if (p.grad() != null) {
-                double a = p.gradScale() * ay * ScalarKernels.focalSlope(q, ey / sum, mod, nll, gamma);
-                gradRow(p, off, c, sc.max, (float) (a / sumAtMax(sum, m, sc.max)), 0f, null, sc);
-                p.grad().set(Mem.F32, off + yi * 4L, (float) (a * -q));
             }
         }
         return total;

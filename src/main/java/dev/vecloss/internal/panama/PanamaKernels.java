@@ -67,13 +67,13 @@ public final class PanamaKernels implements LossKernels {
     @Override
     public double rows(RowOp op, RowProblem p, long from, long to) {
         return switch (op) {
-            case CROSS_ENTROPY -> p.s() == 1 && p.c() >= ALONG_CLASSES_MIN_C ? AlongClasses.index(p, from, to)
+            case CROSS_ENTROPY -> p.s() == 1 && p.c() >= ALONG_CLASSES_MIN_C ? AlongClasses.index(p, from, to, false)
                     : p.s() == 1 || p.s() >= V ? AcrossPositions.index(op, p, from, to)
                     : SCALAR.rows(op, p, from, to);
             case CROSS_ENTROPY_PROB -> p.s() == 1 && p.c() >= V ? AlongClasses.prob(p, from, to)
                     : SCALAR.rows(op, p, from, to);
             case MULTI_MARGIN -> p.s() == 1 && p.c() >= V ? Margins.multiMargin(p, from, to) : SCALAR.rows(op, p, from, to);
-            case SOFTMAX_FOCAL -> p.s() == 1 && p.c() >= ALONG_CLASSES_MIN_C ? AlongClasses.focal(p, from, to)
+            case SOFTMAX_FOCAL -> p.s() == 1 && p.c() >= ALONG_CLASSES_MIN_C ? AlongClasses.index(p, from, to, true)
                     : p.s() == 1 || p.s() >= V ? AcrossPositions.index(op, p, from, to)
                     : SCALAR.rows(op, p, from, to);
             case CATEGORICAL_HINGE -> p.s() == 1 && p.c() >= V ? Margins.categoricalHinge(p, from, to)
