@@ -221,7 +221,9 @@ final class VectorMath {
             // the core, the same operations as logSpecial's
             IntVector eBits = bits.sub(SQRT_HALF_BITS).and(0xff800000); // e << 23
             FloatVector x = bits.sub(eBits).reinterpretAsFloats().sub(1f);
-            if (onePlus) { // x + corr 2^-e, 2^-e from the bits: normal, as -24 <= e <= 127 here
+            // x + corr 2^-e, 2^-e from the bits: exact for -24 <= e <= 126, 0 for e = 127
+            // (w >= 2^24, where corr is 0)
+            if (onePlus) {
                 FloatVector corr = u.sub(w.sub(1f));
                 x = corr.fma(bits.broadcast(ONE_BITS).sub(eBits).reinterpretAsFloats(), x);
             }
