@@ -13,6 +13,10 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * The kernels' own exponential ({@link VectorMath#expInto}, deterministic, written with IEEE
@@ -34,6 +38,7 @@ public class VectorMathBenchmark {
     private final float[] zero = new float[PanamaConstants.V];
     private final float[] probs = new float[N];
     private final double[] logs = new double[N];
+    private final float[] negProbs = new float[N];
 
     @Setup
     public void setUp() {
@@ -41,6 +46,7 @@ public class VectorMathBenchmark {
         for (int i = 0; i < N; i++) {
             src[i] = (float) r.nextDouble(-30, 0); // x - max, as the kernels pass it
             probs[i] = (float) r.nextDouble(0, 1e-3);
+            negProbs[i] = (float) -r.nextDouble(0, 1); // BCE's log1p(-p)
         }
     }
 
@@ -66,5 +72,73 @@ public class VectorMathBenchmark {
         System.arraycopy(probs, 0, dst, 0, N);
         VectorMath.logInPlace(dst, N);
         return dst[N - 1];
+    }
+
+    /** The float log1p, over BCE's arguments {@code -p}. */
+    @Benchmark
+    @OperationsPerInvocation(N)
+    public float log1pInPlace() {
+        System.arraycopy(negProbs, 0, dst, 0, N);
+        VectorMath.log1pInPlace(dst, N);
+        return dst[N - 1];
+    }
+
+    /** The float log before the division-free form (commit c5b011f), for the comparison. */
+    @Benchmark
+    @OperationsPerInvocation(N)
+    public float logInPlaceDivisions() {
+        System.arraycopy(probs, 0, dst, 0, N);
+        divisionLog(dst, N, false);
+        return dst[N - 1];
+    }
+
+    /** The float log1p before the division-free form (commit c5b011f), for the comparison. */
+    @Benchmark
+    @OperationsPerInvocation(N)
+    public float log1pInPlaceDivisions() {
+        System.arraycopy(negProbs, 0, dst, 0, N);
+        divisionLog(dst, N, true);
+        return dst[N - 1];
+    }
+
+    // A private copy of VectorMath's loop as of c5b011f: 2 atanh((f - 1)/(f + 1)) by its odd
+    // series, corr / w for log1p, blends for the special values in every vector.
+    private static final float LN2_HI = 0.693145752f;
+    private static final float LN2_LO = 1.42860677e-6f;
+    private static final float SQRT2 = 1.41421356f;
+    private static final float MIN_NORMAL = 0x1p-126f;
+
+    private static void divisionLog(float[] a, int n, boolean onePlus) {
+        final jdk.incubator.vector.VectorSpecies<Float> F = PanamaConstants.F;
+        final FloatVector zero = FloatVector.zero(F);
+        for (int off = 0; off < n; off += F.length()) {
+            FloatVector u = FloatVector.fromArray(F, a, off);
+            FloatVector w = onePlus ? u.add(1f) : u;
+            FloatVector corr = onePlus ? u.sub(w.sub(1f)).div(w) : zero;
+            VectorMask<Float> sub = w.compare(VectorOperators.LT, MIN_NORMAL);
+            FloatVector ws = w.blend(w.mul(0x1p24f), sub);
+            IntVector bits = ws.reinterpretAsInts();
+            IntVector e = bits.lanewise(VectorOperators.ASHR, 23).sub(127);
+            FloatVector f = bits.and(0x007fffff).or(0x3f800000).reinterpretAsFloats();
+            VectorMask<Float> high = f.compare(VectorOperators.GT, SQRT2);
+            f = f.blend(f.mul(0.5f), high);
+            FloatVector ef = ((FloatVector) e.convert(VectorOperators.I2F, 0)).add(zero.blend(1f, high))
+                    .sub(zero.blend(24f, sub));
+            FloatVector t = f.sub(1f).div(f.add(1f));
+            FloatVector t2 = t.mul(t);
+            FloatVector poly = t2.fma(1f / 9, 1f / 7)
+                    .fma(t2, FloatVector.broadcast(F, 1f / 5))
+                    .fma(t2, FloatVector.broadcast(F, 1f / 3))
+                    .fma(t2, FloatVector.broadcast(F, 1f));
+            FloatVector logF = t.mul(2f).mul(poly);
+            FloatVector r = ef.fma(FloatVector.broadcast(F, LN2_LO), logF.add(corr)).add(ef.mul(LN2_HI));
+            r = r.blend(Float.NaN, w.compare(VectorOperators.LT, 0f).or(w.test(VectorOperators.IS_NAN)))
+                    .blend(Float.NEGATIVE_INFINITY, w.compare(VectorOperators.EQ, 0f))
+                    .blend(Float.POSITIVE_INFINITY, w.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
+            if (onePlus) {
+                r = r.blend(u, u.compare(VectorOperators.EQ, 0f).or(u.test(VectorOperators.IS_NAN)));
+            }
+            r.intoArray(a, off);
+        }
     }
 }
