@@ -27,7 +27,8 @@ import java.util.Objects;
  *       {@code compute_class_weight('balanced')};</li>
  *   <li>{@link Scheme#ODDS}: {@code (N - n_j) / n_j}, one-vs-rest odds, also
  *       {@code pos_weight} of BCE with logits for binary labels ({@link #posWeight});</li>
- *   <li>{@link Scheme#INVERSE_NORMALIZED}: {@code (1 / n_j) / sum_k (1 / n_k)}, summing to 1;</li>
+ *   <li>{@link Scheme#INVERSE_NORMALIZED}: {@code (1 / n_j) / sum_k (1 / n_k)}, summing to 1, or
+ *       to {@link Options#scale()} ({@code C} for a mean weight of 1);</li>
  *   <li>{@link Scheme#MEDIAN_FREQUENCY}: {@code median_k(n_k) / n_j} (Eigen and Fergus), the
  *       median over the counted classes, the mean of the two middle ones for an even number. It
  *       uses the fallback frequency {@code f_j = n_j / N} of LOSSES.md 9: the paper's
@@ -95,15 +96,20 @@ public final class ClassWeights {
      * @param ignoreIndex labels equal to this are skipped (default -100, as PyTorch's losses)
      * @param beta        effective-number's beta, in {@code [0, 1)} (default 0.999)
      * @param zeroCount   what a class never seen gets (default {@link ZeroCount#ZERO})
+     * @param scale       what {@link Scheme#INVERSE_NORMALIZED}'s weights sum to, finite and above 0
+     *                    (default 1; LOSSES.md 9's option {@code scale = C} gives a mean weight of 1)
      * @param threads     threads to count with; 0 (default) means all cores for large inputs
      */
-    public record Options(long ignoreIndex, double beta, ZeroCount zeroCount, int threads) {
-        private static final Options DEFAULTS = new Options(-100, 0.999, ZeroCount.ZERO, 0);
+    public record Options(long ignoreIndex, double beta, ZeroCount zeroCount, double scale, int threads) {
+        private static final Options DEFAULTS = new Options(-100, 0.999, ZeroCount.ZERO, 1, 0);
 
         public Options {
             Objects.requireNonNull(zeroCount, "zeroCount");
             if (!(beta >= 0 && beta < 1)) {
                 throw new IllegalArgumentException("beta must be in [0, 1), got " + beta);
+            }
+            if (!(scale > 0 && Double.isFinite(scale))) {
+                throw new IllegalArgumentException("scale must be finite and above 0, got " + scale);
             }
             Checks.threadCount(threads);
         }
@@ -114,19 +120,24 @@ public final class ClassWeights {
         }
 
         public Options withIgnoreIndex(long i) {
-            return new Options(i, beta, zeroCount, threads);
+            return new Options(i, beta, zeroCount, scale, threads);
         }
 
         public Options withBeta(double b) {
-            return new Options(ignoreIndex, b, zeroCount, threads);
+            return new Options(ignoreIndex, b, zeroCount, scale, threads);
         }
 
         public Options withZeroCount(ZeroCount z) {
-            return new Options(ignoreIndex, beta, z, threads);
+            return new Options(ignoreIndex, beta, z, scale, threads);
         }
 
         public Options withThreads(int t) {
-            return new Options(ignoreIndex, beta, zeroCount, t);
+            return new Options(ignoreIndex, beta, zeroCount, scale, t);
+        }
+
+        /** {@link Scheme#INVERSE_NORMALIZED}'s weights sum to {@code s} (C for a mean of 1). */
+        public Options withScale(double s) {
+            return new Options(ignoreIndex, beta, zeroCount, s, threads);
         }
     }
 
@@ -246,7 +257,8 @@ public final class ClassWeights {
                     sum += nj > 0 ? 1 / nj : 0;
                 }
                 double s = sum;
-                each(n, w, nj -> (1 / nj) / s);
+                double scale = options.scale();
+                each(n, w, nj -> scale * ((1 / nj) / s));
             }
             case MEDIAN_FREQUENCY -> {
                 double median = median(n);

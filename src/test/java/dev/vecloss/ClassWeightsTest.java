@@ -305,6 +305,31 @@ class ClassWeightsTest {
         assertEquals(2, w[0] + w[1], 1e-15);
     }
 
+    /**
+     * LOSSES.md 9's {@code scale = C}: inverse-normalized weights that sum to C (mean 1), the
+     * default ones times C; only that scheme is scaled; a scale that is not finite and above 0 is
+     * refused.
+     */
+    @Test
+    void inverseNormalizedScale() {
+        long[] counts = {4, 1, 12, 3};
+        double[] unit = ClassWeights.weights(counts, Scheme.INVERSE_NORMALIZED);
+        double[] scaled = ClassWeights.weights(counts, Scheme.INVERSE_NORMALIZED, Options.defaults().withScale(4));
+        // 1/4 + 1 + 1/12 + 1/3 = 5/3: weights 3/20, 3/5, 1/20, 1/5, times 4
+        assertArrayEquals(new double[] {0.6, 2.4, 0.2, 0.8}, scaled, 1e-15);
+        assertEquals(4, Arrays.stream(scaled).sum(), 1e-14);
+        for (int j = 0; j < counts.length; j++) {
+            assertEquals(4 * unit[j], scaled[j], 1e-15);
+        }
+        assertArrayEquals(ClassWeights.weights(counts, Scheme.BALANCED),
+                ClassWeights.weights(counts, Scheme.BALANCED, Options.defaults().withScale(4)), 0);
+        for (double bad : new double[] {0, -1, Double.NaN, Double.POSITIVE_INFINITY}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Options.defaults().withScale(bad));
+            assertTrue(e.getMessage().contains("scale"), e.getMessage());
+        }
+    }
+
     @Test
     void zeroCountPolicies() {
         long[] counts = {4, 0, 12};
