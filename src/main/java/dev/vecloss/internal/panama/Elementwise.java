@@ -1,5 +1,6 @@
 package dev.vecloss.internal.panama;
 
+import static dev.vecloss.internal.panama.PanamaConstants.D;
 import static dev.vecloss.internal.panama.PanamaConstants.F;
 import static dev.vecloss.internal.panama.PanamaConstants.LE;
 import static dev.vecloss.internal.panama.PanamaConstants.V;
@@ -49,7 +50,7 @@ final class Elementwise {
         final float[] zero = new float[V];
         /** kl_div's {@code log t} in double, and a double vector's lanes. */
         final double[] logT = new double[TILE];
-        final double[] lanes = new double[VectorMath.D.length()];
+        final double[] lanes = new double[D.length()];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -285,17 +286,17 @@ final class Elementwise {
 
     /** The tile of {@link #klDivProb}: losses and gradients (times {@code -sigma}) as float32, the sum in double. */
     private static double klDivProbTile(Scratch sc, int nv, double sigma, boolean wantGrad) {
-        final int half = VectorMath.D.length();
-        DoubleVector acc = DoubleVector.zero(VectorMath.D);
+        final int half = D.length();
+        DoubleVector acc = DoubleVector.zero(D);
         for (int i = 0; i < nv; i += V) {
             FloatVector tf = FloatVector.fromArray(F, sc.y, i);
             FloatVector qf = FloatVector.fromArray(F, sc.x, i);
-            DoubleVector t0 = (DoubleVector) tf.convertShape(VectorOperators.F2D, VectorMath.D, 0);
-            DoubleVector t1 = (DoubleVector) tf.convertShape(VectorOperators.F2D, VectorMath.D, 1);
-            DoubleVector q0 = (DoubleVector) qf.convertShape(VectorOperators.F2D, VectorMath.D, 0);
-            DoubleVector q1 = (DoubleVector) qf.convertShape(VectorOperators.F2D, VectorMath.D, 1);
-            DoubleVector l0 = t0.fma(DoubleVector.fromArray(VectorMath.D, sc.logT, i), t0.mul(q0).neg());
-            DoubleVector l1 = t1.fma(DoubleVector.fromArray(VectorMath.D, sc.logT, i + half), t1.mul(q1).neg());
+            DoubleVector t0 = (DoubleVector) tf.convertShape(VectorOperators.F2D, D, 0);
+            DoubleVector t1 = (DoubleVector) tf.convertShape(VectorOperators.F2D, D, 1);
+            DoubleVector q0 = (DoubleVector) qf.convertShape(VectorOperators.F2D, D, 0);
+            DoubleVector q1 = (DoubleVector) qf.convertShape(VectorOperators.F2D, D, 1);
+            DoubleVector l0 = t0.fma(DoubleVector.fromArray(D, sc.logT, i), t0.mul(q0).neg());
+            DoubleVector l1 = t1.fma(DoubleVector.fromArray(D, sc.logT, i + half), t1.mul(q1).neg());
             acc = acc.add(l0).add(l1);
             // two halves of floats into one vector, each lane rounded once: part 0 fills the low
             // lanes, part -1 the high ones, the others are +0, whose bits OR leaves alone (written
@@ -310,11 +311,7 @@ final class Elementwise {
             }
         }
         acc.intoArray(sc.lanes, 0);
-        double sum = 0;
-        for (double l : sc.lanes) {
-            sum += l;
-        }
-        return sum;
+        return VectorMath.sum(sc.lanes);
     }
 
     /** The BCE gradient's floor of {@code p (1 - p)}, as PyTorch's (float32 1e-12). */

@@ -1,5 +1,6 @@
 package dev.vecloss.internal.panama;
 
+import static dev.vecloss.internal.panama.PanamaConstants.D;
 import static dev.vecloss.internal.panama.PanamaConstants.F;
 import static dev.vecloss.internal.panama.PanamaConstants.LE;
 import static dev.vecloss.internal.panama.PanamaConstants.V;
@@ -33,9 +34,10 @@ import jdk.incubator.vector.VectorOperators;
 final class Margins {
     private Margins() {}
 
-    /** Per-thread lane buffers. */
+    /** Per-thread lane buffers: a float vector's, and a double vector's (categorical hinge's sums). */
     private static final class Scratch {
         final float[] lanes = new float[V];
+        final double[] doubleLanes = new double[D.length()];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -119,19 +121,12 @@ final class Margins {
         }
     }
 
-    /** Double vectors of the float vectors' width: two per float vector. */
-    private static final jdk.incubator.vector.VectorSpecies<Double> D =
-            jdk.incubator.vector.VectorSpecies.of(double.class, jdk.incubator.vector.VectorShape.forBitSize(F.vectorBitSize()));
-
-    /** Per-thread lanes of {@link #categoricalHinge}'s double sums. */
-    private static final ThreadLocal<double[]> DOUBLE_LANES = ThreadLocal.withInitial(() -> new double[D.length()]);
-
     static double categoricalHinge(RowProblem p, long from, long to) {
         final MemorySegment x = p.input();
         final MemorySegment t = p.probTarget();
         final int c = Math.toIntExact(p.c());
         final int whole = F.loopBound(c);
-        final double[] lanes = DOUBLE_LANES.get();
+        final double[] lanes = SCRATCH.get().doubleLanes;
         double total = 0;
         for (long row = from; row < to; row++) {
             final long off = row * c * 4L;
@@ -153,10 +148,7 @@ final class Margins {
                 neg1 = neg1.max(y1.neg().add(1).mul(x1));
             }
             pos0.add(pos1).intoArray(lanes, 0);
-            double pos = 0;
-            for (double l : lanes) {
-                pos += l;
-            }
+            double pos = VectorMath.sum(lanes);
             double neg = neg0.max(neg1).reduceLanes(VectorOperators.MAX); // order-free: the same bits always
             for (; i < c; i++) {
                 double f = x.get(Mem.F32, off + i * 4L);

@@ -32,6 +32,12 @@ final class PanamaConstants {
     /** Lanes of {@link #F}. */
     static final int V = F.length();
 
+    /**
+     * The double species of the same width (half of {@link #V}'s lanes), for the kernels that
+     * compute in double: a float vector converts to two of them ({@code convertShape(F2D, D, 0 or 1)}).
+     */
+    static final VectorSpecies<Double> D = VectorSpecies.of(double.class, VectorShape.forBitSize(BITS));
+
     /** Segments hold little-endian data (as .npy files do), whatever the platform. */
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 

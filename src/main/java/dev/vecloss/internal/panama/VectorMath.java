@@ -1,5 +1,6 @@
 package dev.vecloss.internal.panama;
 
+import static dev.vecloss.internal.panama.PanamaConstants.D;
 import static dev.vecloss.internal.panama.PanamaConstants.F;
 
 import jdk.incubator.vector.DoubleVector;
@@ -125,6 +126,19 @@ final class VectorMath {
             s = s.add(FloatVector.fromArray(F, a, i));
         }
         return laneSum(s);
+    }
+
+    /**
+     * The sum of the {@code D.length()} doubles of {@code lanes}, a double vector's lanes stored
+     * by the caller, in lane order: a fixed order, so the same bits compiled or interpreted
+     * ({@code reduceLanes(ADD)} promises no order).
+     */
+    static double sum(double[] lanes) {
+        double s = 0;
+        for (int l = 0; l < D.length(); l++) {
+            s += lanes[l];
+        }
+        return s;
     }
 
     /** The lanes of {@code s} by a fixed tree; inlined into the loops of this class only. */
@@ -286,10 +300,6 @@ final class VectorMath {
         }
         r.intoArray(a, off);
     }
-
-    /** Double vectors of the float vectors' width (half their lanes). */
-    static final jdk.incubator.vector.VectorSpecies<Double> D =
-            jdk.incubator.vector.VectorSpecies.of(double.class, jdk.incubator.vector.VectorShape.forBitSize(F.vectorBitSize()));
 
     // fdlibm's e_log.c: ln 2 split so that e * LN2_HI_D is exact, and the minimax coefficients
     // of (log(1 + f) - f + f^2/2) / s - s (f^2/2) ... in s^2, s = f / (2 + f)
