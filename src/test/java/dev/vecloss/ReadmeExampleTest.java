@@ -19,19 +19,40 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The README's Java example is compiled and run as it stands, so the front page cannot rot
- * (STYLE.md 11, as Commons' UserGuideTest). Its output is checked against PyTorch's float64
- * values, which the README quotes.
+ * The README's Java examples are compiled and run as they stand, so the front page cannot rot
+ * (STYLE.md 11, as Commons' UserGuideTest): the first one, cross-entropy, against PyTorch's
+ * float64 values, and the one of the "Segmentation losses" section against the values of the
+ * torch port of smp in tools/golden/make_golden.py. The README quotes both.
  */
 class ReadmeExampleTest {
     /** {@code F.cross_entropy} of the example in torch 2.13, float64: mean, then the weighted smoothed sum. */
     private static final double[] PYTORCH = {0.17545638058931123, 0.7407739814969401};
 
+    /** smp's DiceLoss and TverskyLoss(0.3, 0.7, gamma 2, ignore_index 255) of the segmentation example, float64. */
+    private static final double[] SMP = {0.5978681531745188, 0.36071125576029106};
+
     @Test
     void javaExampleRunsAndMatchesPytorch(@TempDir Path dir) throws Exception {
         String readme = Files.readString(Path.of("README.md"));
+        checkBlock(dir, readme, 0, PYTORCH);
+    }
+
+    @Test
+    void segmentationExampleRunsAndMatchesSmp(@TempDir Path dir) throws Exception {
+        String readme = Files.readString(Path.of("README.md"));
+        int section = readme.indexOf("## Segmentation losses");
+        assertTrue(section >= 0, "README.md has a segmentation section");
+        checkBlock(dir, readme, section, SMP);
+    }
+
+    /**
+     * Compiles and runs the first ```java block of {@code readme} from {@code from} (its import
+     * lines above a method holding the rest), and checks that it prints {@code expected}, one
+     * value a line, within 1e-6 relative, values the README quotes.
+     */
+    private void checkBlock(Path dir, String readme, int from, double[] expected) throws Exception {
         Matcher m = Pattern.compile("```java\\n(.*?)```", Pattern.DOTALL).matcher(readme);
-        assertTrue(m.find(), "README.md has a ```java block");
+        assertTrue(m.find(from), "README.md has a ```java block after offset " + from);
         StringBuilder imports = new StringBuilder();
         StringBuilder body = new StringBuilder();
         for (String line : m.group(1).split("\n")) {
@@ -54,11 +75,11 @@ class ReadmeExampleTest {
             System.setOut(old);
         }
         List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
-        assertEquals(PYTORCH.length, lines.size(), "printed lines: " + lines);
-        for (int i = 0; i < PYTORCH.length; i++) {
+        assertEquals(expected.length, lines.size(), "printed lines: " + lines);
+        for (int i = 0; i < expected.length; i++) {
             double got = Double.parseDouble(lines.get(i));
-            assertEquals(PYTORCH[i], got, 1e-6 * PYTORCH[i], "line " + (i + 1));
-            assertTrue(readme.contains(Double.toString(PYTORCH[i])), "README quotes " + PYTORCH[i]);
+            assertEquals(expected[i], got, 1e-6 * expected[i], "line " + (i + 1));
+            assertTrue(readme.contains(Double.toString(expected[i])), "README quotes " + expected[i]);
         }
     }
 }
