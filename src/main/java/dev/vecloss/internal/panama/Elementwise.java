@@ -220,27 +220,11 @@ final class Elementwise {
 
     /**
      * kl_div with log-probability targets on the tile: {@code exp(t) (t - q)}, gradient
-     * {@code -exp(t)}. The kernels' exponential takes arguments up to 80 (see {@link VectorMath});
-     * a tile with a larger {@code t} (a log-probability above 0: not a probability, but PyTorch
-     * computes it) takes {@code exp(t/2)^2}, which overflows to inf as {@code exp} does.
+     * {@code -exp(t)}. The kernels' exponential takes any argument (a log-probability above 0
+     * is not a probability, but PyTorch computes it, and {@code exp} overflows to inf past 88.7).
      */
     private static void klDivLogTarget(Scratch sc, int nv, boolean wantGrad) {
-        boolean large = false;
-        for (int i = 0; i < nv; i += V) {
-            large |= FloatVector.fromArray(F, sc.y, i).compare(VectorOperators.GT, 80f).anyTrue();
-        }
-        if (large) {
-            for (int i = 0; i < nv; i += V) {
-                FloatVector.fromArray(F, sc.y, i).mul(0.5f).intoArray(sc.tmp, i);
-            }
-            VectorMath.expInto(sc.tmp, sc.tmp, nv, sc.zero);
-            for (int i = 0; i < nv; i += V) {
-                FloatVector h = FloatVector.fromArray(F, sc.tmp, i);
-                h.mul(h).intoArray(sc.tmp, i);
-            }
-        } else {
-            VectorMath.expInto(sc.y, sc.tmp, nv, sc.zero);
-        }
+        VectorMath.expInto(sc.y, sc.tmp, nv, sc.zero);
         for (int i = 0; i < nv; i += V) {
             FloatVector et = FloatVector.fromArray(F, sc.tmp, i);
             FloatVector t = FloatVector.fromArray(F, sc.y, i);

@@ -1,6 +1,7 @@
 package dev.vecloss.internal.panama;
 
 import static dev.vecloss.internal.panama.PanamaConstants.F;
+import static dev.vecloss.internal.panama.PanamaConstants.I;
 import static dev.vecloss.internal.panama.PanamaConstants.LE;
 import static dev.vecloss.internal.panama.PanamaConstants.V;
 
@@ -12,7 +13,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Lovász-softmax and the Lovász hinge on float32 problems (see {@link LovaszProblem} for the
@@ -33,7 +33,6 @@ import jdk.incubator.vector.VectorSpecies;
 final class LovaszTiles {
     private LovaszTiles() {}
 
-    private static final VectorSpecies<Integer> I = F.withLanes(int.class);
 
     /** The sort key of every NaN error (NaN sorts first, as in PyTorch). */
     private static final int NAN_KEY = 0x7fc00000 ^ 0x7fffffff;

@@ -29,6 +29,9 @@ final class PanamaConstants {
             ? FloatVector.SPECIES_PREFERRED
             : VectorSpecies.of(float.class, VectorShape.forBitSize(BITS));
 
+    /** The int species of the same width and lane count as {@link #F}: float bits, indexes. */
+    static final VectorSpecies<Integer> I = F.withLanes(int.class);
+
     /** Lanes of {@link #F}. */
     static final int V = F.length();
 

@@ -2,6 +2,7 @@ package dev.vecloss.internal.panama;
 
 import static dev.vecloss.internal.panama.PanamaConstants.D;
 import static dev.vecloss.internal.panama.PanamaConstants.F;
+import static dev.vecloss.internal.panama.PanamaConstants.I;
 
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
@@ -34,85 +35,145 @@ import jdk.incubator.vector.VectorOperators;
 final class VectorMath {
     private VectorMath() {}
 
-    private static final float LOG2E = 1.44269504f;
-    private static final float EXP_LN2_HI = 0.693359375f; // Cody-Waite split of ln 2 (Cephes)
-    private static final float EXP_LN2_LO = -2.12194440e-4f;
+    /** 8 / ln 2: {@code x} times this, rounded, is the {@code n} of {@code x = n ln2/8 + r}. */
+    private static final float EXP_SCALE = 11.5415602f;
+    /** ln2 / 8 in two parts: the float nearest it, and the rest. */
+    private static final float EXP_LN2_8_HI = (float) (Math.log(2) / 8);
+    private static final float EXP_LN2_8_LO = (float) (Math.log(2) / 8 - EXP_LN2_8_HI);
     /** 1.5 * 2^23: adding it rounds a float of magnitude below 2^22 to an integer. */
     private static final float ROUND = 12582912f;
     /**
-     * The bits of ROUND less the float exponent bias and 64: {@code t - ROUND} is k in the low
-     * bits of {@code t}, so {@code (bits(t) - SCALE_BITS) << 23} are the bits of the float
-     * {@code 2^(k+64)}, a normal float for every k the kernels meet ({@code -150 <= k <= 43}).
+     * {@code (exp(r) - 1 - r) / r^2 = 1/2 + C3 r + C4 r^2} on {@code |r| <= ln2/16}: the minimax
+     * (Remez, 40 digits) of degree 2 with 1/2 kept exact, error 3.8e-9 in {@code exp(r)} (0.06 of
+     * float's half ulp at 1).
      */
-    private static final int SCALE_BITS = Float.floatToRawIntBits(ROUND) - 127 - 64;
-    private static final float TWO_TO_MINUS_64 = 0x1p-64f;
+    private static final float EXP_C3 = 0.166658819f, EXP_C4 = 0.0411204733f;
+    /** Below -87 and above 87, or NaN: the slow path ({@link #expSpecial}); inside, exp(x) is a normal float. */
+    private static final float EXP_FAST = 87f;
     /** Below this, exp(x) is below 2^-150 and rounds to 0. */
     private static final float EXP_ZERO = -104f;
+    /** The bits of 2^(j/8), j = 0..7, in every lane: lane l holds entry {@code l mod 8}. */
+    private static final int[] EXP_TABLE = new int[Math.max(8, F.length())];
 
-    private static final float LN2_HI = 0.693145752f; // ln 2 split so that e * LN2_HI is exact
-    private static final float LN2_LO = 1.42860677e-6f;
-    private static final float SQRT2 = 1.41421356f;
+    static {
+        for (int l = 0; l < EXP_TABLE.length; l++) {
+            EXP_TABLE[l] = Float.floatToRawIntBits((float) Math.pow(2, (l % 8) / 8.0));
+        }
+    }
 
     /**
      * {@code dst[i] = exp(src[i] - m[i mod V])} for {@code i} in {@code [0, n)}, {@code n} a
      * multiple of the lane count: a reference per lane (fill {@code m} with one value for a
      * scalar reference). {@code src} and {@code dst} may be the same array.
      *
-     * <p>Within about 1.3 ulp for arguments in {@code [-87.3, 43]}; subnormal for
-     * {@code [-104, -87.3)}, within an ulp of 2^-149 (the polynomial's rounding, then one more into the
-     * subnormal range); 0 below -104 and for -inf; NaN for NaN: {@code x = k ln2 + r},
-     * {@code |r| <= ln2/2}, Cephes' minimax polynomial for {@code p = exp(r)}, then
-     * {@code p * 2^(k+64) * 2^-64}, two multiplications by powers of two, exact but for the one
-     * rounding of a subnormal result. So subnormal results are kept: a loss below float32's normal
-     * range (a row whose target leads by 90 to 103) is the value the scalar kernels give, not 0.
-     * (Adding k to the exponent bits of {@code p}, as before, cannot go below 2^-126, and needed
-     * a blend to keep NaN, which the multiplications keep by themselves.) Arguments above 43 are
-     * not handled: the kernels only take exponentials of {@code x - max <= 30}, and +inf logits
-     * make {@code x - max} NaN.
+     * <p>How: {@code x = (8k + j) ln2/8 + r}, {@code n = 8k + j} the integer nearest
+     * {@code 8x/ln2}, {@code |r| <= ln2/16} (ln2/8 in two parts, each product exact in the fused
+     * multiply-add), {@code exp(x) = 2^k 2^(j/8) exp(r)}: {@code 2^(j/8)} from a table of eight
+     * floats in a vector register, read with a lane permutation ({@code selectFrom}), {@code 2^k}
+     * added to its exponent bits, {@code exp(r) - 1 = r + r^2 (1/2 + C3 r + C4 r^2)}, and
+     * {@code T + T (exp(r) - 1)} in one fused multiply-add. Eighteen vector operations, no
+     * blend, no division, the same in every lane: the same bits at any vector width, compiled or
+     * interpreted (IEEE operations only, no {@code lanewise(EXP)}).
+     *
+     * <p>Accuracy, measured against {@code Math.exp} (VectorMathTest): within 1.1 ulp for
+     * arguments in {@code [-87, 87]}, where the result is a normal float; one test per vector
+     * sends a vector with an argument outside it (or NaN) to {@link #expSpecial}, which computes
+     * its ordinary lanes with the same operations, and gives subnormal results for
+     * {@code [-104, -87)} (within an ulp of 2^-149: one more rounding), 0 below -104 and for
+     * -inf, the result or +inf above 87, NaN for NaN. So a loss below float32's normal range (a
+     * row whose target leads by 90 to 103) is the value the scalar kernels give, not 0.
      */
     static void expInto(float[] src, float[] dst, int n, float[] m) {
         final FloatVector mv = FloatVector.fromArray(F, m, 0);
+        final IntVector table = IntVector.fromArray(I, EXP_TABLE, 0);
+        final IntVector table2 = IntVector.fromArray(I, EXP_TABLE, EXP_TABLE.length - F.length());
         for (int i = 0; i < n; i += F.length()) {
-            exp(FloatVector.fromArray(F, src, i).sub(mv)).intoArray(dst, i);
+            FloatVector x = FloatVector.fromArray(F, src, i).sub(mv);
+            if (!x.abs().compare(VectorOperators.LE, EXP_FAST).allTrue()) {
+                expSpecial(src, i, m, dst);
+                continue;
+            }
+            exp(x, table, table2).intoArray(dst, i);
         }
     }
 
     /**
      * {@code sum_i exp(a[i] - m[i mod V])} over {@code [0, n)}, as {@link #expInto} followed by
-     * {@link #sum}, in one pass: nothing is stored.
+     * {@link #sum}, in one pass: nothing is stored but the vectors with an argument outside
+     * [-87, 87] (rare: masked entries, far tails), whose exponentials replace their arguments in
+     * {@code a}.
      */
     static float expSum(float[] a, int n, float[] m) {
         final FloatVector mv = FloatVector.fromArray(F, m, 0);
+        final IntVector table = IntVector.fromArray(I, EXP_TABLE, 0);
+        final IntVector table2 = IntVector.fromArray(I, EXP_TABLE, EXP_TABLE.length - F.length());
         FloatVector s = FloatVector.zero(F);
         for (int i = 0; i < n; i += F.length()) {
-            s = s.add(exp(FloatVector.fromArray(F, a, i).sub(mv)));
+            FloatVector x = FloatVector.fromArray(F, a, i).sub(mv);
+            if (!x.abs().compare(VectorOperators.LE, EXP_FAST).allTrue()) {
+                expSpecial(a, i, m, a);
+                s = s.add(FloatVector.fromArray(F, a, i));
+                continue;
+            }
+            s = s.add(exp(x, table, table2));
         }
         return laneSum(s);
     }
 
     /**
-     * The exponential of {@link #expInto}. Called only from the short loops of this class, where
-     * C2 inlines it (the loops are hot and small); kernels must not call it.
+     * The exponential of {@link #expInto} for arguments in [-87, 87]. Called only from the short
+     * loops of this class, where C2 inlines it (the loops are hot and small); kernels must not
+     * call it. {@code table2} is the table's second half for 4-lane vectors (unused otherwise).
      */
-    private static FloatVector exp(FloatVector x) {
-        // a compare and a blend, not max/min: those must follow Math.max on NaN and cost more.
-        // Lanes below EXP_ZERO (-inf among them: the kernels' masks) compute exp(0), then 0 is
-        // blended in: no subnormal arithmetic, which is slow on some CPUs.
+    private static FloatVector exp(FloatVector x, IntVector table, IntVector table2) {
+        FloatVector t = x.fma(EXP_SCALE, ROUND);
+        FloatVector nf = t.sub(ROUND); // n, exactly
+        IntVector bits = t.reinterpretAsInts(); // bits(ROUND) + n: n mod 8 in the low bits
+        IntVector j = bits.and(7);
+        IntVector tj = F.length() >= 8 ? j.selectFrom(table) : j.selectFrom(table, table2);
+        // 2^k T[j]: k = floor(n / 8) added to the exponent (bits(ROUND) >> 3 << 23 overflows away)
+        FloatVector tk = tj.add(bits.lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.LSHL, 23))
+                .reinterpretAsFloats();
+        FloatVector r = nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_HI), x);
+        r = nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_LO), r);
+        FloatVector q = r.fma(EXP_C4, EXP_C3).fma(r, FloatVector.broadcast(F, 0.5f));
+        FloatVector w = r.mul(r).fma(q, r); // exp(r) - 1
+        return tk.fma(w, tk);
+    }
+
+    /**
+     * One vector of {@link #expInto}'s loop, at {@code src[off]}, with an argument outside
+     * [-87, 87] or NaN among its lanes, into {@code dst[off]}: the same operations as
+     * {@link #exp} for the ordinary lanes; below -87, {@code 2^(k+64) T[j]} (a normal float)
+     * then times 2^-64, exact but for the one rounding of a subnormal result; above 87,
+     * {@code 2^(k-64)} then 2^64, which overflows to +inf past 88.72; below -104 (and -inf) 0;
+     * above 104 the argument is taken as 104 (+inf); NaN stays NaN (it goes through the fused
+     * multiply-adds). Arrays in and out, no vector: see the class comment.
+     */
+    private static void expSpecial(float[] src, int off, float[] m, float[] dst) {
+        final FloatVector x = FloatVector.fromArray(F, src, off).sub(FloatVector.fromArray(F, m, 0));
+        final IntVector table = IntVector.fromArray(I, EXP_TABLE, 0);
+        final IntVector table2 = IntVector.fromArray(I, EXP_TABLE, EXP_TABLE.length - F.length());
+        VectorMask<Float> low = x.compare(VectorOperators.LT, -EXP_FAST);
+        VectorMask<Float> high = x.compare(VectorOperators.GT, EXP_FAST);
         VectorMask<Float> zero = x.compare(VectorOperators.LT, EXP_ZERO);
-        FloatVector xc = x.blend(0f, zero);
-        FloatVector t = xc.fma(LOG2E, ROUND);
-        FloatVector k = t.sub(ROUND);
-        FloatVector scale = t.reinterpretAsInts().sub(SCALE_BITS).lanewise(VectorOperators.LSHL, 23)
-                .reinterpretAsFloats(); // 2^(k+64)
-        FloatVector r = k.fma(FloatVector.broadcast(F, -EXP_LN2_HI), xc);
-        r = k.fma(FloatVector.broadcast(F, -EXP_LN2_LO), r);
-        FloatVector p = r.fma(1.9875691500e-4f, 1.3981999507e-3f)
-                .fma(r, FloatVector.broadcast(F, 8.3334519073e-3f))
-                .fma(r, FloatVector.broadcast(F, 4.1665795894e-2f))
-                .fma(r, FloatVector.broadcast(F, 1.6666665459e-1f))
-                .fma(r, FloatVector.broadcast(F, 5.0000001201e-1f));
-        p = p.fma(r.mul(r), r.add(1f));
-        return p.mul(scale).mul(TWO_TO_MINUS_64).blend(0f, zero); // NaN stays NaN: p is NaN
+        FloatVector xc = x.blend(EXP_ZERO, zero).blend(-EXP_ZERO, x.compare(VectorOperators.GT, -EXP_ZERO));
+        FloatVector t = xc.fma(EXP_SCALE, ROUND);
+        FloatVector nf = t.sub(ROUND);
+        IntVector bits = t.reinterpretAsInts();
+        IntVector j = bits.and(7);
+        IntVector tj = F.length() >= 8 ? j.selectFrom(table) : j.selectFrom(table, table2);
+        // the exponent of 2^k T[j] moved by +64 (low) or -64 (high) into the normal range
+        IntVector bias = IntVector.zero(I).blend(64 << 23, low.cast(I))
+                .blend(-64 << 23, high.cast(I));
+        FloatVector tk = tj.add(bits.lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.LSHL, 23)).add(bias)
+                .reinterpretAsFloats();
+        FloatVector r = nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_HI), xc);
+        r = nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_LO), r);
+        FloatVector q = r.fma(EXP_C4, EXP_C3).fma(r, FloatVector.broadcast(F, 0.5f));
+        FloatVector w = r.mul(r).fma(q, r);
+        FloatVector unscale = FloatVector.broadcast(F, 1f).blend(0x1p-64f, low).blend(0x1p64f, high);
+        tk.fma(w, tk).mul(unscale).blend(0f, zero).intoArray(dst, off);
     }
 
     /**

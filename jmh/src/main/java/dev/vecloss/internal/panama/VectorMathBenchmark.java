@@ -57,6 +57,54 @@ public class VectorMathBenchmark {
         return VectorMath.sum(dst, N);
     }
 
+    /** The fused form the cross-entropy kernel calls: exponentials summed, nothing stored. */
+    @Benchmark
+    @OperationsPerInvocation(N)
+    public float expSum() {
+        return VectorMath.expSum(src, N, zero);
+    }
+
+    /** The Cephes exponential the kernels used before the table form (commit 4b1012d), for the comparison. */
+    @Benchmark
+    @OperationsPerInvocation(N)
+    public float expIntoAndSumCephes() {
+        cephesExp(src, dst, N);
+        return VectorMath.sum(dst, N);
+    }
+
+    /** The JDK's own {@code lanewise(EXP)} (a vector math library once compiled), the same loop. */
+    @Benchmark
+    @OperationsPerInvocation(N)
+    public float expIntoAndSumJdk() {
+        final jdk.incubator.vector.VectorSpecies<Float> F = PanamaConstants.F;
+        for (int i = 0; i < N; i += F.length()) {
+            FloatVector.fromArray(F, src, i).lanewise(VectorOperators.EXP).intoArray(dst, i);
+        }
+        return VectorMath.sum(dst, N);
+    }
+
+    /** The JDK's {@code lanewise(LOG)} over {@link #logInPlace}'s arguments. */
+    @Benchmark
+    @OperationsPerInvocation(N)
+    public float logInPlaceJdk() {
+        final jdk.incubator.vector.VectorSpecies<Float> F = PanamaConstants.F;
+        for (int i = 0; i < N; i += F.length()) {
+            FloatVector.fromArray(F, probs, i).lanewise(VectorOperators.LOG).intoArray(dst, i);
+        }
+        return dst[N - 1];
+    }
+
+    /** The JDK's {@code lanewise(LOG1P)} over {@link #log1pInPlace}'s arguments. */
+    @Benchmark
+    @OperationsPerInvocation(N)
+    public float log1pInPlaceJdk() {
+        final jdk.incubator.vector.VectorSpecies<Float> F = PanamaConstants.F;
+        for (int i = 0; i < N; i += F.length()) {
+            FloatVector.fromArray(F, negProbs, i).lanewise(VectorOperators.LOG1P).intoArray(dst, i);
+        }
+        return dst[N - 1];
+    }
+
     /** The double-precision log of float arguments (kl_div's probability targets). */
     @Benchmark
     @OperationsPerInvocation(N)
@@ -139,6 +187,33 @@ public class VectorMathBenchmark {
                 r = r.blend(u, u.compare(VectorOperators.EQ, 0f).or(u.test(VectorOperators.IS_NAN)));
             }
             r.intoArray(a, off);
+        }
+    }
+
+    // A private copy of VectorMath's exponential as of 4b1012d: Cephes' expf (Cody-Waite
+    // reduction by ln 2, degree-6 polynomial), a compare and two blends per vector, 2^k by two
+    // multiplications.
+    private static void cephesExp(float[] src, float[] dst, int n) {
+        final jdk.incubator.vector.VectorSpecies<Float> F = PanamaConstants.F;
+        final float round = 12582912f;
+        final int scaleBits = Float.floatToRawIntBits(round) - 127 - 64;
+        for (int i = 0; i < n; i += F.length()) {
+            FloatVector x = FloatVector.fromArray(F, src, i);
+            VectorMask<Float> zero = x.compare(VectorOperators.LT, -104f);
+            FloatVector xc = x.blend(0f, zero);
+            FloatVector t = xc.fma(1.44269504f, round);
+            FloatVector k = t.sub(round);
+            FloatVector scale = t.reinterpretAsInts().sub(scaleBits).lanewise(VectorOperators.LSHL, 23)
+                    .reinterpretAsFloats();
+            FloatVector r = k.fma(FloatVector.broadcast(F, -0.693359375f), xc);
+            r = k.fma(FloatVector.broadcast(F, 2.12194440e-4f), r);
+            FloatVector p = r.fma(1.9875691500e-4f, 1.3981999507e-3f)
+                    .fma(r, FloatVector.broadcast(F, 8.3334519073e-3f))
+                    .fma(r, FloatVector.broadcast(F, 4.1665795894e-2f))
+                    .fma(r, FloatVector.broadcast(F, 1.6666665459e-1f))
+                    .fma(r, FloatVector.broadcast(F, 5.0000001201e-1f));
+            p = p.fma(r.mul(r), r.add(1f));
+            p.mul(scale).mul(0x1p-64f).blend(0f, zero).intoArray(dst, i);
         }
     }
 }

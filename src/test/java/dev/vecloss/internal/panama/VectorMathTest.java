@@ -1,0 +1,210 @@
+package dev.vecloss.internal.panama;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.function.DoubleUnaryOperator;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link VectorMath}'s exponential and logarithms against {@code Math.exp}, {@code Math.log} and
+ * {@code Math.log1p} (correctly rounded to within an ulp of double, so a float's error in ulps
+ * is measured to about 1e-9 ulp), over sweeps of a few million arguments: the accuracy its
+ * Javadoc states, and its special values. Skipped without the incubator module (the scalar pass).
+ */
+class VectorMathTest {
+    private static final int V = 64; // a multiple of every lane count
+
+    @BeforeAll
+    static void needsVectorApi() {
+        assumeTrue(ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent(), "no jdk.incubator.vector");
+    }
+
+    /** The error of {@code got} in ulps of the float nearest {@code exact} (of its binade below, for a power of 2). */
+    static double ulps(float got, double exact) {
+        float near = (float) exact;
+        double ulp = Math.ulp(near);
+        if (Math.abs(near) == Math.scalb(1f, Math.getExponent(near)) && Math.abs(exact) < Math.abs(near)) {
+            ulp /= 2; // just below a power of 2: the binade below's ulp
+        }
+        return Math.abs(got - exact) / Math.max(ulp, Float.MIN_VALUE);
+    }
+
+    /** {exp} of {@code args} through {@link VectorMath#expInto} with references 0. */
+    static float[] exp(float[] args) {
+        int n = (args.length + V - 1) / V * V;
+        float[] a = Arrays.copyOf(args, n);
+        float[] out = new float[n];
+        VectorMath.expInto(a, out, n, new float[PanamaConstants.V]);
+        return Arrays.copyOf(out, args.length);
+    }
+
+    static float[] inPlace(float[] args, boolean onePlus) {
+        int n = (args.length + V - 1) / V * V;
+        float[] a = Arrays.copyOf(args, n);
+        if (onePlus) {
+            VectorMath.log1pInPlace(a, n);
+        } else {
+            VectorMath.logInPlace(a, n);
+        }
+        return Arrays.copyOf(a, args.length);
+    }
+
+    static double maxUlps(float[] args, float[] got, DoubleUnaryOperator exact) {
+        double max = 0;
+        for (int i = 0; i < args.length; i++) {
+            double e = ulps(got[i], exact.applyAsDouble(args[i]));
+            assertTrue(e <= max || e > max, "NaN error at " + args[i]);
+            max = Math.max(max, e);
+        }
+        return max;
+    }
+
+    /** {@code count} floats uniform in [lo, hi). */
+    static float[] uniform(long seed, int count, double lo, double hi) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] a = new float[count];
+        for (int i = 0; i < count; i++) {
+            a[i] = (float) r.nextDouble(lo, hi);
+        }
+        return a;
+    }
+
+    @Test
+    void expWithinItsBudgetOverTheNormalRange() {
+        float[] wide = uniform(1, 1 << 22, -87, 87);
+        double max = maxUlps(wide, exp(wide), Math::exp);
+        float[] near0 = uniform(2, 1 << 20, -0.1, 0.1);
+        max = Math.max(max, maxUlps(near0, exp(near0), Math::exp));
+        float[] softmax = uniform(3, 1 << 21, -30, 0); // x - max, as the kernels pass it
+        max = Math.max(max, maxUlps(softmax, exp(softmax), Math::exp));
+        System.out.printf("exp: %.3f ulp%n", max);
+        assertTrue(max <= 1.1, "exp: " + max + " ulp");
+    }
+
+    @Test
+    void expSubnormalResultsWithinAnUlpOfTheSmallestSubnormal() {
+        float[] a = uniform(4, 1 << 20, -104, -87);
+        float[] got = exp(a);
+        for (int i = 0; i < a.length; i++) {
+            double e = Math.exp(a[i]);
+            assertTrue(Math.abs(got[i] - e) <= (e < 0x1p-126 ? Float.MIN_VALUE : Math.ulp((float) e)),
+                    "exp(" + a[i] + ") = " + got[i] + ", not " + e);
+        }
+    }
+
+    @Test
+    void expSpecialValues() {
+        float[] a = {Float.NEGATIVE_INFINITY, -1e30f, -104.5f, Float.NaN, 0f, -0f, 88.7f, 88.73f, 200f,
+                Float.POSITIVE_INFINITY, -87f, 87f, Float.MIN_VALUE, -Float.MIN_VALUE};
+        float[] got = exp(a);
+        assertEquals(0f, got[0]);
+        assertEquals(0f, got[1]);
+        assertEquals(0f, got[2]);
+        assertTrue(Float.isNaN(got[3]));
+        assertEquals(1f, got[4]);
+        assertEquals(1f, got[5]);
+        assertTrue(ulps(got[6], Math.exp(88.7f)) <= 1.1, "exp(88.7) = " + got[6]);
+        assertEquals(Float.POSITIVE_INFINITY, got[7]);
+        assertEquals(Float.POSITIVE_INFINITY, got[8]);
+        assertEquals(Float.POSITIVE_INFINITY, got[9]);
+        assertTrue(ulps(got[10], Math.exp(-87f)) <= 1.1);
+        assertTrue(ulps(got[11], Math.exp(87f)) <= 1.1);
+        assertEquals(1f, got[12]);
+        assertEquals(1f, got[13]);
+    }
+
+    /**
+     * A lane's result does not depend on its neighbours: every argument alone in a vector of
+     * zeros, and next to -inf, NaN and 100 (which send the vector to the special path), gives
+     * the bits it gives among ordinary arguments.
+     */
+    @Test
+    void expLaneIndependentOfItsNeighbours() {
+        float[] a = uniform(5, 4096, -110, 95);
+        float[] together = exp(a);
+        float[] neighbours = {0f, Float.NEGATIVE_INFINITY, Float.NaN, 100f};
+        for (float other : neighbours) {
+            for (int i = 0; i < a.length; i += 7) {
+                float[] v = new float[V];
+                Arrays.fill(v, other);
+                v[i % PanamaConstants.V] = a[i];
+                assertEquals(Float.floatToRawIntBits(together[i]), Float.floatToRawIntBits(exp(v)[i % PanamaConstants.V]),
+                        "exp(" + a[i] + ") next to " + other);
+            }
+        }
+    }
+
+    /** {@code expSum} is the fixed-order sum of {@code expInto}'s values, special vectors included. */
+    @Test
+    void expSumIsTheSumOfExpInto() {
+        float[] a = uniform(6, 4096, -120, 20);
+        a[100] = Float.NEGATIVE_INFINITY;
+        float[] m = new float[PanamaConstants.V];
+        Arrays.fill(m, 3f);
+        float[] e = new float[a.length];
+        VectorMath.expInto(a, e, a.length, m);
+        float expected = VectorMath.sum(e, e.length);
+        assertEquals(expected, VectorMath.expSum(a.clone(), a.length, m));
+    }
+
+    @Test
+    void logWithinItsBudget() {
+        SplittableRandom r = new SplittableRandom(7);
+        float[] bits = new float[1 << 22];
+        for (int i = 0; i < bits.length; i++) { // every positive float, subnormals too
+            bits[i] = Float.intBitsToFloat(1 + r.nextInt(0x7f7fffff));
+        }
+        double max = maxUlps(bits, inPlace(bits, false), Math::log);
+        float[] near1 = uniform(8, 1 << 20, 0.5, 2);
+        max = Math.max(max, maxUlps(near1, inPlace(near1, false), Math::log));
+        System.out.printf("log: %.3f ulp%n", max);
+        assertTrue(max <= 0.85, "log: " + max + " ulp");
+    }
+
+    @Test
+    void log1pWithinItsBudget() {
+        SplittableRandom r = new SplittableRandom(9);
+        float[] bits = new float[1 << 22];
+        for (int i = 0; i < bits.length; i++) { // every float above -1
+            float f;
+            do {
+                f = Float.intBitsToFloat(r.nextInt());
+            } while (!(f > -1f) || Float.isInfinite(f));
+            bits[i] = f;
+        }
+        double max = maxUlps(bits, inPlace(bits, true), Math::log1p);
+        float[] unit = uniform(10, 1 << 21, -1, 1);
+        max = Math.max(max, maxUlps(unit, inPlace(unit, true), Math::log1p));
+        float[] tiny = uniform(11, 1 << 20, -1e-3, 1e-3);
+        max = Math.max(max, maxUlps(tiny, inPlace(tiny, true), Math::log1p));
+        System.out.printf("log1p: %.3f ulp%n", max);
+        assertTrue(max <= 1.45, "log1p: " + max + " ulp");
+    }
+
+    @Test
+    void logSpecialValues() {
+        float[] a = {0f, -0f, -1f, Float.NaN, Float.POSITIVE_INFINITY, Float.MIN_VALUE, 1f};
+        float[] got = inPlace(a, false);
+        assertEquals(Float.NEGATIVE_INFINITY, got[0]);
+        assertEquals(Float.NEGATIVE_INFINITY, got[1]);
+        assertTrue(Float.isNaN(got[2]));
+        assertTrue(Float.isNaN(got[3]));
+        assertEquals(Float.POSITIVE_INFINITY, got[4]);
+        assertEquals((float) Math.log(Float.MIN_VALUE), got[5]);
+        assertEquals(0f, got[6]);
+        float[] b = {-1f, -2f, 0f, -0f, Float.NaN, Float.POSITIVE_INFINITY, Float.MAX_VALUE};
+        float[] g1 = inPlace(b, true);
+        assertEquals(Float.NEGATIVE_INFINITY, g1[0]);
+        assertTrue(Float.isNaN(g1[1]));
+        assertEquals(Float.floatToRawIntBits(0f), Float.floatToRawIntBits(g1[2]));
+        assertEquals(Float.floatToRawIntBits(-0f), Float.floatToRawIntBits(g1[3]));
+        assertTrue(Float.isNaN(g1[4]));
+        assertEquals(Float.POSITIVE_INFINITY, g1[5]);
+        assertEquals((float) Math.log1p(Float.MAX_VALUE), g1[6]);
+    }
+}
