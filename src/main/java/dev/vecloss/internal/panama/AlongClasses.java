@@ -92,7 +92,9 @@ final class AlongClasses {
                 continue;
             }
             final int yi = (int) y;
-            rowSums(p, off, c, yi, null, sc);
+            if (eps > 0 || !indexSums(x, off, c, yi, sc)) {
+                rowSums(p, off, c, yi, null, sc);
+            }
             final double m = sc.reference;
             final double rest = sc.rest;
             final double xy = x.get(Mem.F32, off + yi * 4L);
@@ -173,6 +175,53 @@ final class AlongClasses {
      */
     private static double sumAtMax(double sum, double ref, float max) {
         return !Float.isFinite(max) ? Double.NaN : ref == max ? sum : sum * Math.exp(ref - max);
+    }
+
+    /**
+     * The row sums of index targets without smoothing, the common case, in two reads of the row
+     * from the segment (the second from L1 or L2): its maximum M, then
+     * {@code sum_{k != y} exp(x_k - M)} a tile at a time ({@link VectorMath#expSum}: one
+     * subtraction and one exponential per logit, no copy, no rescaling; each tile's float sum
+     * added in double, as {@link #rowSums} does). Returns false, having set nothing, for a row
+     * whose maximum is not finite (NaN, +-inf: {@link #rowSums} gives its NaN).
+     */
+    private static boolean indexSums(MemorySegment x, long off, int c, int y, Scratch sc) {
+        final float max = rowMax(x, off, c);
+        if (!Float.isFinite(max)) {
+            return false;
+        }
+        double rest = 0;
+        for (int t0 = 0; t0 < c; t0 += TILE) {
+            rest += VectorMath.expSum(x, off + t0 * 4L, Math.min(TILE, c - t0), max, y - t0, sc.lanes);
+        }
+        sc.reference = max;
+        sc.max = max;
+        sc.rest = rest;
+        sc.shifted = 0;
+        sc.wq = 0;
+        return true;
+    }
+
+    /**
+     * The maximum of the {@code c} floats at byte {@code off} of {@code x}, NaN if any is NaN:
+     * four running maxima (one would wait on the latency of each max in turn), the last vector
+     * read with a mask and its absent lanes -inf.
+     */
+    private static float rowMax(MemorySegment x, long off, int c) {
+        FloatVector m0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        FloatVector m1 = m0, m2 = m0, m3 = m0;
+        int i = 0;
+        for (; i + 4 * V <= c; i += 4 * V) {
+            m0 = m0.max(FloatVector.fromMemorySegment(F, x, off + i * 4L, LE));
+            m1 = m1.max(FloatVector.fromMemorySegment(F, x, off + (i + V) * 4L, LE));
+            m2 = m2.max(FloatVector.fromMemorySegment(F, x, off + (i + 2 * V) * 4L, LE));
+            m3 = m3.max(FloatVector.fromMemorySegment(F, x, off + (i + 3 * V) * 4L, LE));
+        }
+        for (; i < c; i += V) {
+            VectorMask<Float> in = F.indexInRange(i, c);
+            m0 = m0.max(FloatVector.fromMemorySegment(F, x, off + i * 4L, LE, in).blend(Float.NEGATIVE_INFINITY, in.not()));
+        }
+        return m0.max(m1).max(m2.max(m3)).reduceLanes(VectorOperators.MAX);
     }
 
     /**

@@ -4,12 +4,14 @@ import static dev.vecloss.internal.panama.PanamaConstants.D;
 import static dev.vecloss.internal.panama.PanamaConstants.F;
 import static dev.vecloss.internal.panama.PanamaConstants.I;
 
+import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 /**
  * The exponential, log1p and lane sum of the kernels, written with IEEE arithmetic (add,
@@ -52,6 +54,8 @@ final class VectorMath {
     private static final float EXP_FAST = 87f;
     /** Below this, exp(x) is below 2^-150 and rounds to 0. */
     private static final float EXP_ZERO = -104f;
+    /** A reference of 0 in every lane. */
+    private static final float[] ZEROS = new float[F.length()];
     /** The bits of 2^(j/8), j = 0..7, in every lane: lane l holds entry {@code l mod 8}. */
     private static final int[] EXP_TABLE = new int[Math.max(8, F.length())];
 
@@ -118,6 +122,48 @@ final class VectorMath {
             s = s.add(exp(x, table, table2));
         }
         return laneSum(s);
+    }
+
+    /**
+     * {@code sum_k exp(x_k - m)} over the {@code n} floats at byte {@code off} of {@code x}
+     * (little-endian), but for the one at {@code skip} (a row's target; -1 or any index outside
+     * {@code [0, n)} for none), straight from the segment: the exponentials of
+     * {@link #expInto}, summed lane-wise in order, then the lanes by the fixed tree of
+     * {@link #sum}. The last vector is read with a mask and its absent lanes count 0, as the
+     * skipped one does: every term goes through the same arithmetic wherever it sits. Meant for
+     * {@code m} the maximum of the floats (all arguments {@code <= 0}); a vector with an
+     * argument outside [-87, 87] (-inf logits, far tails) is computed by {@link #expSpecial}
+     * through {@code tmp}, the caller's array of at least a vector.
+     */
+    static float expSum(MemorySegment x, long off, int n, float m, int skip, float[] tmp) {
+        final FloatVector mv = FloatVector.broadcast(F, m);
+        final IntVector table = IntVector.fromArray(I, EXP_TABLE, 0);
+        final IntVector table2 = IntVector.fromArray(I, EXP_TABLE, EXP_TABLE.length - F.length());
+        final int full = n - n % F.length();
+        FloatVector s = FloatVector.zero(F);
+        for (int i = 0; i < n; i += F.length()) {
+            final boolean whole = i < full;
+            FloatVector v = whole ? FloatVector.fromMemorySegment(F, x, off + i * 4L, PanamaConstants.LE)
+                    : FloatVector.fromMemorySegment(F, x, off + i * 4L, PanamaConstants.LE, F.indexInRange(i, n));
+            FloatVector x0 = v.sub(mv);
+            FloatVector e;
+            if (x0.abs().compare(VectorOperators.LE, EXP_FAST).allTrue()) {
+                e = exp(x0, table, table2);
+            } else {
+                x0.intoArray(tmp, 0);
+                expSpecial(tmp, 0, ZEROS, tmp);
+                e = FloatVector.fromArray(F, tmp, 0);
+            }
+            if (!whole) {
+                e = e.blend(0f, F.indexInRange(i, n).not());
+            }
+            if (skip >= i && skip < i + F.length()) {
+                e = e.blend(0f, F.indexInRange(i - skip, 1)); // the lane skip - i
+            }
+            s = s.add(e);
+        }
+        s.intoArray(tmp, 0); // summed by a call taking an array: a vector passed to one left out of line is boxed
+        return sum(tmp, F.length());
     }
 
     /**
@@ -202,12 +248,31 @@ final class VectorMath {
         return s;
     }
 
-    /** The lanes of {@code s} by a fixed tree; inlined into the loops of this class only. */
+    /**
+     * Lane l + half for lane l (wrapping): the rotations of {@link #laneSum}, one constant each
+     * (a constant shuffle is one permutation; {@code slice}, which it replaces, was left to a
+     * slow path when C2 did not inline this method, with an allocation per call).
+     */
+    private static final VectorShuffle<Float> HALF_1 = VectorShuffle.iota(F, 1, 1, true);
+    private static final VectorShuffle<Float> HALF_2 = VectorShuffle.iota(F, 2, 1, true);
+    private static final VectorShuffle<Float> HALF_4 = VectorShuffle.iota(F, 4 % F.length(), 1, true);
+    private static final VectorShuffle<Float> HALF_8 = VectorShuffle.iota(F, 8 % F.length(), 1, true);
+
+    /**
+     * The lanes of {@code s} by a fixed tree: lane l plus lane l + V/2 for l < V/2, then the
+     * same over the first half, down to lane 0 (the lanes above the half that matters hold
+     * wrapped sums that are never read). Inlined into the loops of this class only.
+     */
     private static float laneSum(FloatVector s) {
-        FloatVector zero = FloatVector.zero(F);
-        for (int half = F.length() / 2; half > 0; half /= 2) {
-            s = s.add(s.slice(half, zero));
+        final int v = F.length();
+        if (v > 8) {
+            s = s.add(s.rearrange(HALF_8));
         }
+        if (v > 4) {
+            s = s.add(s.rearrange(HALF_4));
+        }
+        s = s.add(s.rearrange(HALF_2));
+        s = s.add(s.rearrange(HALF_1));
         return s.lane(0);
     }
 
