@@ -50,7 +50,10 @@ final class VectorMath {
      * float's half ulp at 1).
      */
     private static final float EXP_C3 = 0.166658819f, EXP_C4 = 0.0411204733f;
-    /** Below -87 and above 87, or NaN: the slow path ({@link #expSpecial}); inside, exp(x) is a normal float. */
+    /**
+     * Inside [-87, 87] exp(x) is a normal float; from -104 to -87, above 87, and for NaN, the slow
+     * path ({@link #expSpecial}).
+     */
     private static final float EXP_FAST = 87f;
     /** Below this, exp(x) is below 2^-150 and rounds to 0. */
     private static final float EXP_ZERO = -104f;
@@ -75,17 +78,18 @@ final class VectorMath {
      * multiply-add), {@code exp(x) = 2^k 2^(j/8) exp(r)}: {@code 2^(j/8)} from a table of eight
      * floats in a vector register, read with a lane permutation ({@code selectFrom}), {@code 2^k}
      * added to its exponent bits, {@code exp(r) - 1 = r + r^2 (1/2 + C3 r + C4 r^2)}, and
-     * {@code T + T (exp(r) - 1)} in one fused multiply-add. Eighteen vector operations, no
-     * blend, no division, the same in every lane: the same bits at any vector width, compiled or
-     * interpreted (IEEE operations only, no {@code lanewise(EXP)}).
+     * {@code T + T (exp(r) - 1)} in one fused multiply-add; 0 blended in below -104 (-inf among
+     * them: the kernels' masked entries). About twenty vector operations, no division, the same
+     * in every lane: the same bits at any vector width, compiled or interpreted (IEEE operations
+     * only, no {@code lanewise(EXP)}).
      *
-     * <p>Accuracy, measured against {@code Math.exp} (VectorMathTest): within 1.1 ulp for
-     * arguments in {@code [-87, 87]}, where the result is a normal float; one test per vector
-     * sends a vector with an argument outside it (or NaN) to {@link #expSpecial}, which computes
-     * its ordinary lanes with the same operations, and gives subnormal results for
-     * {@code [-104, -87)} (within an ulp of 2^-149: one more rounding), 0 below -104 and for
-     * -inf, the result or +inf above 87, NaN for NaN. So a loss below float32's normal range (a
-     * row whose target leads by 90 to 103) is the value the scalar kernels give, not 0.
+     * <p>Accuracy, measured against {@code Math.exp} (VectorMathTest): within 0.91 ulp for
+     * arguments in {@code [-87, 87]}, where the result is a normal float. One test per vector
+     * sends a vector with an argument in {@code [-104, -87)}, above 87, or NaN to
+     * {@link #expSpecial}, which computes its ordinary lanes with the same operations, and gives
+     * subnormal results for {@code [-104, -87)} (within an ulp of 2^-149: one more rounding), the
+     * result or +inf above 87, NaN for NaN. So a loss below float32's normal range (a row whose
+     * target leads by 90 to 103) is the value the scalar kernels give, not 0.
      */
     static void expInto(float[] src, float[] dst, int n, float[] m) {
         final FloatVector mv = FloatVector.fromArray(F, m, 0);
@@ -93,19 +97,20 @@ final class VectorMath {
         final IntVector table2 = IntVector.fromArray(I, EXP_TABLE, EXP_TABLE.length - F.length());
         for (int i = 0; i < n; i += F.length()) {
             FloatVector x = FloatVector.fromArray(F, src, i).sub(mv);
-            if (!x.abs().compare(VectorOperators.LE, EXP_FAST).allTrue()) {
+            VectorMask<Float> zero = x.compare(VectorOperators.LT, EXP_ZERO);
+            if (!x.abs().compare(VectorOperators.LE, EXP_FAST).or(zero).allTrue()) {
                 expSpecial(src, i, m, dst);
                 continue;
             }
-            exp(x, table, table2).intoArray(dst, i);
+            exp(x, zero, table, table2).intoArray(dst, i);
         }
     }
 
     /**
      * {@code sum_i exp(a[i] - m[i mod V])} over {@code [0, n)}, as {@link #expInto} followed by
-     * {@link #sum}, in one pass: nothing is stored but the vectors with an argument outside
-     * [-87, 87] (rare: masked entries, far tails), whose exponentials replace their arguments in
-     * {@code a}.
+     * {@link #sum}, in one pass: nothing is stored but the vectors that take the slow path (an
+     * argument in [-104, -87), above 87 or NaN: rare), whose exponentials replace their
+     * arguments in {@code a}.
      */
     static float expSum(float[] a, int n, float[] m) {
         final FloatVector mv = FloatVector.fromArray(F, m, 0);
@@ -114,12 +119,13 @@ final class VectorMath {
         FloatVector s = FloatVector.zero(F);
         for (int i = 0; i < n; i += F.length()) {
             FloatVector x = FloatVector.fromArray(F, a, i).sub(mv);
-            if (!x.abs().compare(VectorOperators.LE, EXP_FAST).allTrue()) {
+            VectorMask<Float> zero = x.compare(VectorOperators.LT, EXP_ZERO);
+            if (!x.abs().compare(VectorOperators.LE, EXP_FAST).or(zero).allTrue()) {
                 expSpecial(a, i, m, a);
                 s = s.add(FloatVector.fromArray(F, a, i));
                 continue;
             }
-            s = s.add(exp(x, table, table2));
+            s = s.add(exp(x, zero, table, table2));
         }
         return laneSum(s);
     }
@@ -132,7 +138,7 @@ final class VectorMath {
      * {@link #sum}. The last vector is read with a mask and its absent lanes count 0, as the
      * skipped one does: every term goes through the same arithmetic wherever it sits. Meant for
      * {@code m} the maximum of the floats (all arguments {@code <= 0}); a vector with an
-     * argument outside [-87, 87] (-inf logits, far tails) is computed by {@link #expSpecial}
+     * argument in [-104, -87) (far tails) or NaN is computed by {@link #expSpecial}
      * through {@code tmp}, the caller's array of at least a vector.
      */
     static float expSum(MemorySegment x, long off, int n, float m, int skip, float[] tmp) {
@@ -147,8 +153,9 @@ final class VectorMath {
                     : FloatVector.fromMemorySegment(F, x, off + i * 4L, PanamaConstants.LE, F.indexInRange(i, n));
             FloatVector x0 = v.sub(mv);
             FloatVector e;
-            if (x0.abs().compare(VectorOperators.LE, EXP_FAST).allTrue()) {
-                e = exp(x0, table, table2);
+            VectorMask<Float> zero = x0.compare(VectorOperators.LT, EXP_ZERO);
+            if (x0.abs().compare(VectorOperators.LE, EXP_FAST).or(zero).allTrue()) {
+                e = exp(x0, zero, table, table2);
             } else {
                 x0.intoArray(tmp, 0);
                 expSpecial(tmp, 0, ZEROS, tmp);
@@ -167,11 +174,12 @@ final class VectorMath {
     }
 
     /**
-     * The exponential of {@link #expInto} for arguments in [-87, 87]. Called only from the short
+     * The exponential of {@link #expInto} for arguments in [-87, 87], and 0 where {@code zero}
+     * (the arguments below -104) is set. Called only from the short
      * loops of this class, where C2 inlines it (the loops are hot and small); kernels must not
      * call it. {@code table2} is the table's second half for 4-lane vectors (unused otherwise).
      */
-    private static FloatVector exp(FloatVector x, IntVector table, IntVector table2) {
+    private static FloatVector exp(FloatVector x, VectorMask<Float> zero, IntVector table, IntVector table2) {
         FloatVector t = x.fma(EXP_SCALE, ROUND);
         FloatVector nf = t.sub(ROUND); // n, exactly
         IntVector bits = t.reinterpretAsInts(); // bits(ROUND) + n: n mod 8 in the low bits
@@ -184,12 +192,12 @@ final class VectorMath {
         r = nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_LO), r);
         FloatVector q = r.fma(EXP_C4, EXP_C3).fma(r, FloatVector.broadcast(F, 0.5f));
         FloatVector w = r.mul(r).fma(q, r); // exp(r) - 1
-        return tk.fma(w, tk);
+        return tk.fma(w, tk).blend(0f, zero); // below -104 (-inf: NaN from inf - inf in r) 0
     }
 
     /**
-     * One vector of {@link #expInto}'s loop, at {@code src[off]}, with an argument outside
-     * [-87, 87] or NaN among its lanes, into {@code dst[off]}: the same operations as
+     * One vector of {@link #expInto}'s loop, at {@code src[off]}, with an argument in
+     * [-104, -87), above 87, or NaN among its lanes, into {@code dst[off]}: the same operations as
      * {@link #exp} for the ordinary lanes; below -87, {@code 2^(k+64) T[j]} (a normal float)
      * then times 2^-64, exact but for the one rounding of a subnormal result; above 87,
      * {@code 2^(k-64)} then 2^64, which overflows to +inf past 88.72; below -104 (and -inf) 0;
