@@ -22,7 +22,9 @@ import java.util.List;
  * of the kernel's speed while its undisturbed calls ran at full speed every time.
  *
  * <ul>
- *   <li>A kernel is <em>warm</em> when, over the last {@value #SETTLE_WINDOWS} windows, no window
+ *   <li>A kernel is <em>warm</em> when, over its last windows, those of the last
+ *       {@link #SETTLE_NANOS} (the last window alone if it is longer: one call of a large case can
+ *       take seconds on a busy machine), no window
  *       ran more than {@value #RECORD_FACTOR}x faster than every window before it (the rate has
  *       stopped improving), the JVM's own threads (the JIT's compiler threads, GC, the VM thread:
  *       the CPU time of the process minus that of its Java threads) used at most
@@ -48,13 +50,14 @@ final class BenchTiming {
     static final long MIN_WARMUP_NANOS = 500_000_000L;
     /** Long enough for C2 to compile a large kernel with a fifth of a core. */
     static final long MAX_WARMUP_NANOS = 20_000_000_000L;
-    static final int SETTLE_WINDOWS = 6;
+    /** The span over which the rate and the JIT must have been quiet: six windows of 50 ms. */
+    static final long SETTLE_NANOS = 300_000_000L;
     static final double RECORD_FACTOR = 1.05;
     /**
      * The JVM's own threads' share of the settling windows' time above which the JIT is taken to
      * be busy: a compiler thread that competes with two busy processes for two cores gets about a
-     * third of one, and the process CPU time has a granularity of 10 ms on Linux (3% of six 50 ms
-     * windows).
+     * third of one, and the process CPU time has a granularity of 10 ms on Linux (3% of
+     * {@link #SETTLE_NANOS}).
      */
     static final double MAX_BACKGROUND_SHARE = 0.10;
     static final int MIN_RUNS = 5;
@@ -89,16 +92,20 @@ final class BenchTiming {
         /** Whether the windows so far satisfy the rule (not just the time limit). */
         boolean settled() {
             int n = windows.size();
-            if (elapsed < MIN_WARMUP_NANOS || n < SETTLE_WINDOWS + 1) {
-                return false;
+            int tail = n; // the first window of the settling span
+            for (long span = 0; tail > 0 && span < SETTLE_NANOS; ) {
+                span += windows.get(--tail).nanos();
+            }
+            if (elapsed < MIN_WARMUP_NANOS || tail < 1) {
+                return false; // no window before the span to compare its rates with
             }
             double best = 0;
-            for (Window w : windows.subList(0, n - SETTLE_WINDOWS)) {
+            for (Window w : windows.subList(0, tail)) {
                 best = Math.max(best, w.rate());
             }
             long span = 0, background = 0, compiledMillis = 0;
             boolean backgroundKnown = true;
-            for (Window w : windows.subList(n - SETTLE_WINDOWS, n)) {
+            for (Window w : windows.subList(tail, n)) {
                 if (w.rate() > best * RECORD_FACTOR) {
                     return false; // still getting faster: C2 code has just arrived, or tiered code before it
                 }

@@ -111,6 +111,17 @@ class BenchTimingTest {
     }
 
     @Test
+    void aCaseOfLongCallsSettlesOnItsLastWindowAlone() {
+        // 2 s per call on a busy machine: the first call interpreted until C2's OSR code arrives,
+        // the second compiled while the compiler threads still finish (20%), the third quiet
+        WarmUp warmUp = new WarmUp();
+        assertFalse(warmUp.add(new Window(0.01, 2_000_000_000L, 600_000_000L, 900)));
+        assertFalse(warmUp.add(new Window(0.5, 2_000_000_000L, 400_000_000L, 300)));
+        assertTrue(warmUp.add(new Window(0.51, 2_000_000_000L, 10_000_000L, 0)));
+        assertTrue(warmUp.settled());
+    }
+
+    @Test
     void runsRepeatUntilTheBestHasNotMovedForFourRuns() {
         Runs runs = new Runs();
         double[] rates = {0.85, 0.82, 0.89, 0.83, 1.13, 1.07, 1.14, 1.14, 1.11};
