@@ -154,6 +154,13 @@ class BenchTimingTest {
     }
 
     @Test
+    void theTableShowsTheSpreadInPercentAndMarksAnUnsettledWarmUp() {
+        Bench.Case cs = Bench.Case.plain("cross-entropy", 256, 1000);
+        assertEquals("3.1%", new Bench.Row(cs, "panama", 1.1, 0, 0.0312, true).spreadText());
+        assertEquals("100.0%*", new Bench.Row(cs, "panama", 1.1, 0, 0.99996, false).spreadText());
+    }
+
+    @Test
     void theUpperDecileIgnoresTheSamplesTheSchedulerInterrupted() {
         double[] samples = {1.1, 0.4, 1.1, 0.5, 0.3, 1.12, 0.6, 0.45, 1.09, 0.5, 5.0, 0};
         assertEquals(1.1, BenchTiming.upperDecile(samples, 10)); // rank 9 of 10: one below the best

@@ -298,6 +298,9 @@ class MainTest extends CliTestBase {
             assertEquals(10, f.length, lines[i]);
             assertTrue(Double.parseDouble(f[6]) > 0, lines[i]);
             assertTrue(Double.parseDouble(f[7]) <= 1e-6, lines[i]);
+            double spread = Double.parseDouble(f[8]); // (max - min) / max of the timed runs
+            assertTrue(spread >= 0 && spread <= 1, lines[i]);
+            assertTrue(f[9].equals("true") || f[9].equals("false"), lines[i]);
         }
     }
 
