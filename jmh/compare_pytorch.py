@@ -4,15 +4,20 @@
 Writes the workloads as .npy files with a fixed seed in a temporary directory: the cross-entropy
 workloads of Workload.java (same names and sizes), then the binary, focal, margin and divergence
 losses at two sizes each: past the caches (2^26 elements, or 65536 x 1000 for the row losses) and
-a cache-resident training batch (2^18 elements, or 256 x 1000; names ending in _cache). Times
+a cache-resident training batch (2^18 elements, or 256 x 1000; names ending in _cache), and the
+cache-resident batches of cross-entropy (256 x 1000, 1024 x 1000, 256 x 100, 64 x 32000, ...) and
+Lovász (64 x 64 images). Times
 PyTorch with 1 and 2 threads, JAX/optax (jit) if it imports, and vecloss through
 dev.vecloss.bench.CompareDriver in one JVM, then prints a Markdown table of G elements/s (input
 elements per call / seconds per call / 1e9; for cross-entropy the elements are the logits,
-N*C[*H*W]). Fails if vecloss's loss and torch's differ by more than 1e-4 relative (the region
+N*C[*H*W]), and last the README's table: one row per workload (one thread, its cache-resident
+copies under it) with the ratios vs PyTorch and JAX, two threads against one, and issue 10's
+target for the row, met or not, ready to paste. Fails if vecloss's loss and torch's differ by more than 1e-4 relative (the region
 losses: torch's in float64, since its float32 sums drift over millions of positions), or
 (forward + gradient workloads) its gradient by more than 1e-4 of the gradient's largest magnitude.
 
-Timing, the same on every side: 2 warm-up calls (vecloss: 2 s of warm-up, for the JIT), then
+Timing, the same on every side: 2 warm-up calls with every thread count before any is timed
+(vecloss: 2 s of warm-up per thread count, then until the JIT is idle: see CompareDriver), then
 REPS >= 5 timed runs of as many calls as fill --min-rep seconds; the median run counts.
 
     ./mvnw -q -f jmh/pom.xml package -DskipTests               # builds jmh/target/benchmarks.jar
@@ -125,6 +130,27 @@ def workloads(quick):
         c = 21 if opts["mode"] == "multiclass" else 1
         n = 2 if c == 21 else 8
         w[name] = dict(BASE, shape=(n, c, 16, 16) if quick else (n, c, 256, 256), **opts)
+    # Added after the others so that their operands, drawn in order from one generator, stay the same.
+    # Cross-entropy on training batches that stay in cache (issue 10): there PyTorch's extra passes
+    # over memory cost little and the kernel itself counts. name -> (base workload, shape).
+    rows = 16 if quick else 256
+    cache = {
+        "c1000_cache": ("c1000", (rows, 1000)),
+        "c1000_b1024_cache": ("c1000", (4 * rows, 1000)),
+        "c32000_cache": ("c32000", (4 if quick else 64, 32000)),
+        "c100_cache": ("c100", (rows, 100)),
+        "c10_cache": ("c10", ((1 << (10 if quick else 18)) // 10, 10)),
+        "c21_cache": ("c21", ((1 << (10 if quick else 18)) // 21, 21)),
+        "wls1000_cache": ("wls1000", (rows, 1000)),
+        "nchw_cache": ("nchw", (2, 21, 16, 16) if quick else (2, 21, 64, 64)),
+        "grad1000_cache": ("grad1000", (rows, 1000)),
+        "prob1000_cache": ("prob1000", (rows, 1000)),
+    }
+    for name, (base, shape) in cache.items():
+        w[name] = dict(w[base], shape=shape)
+    for name, opts in LOVASZ.items():
+        n, c = (2, 21) if opts["mode"] == "multiclass" else (8, 1)
+        w[name + "_cache"] = dict(BASE, shape=(n, c, 8, 8) if quick else (n, c, 64, 64), **opts)
     return w
 
 
@@ -418,6 +444,10 @@ def time_torch(dirname, specs, min_rep):
             def fn():
                 with torch.no_grad():
                     return f(x)
+        for n in THREADS:  # every thread count warm before any is timed (the pool's threads started)
+            torch.set_num_threads(n)
+            fn()
+            fn()
         for n in THREADS:
             torch.set_num_threads(n)
             if n == THREADS[0]:
@@ -607,6 +637,8 @@ def time_vecloss(dirname, quick, min_rep):
             losses[name] = float(v)
         elif line.startswith("kernels:"):
             kernels = line[len("kernels:"):].strip()
+        elif line.startswith("warning:"):
+            print("CompareDriver " + line, file=sys.stderr)
     return out, losses, "Java %s (%s)" % (version, kernels)
 
 
@@ -636,6 +668,100 @@ TORCH_CODE = {
     "class_weights": "torch.bincount(labels, minlength=C) (vecloss: ClassWeights.counts)",
     "lovasz": "torch port of smp's LovaszLoss (losses/lovasz.py)",
 }
+
+
+# The README's words for each workload (its size is appended); a cache-resident one reads
+# "— cache (shape)" under the workload it is the small copy of.
+LABELS = {
+    "c1000": "sparse CE", "c32000": "sparse CE", "c100": "sparse CE", "c10": "sparse CE", "c21": "sparse CE",
+    "wls1000": "CE, weight + ignore_index + smoothing 0.1", "nchw": "CE, NCHW, ignore_index 255",
+    "grad1000": "CE, forward + gradient", "prob1000": "CE, probability targets",
+    "bce_with_logits": "BCE with logits, mean", "bce_with_logits_pos_weight": "BCE with logits, pos_weight",
+    "bce_with_logits_grad": "BCE with logits, forward + gradient", "bce": "BCE on probabilities",
+    "sigmoid_focal": "sigmoid focal (torchvision)", "hinge": "hinge (Keras label rule)",
+    "multi_margin": "multi_margin_loss, p = 1", "softmax_focal": "softmax focal, gamma 2",
+    "kl_div": "kl_div batchmean", "dice": "Dice, multiclass from logits", "jaccard": "Jaccard",
+    "tversky": "Tversky (0.3, 0.7)", "dice_grad": "Dice, forward + gradient (torch: autograd)",
+    "class_weights_u8c21": "class-weight histogram, uint8 labels, C = 21 (`torch.bincount`)",
+    "lovasz_softmax": "Lovász-softmax", "lovasz_softmax_per_image": "Lovász-softmax, per_image",
+    "lovasz_softmax_grad": "Lovász-softmax, forward + gradient",
+    "lovasz_softmax_per_image_grad": "Lovász-softmax, per_image, forward + gradient",
+    "lovasz_hinge": "Lovász hinge", "lovasz_hinge_grad": "Lovász hinge, forward + gradient",
+}
+
+
+def base_of(name, specs):
+    """The workload a cache-resident one is the small copy of (c1000 for c1000_b1024_cache), or None."""
+    if not name.endswith("_cache"):
+        return None
+    stem = name[:-len("_cache")]
+    while stem and stem not in LABELS:
+        stem = stem.rpartition("_")[0]
+    return stem or None
+
+
+def shape_text(shape):
+    """65536 × 1000; a 1-D power of two as 2^k."""
+    if len(shape) == 1 and shape[0] & (shape[0] - 1) == 0:
+        return "2^%d" % (shape[0].bit_length() - 1)
+    return " × ".join(map(str, shape))
+
+
+def target(name, spec, cache, vs_torch, vs_jax, scaling):
+    """Issue 10's target for this row and whether this run meets it: cross-entropy >= 5x PyTorch
+    and >= 2x JAX (>= 2x PyTorch on cache-resident batches), every other loss >= 5x PyTorch (>= 2x
+    cache-resident) and >= 2x JAX, two threads >= 1.8x one on large inputs."""
+    goals = [("PyTorch", 2.0 if cache else 5.0, vs_torch)]
+    if not (cache and spec["loss"] == "cross_entropy") and vs_jax is not None:  # None: JAX has none
+        goals.append(("JAX", 2.0, vs_jax))
+    if not cache:
+        goals.append(("2 threads", 1.8, scaling))
+    text = ", ".join("%s ≥ %gx" % (who, g) for who, g, _ in goals)
+    missed = ["%s %.2gx" % (who, got) for who, g, got in goals if got is not None and got < g]
+    verdict = "not met (%s)" % ", ".join(missed) if missed else "met"
+    return "%s: %s" % (text, verdict)
+
+
+def readme_table(specs, rate, quick):
+    """The README's table: one row per workload, one thread (its cache-resident copies under it),
+    G elements/s, the ratios vs PyTorch and JAX, two threads against one, issue 10's target.
+    rate(side, name, threads) is G elements/s or None."""
+    def ratio(a, b):
+        return a / b if a is not None and b else None
+
+    def x(r):
+        return "" if r is None else "%.2fx" % r if r < 10 else "%.0fx" % r
+
+    def g(r):
+        return "n/a" if r is None else "%.3f" % r if r >= 0.01 else "%.2g" % r
+
+    order = []
+    for name in specs:
+        if base_of(name, specs) in specs:
+            continue  # listed under its base
+        order.append(name)
+        order += [k for k in specs if base_of(k, specs) == name]
+    lines = ["| workload | vecloss | PyTorch | vecloss / PyTorch | JAX | vecloss / JAX | 2 threads / 1 "
+             "| target (issue 10, one thread unless said) |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for name in order:
+        s = specs[name]
+        base = base_of(name, specs)
+        if base in specs and name != base:
+            label = "— cache (%s)" % shape_text(s["shape"])
+        elif base:
+            label = "%s, cache (%s)" % (LABELS[base], shape_text(s["shape"]))
+        else:
+            label = "%s, %s" % (LABELS.get(name, name), shape_text(s["shape"]))
+        v, t, j = rate("vecloss", name, 1), rate("torch", name, 1), rate("jax", name, 1)
+        scaling = ratio(rate("vecloss", name, 2), v)
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            label, g(v), g(t), x(ratio(v, t)), g(j), x(ratio(v, j)), x(scaling),
+            target(name, s, base is not None, ratio(v, t), ratio(v, j), scaling)))
+    if quick:
+        lines.append("")
+        lines.append("(QUICK smoke sizes: no meaning.)")
+    return lines
 
 
 def describe(s):
@@ -737,6 +863,15 @@ def main():
     if jx:
         lines.append("JAX: `optax` where optax has the loss, `jnp` where it is written in a few jax.numpy lines, "
                      "n/a where there is no equivalent (class weights); threads = cores the process is pinned to.")
+    def rate(side, name, n):
+        sec = {"vecloss": vl, "torch": th, "jax": jx or {}}[side].get((name, n))
+        return g(sec, name) if sec else None
+
+    lines += ["", "## For the README", "",
+              "G elements/s, median of %d runs after warm-up, one thread unless said; %s; %s; torch %s; %s; %s."
+              % (REPS, cpu_model(), java, torch_version, jax_version if jx else "no JAX",
+                 datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")), ""]
+    lines += readme_table(specs, rate, args.quick)
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

@@ -18,8 +18,6 @@ import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.management.CompilationMXBean;
-import java.lang.management.ManagementFactory;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -37,9 +35,10 @@ import java.util.SplittableRandom;
  * <p>It measures the public API (each loss as users call it, with its default reduction, mean
  * for {@code sigmoid-focal-loss}) once with each kind of kernels ({@link Kernels#callWith}), so
  * it compares the kernels alone, like with like. Each kernel is warmed up until its rate has
- * settled and the JIT is done with it, then measured {@value #REPS} times for at least
- * {@value #REP_NANOS} ns each; the best rate counts (the least disturbed by the other
- * process sharing the cores). The elementwise losses run on an {@code (N, C)} input of
+ * stopped improving and the JIT is idle, then timed in runs of short samples until the best run
+ * has settled; the best run counts (the least disturbed by the other processes sharing the
+ * cores), and the spread of the runs is printed next to it ({@link BenchTiming} has the rules and
+ * why). The elementwise losses run on an {@code (N, C)} input of
  * {@code N * C} elements, the row losses on {@code N} rows of {@code C} classes; throughput is
  * in input elements either way. This is a quick check, not JMH: the jmh/ module has the careful
  * benchmarks.
@@ -72,7 +71,8 @@ final class Bench {
             "the input's shape instead of --n and --c, N,C or N,C,d1,...,dk\n"
             + "(a spatial one for the losses of --layout nchw)", null);
     static final Option FORMAT = Option.choice("--format", "F",
-            "table or csv (loss,n,c,layout,kernel,threads,gelem_per_s,rel_error)", "table", "table", "csv");
+            "table or csv (loss,n,c,layout,kernel,threads,gelem_per_s,rel_error,\n"
+            + "spread,settled)", "table", "table", "csv");
 
     static final Command COMMAND = new Command("bench",
             "built-in benchmark of the SIMD and scalar kernels (no files needed)",
@@ -83,26 +83,16 @@ final class Bench {
             throughput of the scalar and the selected (Panama) kernels in G input elements
             per second, their ratio, and each result's relative error against the same call
             in float64 (the absolute error where that is exactly 0); exit status 2 if an
-            error is over 1e-4.""",
+            error is over 1e-4. Each kernel is timed after the JIT has finished compiling it
+            (up to 20 s on a busy machine), in runs repeated until the best has settled; the
+            best run counts, and the spread of the runs, (max - min) / max, is printed next to
+            it (marked * where the JIT was still busy after 20 s).""",
             call -> new Bench(call).run(call.args()));
 
-    static final String CSV_HEADER = "loss,n,c,layout,kernel,threads,gelem_per_s,rel_error";
+    static final String CSV_HEADER = "loss,n,c,layout,kernel,threads,gelem_per_s,rel_error,spread,settled";
 
-    /**
-     * Warm-up (see {@link #time}): at least this long, then until {@link #SETTLE_NANOS} pass with
-     * no window faster than the best before it by 5% and the JIT quiet (less than
-     * {@link #JIT_QUIET_MILLIS} of compilation finished per window: it compiles odd small methods
-     * all the time), at most {@link #MAX_WARMUP_NANOS}. A case whose kernels earlier cases
-     * compiled is done in about a second, so a tour of some twenty cases takes about a minute on
-     * two cores; a new kernel waits for the JIT (interpreted Vector API code is a hundred times
-     * slower, and a large kernel takes seconds of C2 time on a busy machine).
-     */
-    private static final long WARMUP_NANOS = 500_000_000L;
-    private static final long SETTLE_NANOS = 300_000_000L;
-    private static final long JIT_QUIET_MILLIS = 10;
-    private static final long MAX_WARMUP_NANOS = 4_000_000_000L;
-    private static final long REP_NANOS = 50_000_000L;
-    private static final int REPS = 5;
+    /** {@code -Dvecloss.bench.trace=true}: each warm-up window and timed run on stderr, to check the rules. */
+    private static final boolean TRACE = Boolean.getBoolean("vecloss.bench.trace");
     private static final long SEED = 0x5EED_CAFEL;
     private static final int IGNORE = -100;
     /** Worse than this and the bench fails: the kernels accumulate in double (LOSSES.md 0.4). */
@@ -166,7 +156,16 @@ final class Bench {
         }
     }
 
-    record Row(Case cs, String kernel, double gelemPerSec, double relError) {}
+    /**
+     * One kernel's figures: its rate, its relative error, the spread of its timed runs ((max -
+     * min) / max) and whether its warm-up settled (false: the JIT was still busy at the limit).
+     */
+    record Row(Case cs, String kernel, double gelemPerSec, double relError, double spread, boolean settled) {
+        /** The spread for the table, in percent, marked * when the warm-up did not settle. */
+        String spreadText() {
+            return String.format(Locale.ROOT, "%.1f%%", 100 * spread) + (settled ? "" : "*");
+        }
+    }
 
     void run(Args args) throws CliError {
         String format = args.choice(FORMAT);
@@ -206,15 +205,19 @@ final class Bench {
         if (csv) {
             out.println(CSV_HEADER);
         } else {
-            out.printf(Locale.ROOT, "vecloss bench: %s; %d thread%s; G input elements per second, best of %d%n",
-                    Kernels.description(), threads, threads == 1 ? "" : "s", REPS);
-            out.printf(Locale.ROOT, "%-44s %-16s %8s %8s %7s %11s %11s%n",
-                    "case", "shape", "scalar", selected.name().toLowerCase(Locale.ROOT), "ratio", "err scalar", "err " + selected.name().toLowerCase(Locale.ROOT));
+            out.printf(Locale.ROOT, "vecloss bench: %s; %d thread%s; G input elements per second, best of %d or more"
+                    + " timed runs after warm-up, spread (max - min) / max of the runs%n",
+                    Kernels.description(), threads, threads == 1 ? "" : "s", BenchTiming.MIN_RUNS);
+            String name = selected.name().toLowerCase(Locale.ROOT);
+            out.printf(Locale.ROOT, "%-44s %-16s %8s %8s %7s %11s %11s %13s %13s%n",
+                    "case", "shape", "scalar", name, "ratio", "err scalar", "err " + name, "spread scalar", "spread " + name);
         }
         String failure = null;
+        boolean unsettled = false;
         for (Case cs : cases) {
             List<Row> rows = measure(cs, threads, kernels);
             for (Row r : rows) {
+                unsettled |= !r.settled;
                 if (!(r.relError <= MAX_REL_ERROR) && failure == null) {
                     failure = "bench: the " + r.kernel + " kernels are off on " + cs.label + " " + cs.shape()
                             + ": rel_error " + r.relError;
@@ -222,16 +225,21 @@ final class Bench {
             }
             if (csv) {
                 for (Row r : rows) {
-                    out.printf(Locale.ROOT, "%s,%d,%d,%s,%s,%d,%.6g,%.3e%n", cs.label, cs.positions(), cs.c,
-                            cs.nchw ? "nchw" : "row", r.kernel, threads, r.gelemPerSec, r.relError);
+                    out.printf(Locale.ROOT, "%s,%d,%d,%s,%s,%d,%.6g,%.3e,%.4f,%b%n", cs.label, cs.positions(), cs.c,
+                            cs.nchw ? "nchw" : "row", r.kernel, threads, r.gelemPerSec, r.relError, r.spread, r.settled);
                 }
             } else {
                 Row s = rows.get(0), v = rows.get(1);
-                out.printf(Locale.ROOT, "%-44s %-16s %8.3f %8.3f %6.2fx %11.1e %11.1e%n",
+                out.printf(Locale.ROOT, "%-44s %-16s %8.3f %8.3f %6.2fx %11.1e %11.1e %13s %13s%n",
                         cs.nchw ? cs.label + " (nchw)" : cs.label, cs.shape(),
-                        s.gelemPerSec, v.gelemPerSec, v.gelemPerSec / s.gelemPerSec, s.relError, v.relError);
+                        s.gelemPerSec, v.gelemPerSec, v.gelemPerSec / s.gelemPerSec, s.relError, v.relError,
+                        s.spreadText(), v.spreadText());
             }
             call.flushOut(); // a table nobody can read is not worth the minutes
+        }
+        if (unsettled && !csv) {
+            out.printf(Locale.ROOT, "* the JIT was still busy after %d s of warm-up (a busy machine?): the rate may"
+                    + " be too low%n", BenchTiming.MAX_WARMUP_NANOS / 1_000_000_000L);
         }
         if (failure != null) {
             throw new CliError(failure);
@@ -316,7 +324,7 @@ final class Bench {
             List<Row> rows = new ArrayList<>(2);
             for (Kernels.Implementation k : kernels) {
                 double[] m = Kernels.callWith(k, () -> time(calls.measured, cs));
-                rows.add(new Row(cs, k.name().toLowerCase(Locale.ROOT), m[0], error(m[1], reference)));
+                rows.add(new Row(cs, k.name().toLowerCase(Locale.ROOT), m[0], error(m[1], reference), m[2], m[3] == 1));
             }
             return rows;
         }
@@ -418,57 +426,84 @@ final class Bench {
         return RegionLoss.Options.defaults(SegmentationMode.MULTICLASS).withThreads(threads);
     }
 
-    /** {rate in G elements/s, result}: warm-up, then the best of {@link #REPS} timed runs. */
+    /**
+     * {rate in G elements/s, result, spread, 1 if the warm-up settled else 0}: warm-up until the
+     * kernel is warm, then timed runs until their best has settled ({@link BenchTiming}'s rules).
+     */
     private static double[] time(ApiCall api, Case cs) {
-        double result = 0;
-        // Warm up until the JIT is done with this call: a rate that has stopped improving alone is
-        // not enough (two windows of interpreted code are as slow as each other), nor is a quiet
-        // JIT alone (C2 may not have started yet): both, for SETTLE_NANOS.
-        long start = System.nanoTime();
-        long quietSince = start;
-        long compiled = compilationMillis();
-        double bestWindow = 0;
-        while (true) {
+        Timer timer = new Timer(api, cs.elements());
+        BenchTiming.WarmUp warmUp = new BenchTiming.WarmUp();
+        long background = BenchTiming.backgroundCpuNanos();
+        long compiled = BenchTiming.compilationMillis();
+        boolean done;
+        do {
             long t0 = System.nanoTime();
-            int n = 0;
-            do {
-                result = api.run();
-                n++;
-            } while (System.nanoTime() - t0 < REP_NANOS);
-            long now = System.nanoTime();
-            double rate = n / (double) (now - t0);
-            long c = compilationMillis();
-            if (rate > bestWindow * 1.05 || c - compiled >= JIT_QUIET_MILLIS) {
-                quietSince = now;
+            double rate = timer.run();
+            long nanos = System.nanoTime() - t0;
+            long b = BenchTiming.backgroundCpuNanos();
+            long c = BenchTiming.compilationMillis();
+            long used = b == BenchTiming.UNKNOWN || background == BenchTiming.UNKNOWN ? BenchTiming.UNKNOWN : b - background;
+            BenchTiming.Window w = new BenchTiming.Window(rate, nanos, used, c - compiled);
+            done = warmUp.add(w);
+            if (TRACE) {
+                System.err.printf(Locale.ROOT, "bench trace: %s warm-up %.2f s: %s%n", cs.label,
+                        warmUp.elapsedNanos() / 1e9, w);
             }
-            bestWindow = Math.max(bestWindow, rate);
+            background = b;
             compiled = c;
-            if ((now - start >= WARMUP_NANOS && now - quietSince >= SETTLE_NANOS) || now - start >= MAX_WARMUP_NANOS) {
-                break;
+        } while (!done);
+        timer.checking = true;
+        BenchTiming.Runs runs = new BenchTiming.Runs();
+        boolean enough;
+        do {
+            double rate = timer.run();
+            enough = runs.add(rate);
+            if (TRACE) {
+                System.err.printf(Locale.ROOT, "bench trace: %s run %d: %.4f%n", cs.label, runs.count(), rate);
             }
-        }
-        double best = 0;
-        for (int rep = 0; rep < REPS; rep++) {
-            long t0 = System.nanoTime();
-            long elapsed;
-            int n = 0;
-            do {
-                double r = api.run();
-                if (Double.doubleToRawLongBits(r) != Double.doubleToRawLongBits(result)) {
-                    result = Double.NaN; // not deterministic: let the error column show it
-                }
-                n++;
-                elapsed = System.nanoTime() - t0;
-            } while (elapsed < REP_NANOS);
-            best = Math.max(best, (double) n * cs.elements() / elapsed);
-        }
-        return new double[] {best, result};
+        } while (!enough);
+        return new double[] {runs.best(), timer.result, runs.spread(), warmUp.settled() ? 1 : 0};
     }
 
-    /** The JIT's total compilation time so far, in ms; 0 where the JVM does not tell (then the rate alone decides). */
-    private static long compilationMillis() {
-        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
-        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
+    /**
+     * Times one warm-up window or timed run of a call: samples of at least
+     * {@link BenchTiming#SAMPLE_NANOS} for at least {@link BenchTiming#RUN_NANOS}, rated by their
+     * upper decile (in G elements/s). Keeps the call's result; once {@link #checking}, a result
+     * with other bits than before makes it NaN (not deterministic: the error column shows it).
+     */
+    private static final class Timer {
+        private final ApiCall api;
+        private final double elements;
+        private final double[] rates = new double[256];
+        double result;
+        boolean checking;
+
+        Timer(ApiCall api, long elements) {
+            this.api = api;
+            this.elements = elements;
+        }
+
+        double run() {
+            int n = 0;
+            long start = System.nanoTime();
+            long now;
+            do {
+                long t0 = System.nanoTime();
+                int calls = 0;
+                do {
+                    double r = api.run();
+                    if (!checking) {
+                        result = r;
+                    } else if (Double.doubleToRawLongBits(r) != Double.doubleToRawLongBits(result)) {
+                        result = Double.NaN;
+                    }
+                    calls++;
+                    now = System.nanoTime();
+                } while (now - t0 < BenchTiming.SAMPLE_NANOS);
+                rates[n++] = calls * elements / (now - t0);
+            } while (now - start < BenchTiming.RUN_NANOS && n < rates.length);
+            return BenchTiming.upperDecile(rates, n);
+        }
     }
 
     /** A float64 copy of a float32 tensor; any other tensor (integer targets, null) as it is. */

@@ -35,7 +35,7 @@ class BenchLossesTest extends CliTestBase {
             assertTrue(lines[2].startsWith(loss + ",3,4,row," + selected + ",1,"), lines[2]);
             for (int i = 1; i < 3; i++) {
                 String[] f = lines[i].split(",");
-                assertEquals(8, f.length, lines[i]);
+                assertEquals(10, f.length, lines[i]);
                 assertTrue(Double.parseDouble(f[6]) > 0, lines[i]);
                 assertTrue(Double.parseDouble(f[7]) <= 1e-6, lines[i]);
             }

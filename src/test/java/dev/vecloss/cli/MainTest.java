@@ -289,15 +289,18 @@ class MainTest extends CliTestBase {
         assertEquals(0, r.status, r.err);
         assertEquals(successErr(), r.errLines());
         String[] lines = r.out.split("\n");
-        assertEquals("loss,n,c,layout,kernel,threads,gelem_per_s,rel_error", lines[0]);
+        assertEquals("loss,n,c,layout,kernel,threads,gelem_per_s,rel_error,spread,settled", lines[0]);
         assertEquals(3, lines.length, r.out);
         assertTrue(lines[1].startsWith("cross-entropy,7,3,row,scalar,1,"), lines[1]);
         assertTrue(lines[2].startsWith("cross-entropy,7,3,row," + Kernels.selected().name().toLowerCase(java.util.Locale.ROOT) + ",1,"), lines[2]);
         for (int i = 1; i < 3; i++) {
             String[] f = lines[i].split(",");
-            assertEquals(8, f.length, lines[i]);
+            assertEquals(10, f.length, lines[i]);
             assertTrue(Double.parseDouble(f[6]) > 0, lines[i]);
             assertTrue(Double.parseDouble(f[7]) <= 1e-6, lines[i]);
+            double spread = Double.parseDouble(f[8]); // (max - min) / max of the timed runs
+            assertTrue(spread >= 0 && spread <= 1, lines[i]);
+            assertTrue(f[9].equals("true") || f[9].equals("false"), lines[i]);
         }
     }
 

@@ -16,6 +16,8 @@ import dev.vecloss.npy.Npy;
 import dev.vecloss.npy.NpyArray;
 import java.io.IOException;
 import java.lang.foreign.Arena;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -53,8 +55,11 @@ import java.util.Properties;
  * {@code mean} here too (torchvision's default is {@code none}, which has no single value to
  * compare).
  *
- * <p>Per workload and thread count: warm-up for {@code --warmup} seconds (default 2), then
- * {@code --reps} (default 5) timed runs, each of as many calls as fill {@code --min-rep}
+ * <p>Per workload: warm-up of every thread count for {@code --warmup} seconds each (default 2),
+ * then more calls, every thread count in turn, until the JIT is idle (at most 20 s: on a busy
+ * machine C2 compiling the kernels on the second core took more than the warm-up, and the
+ * first workload's two threads ran 1.0x to 1.8x one); then per thread count 0.2 s of calls,
+ * then {@code --reps} (default 5) timed runs, each of as many calls as fill {@code --min-rep}
  * seconds (at least one); a run's time is its mean per call, the result the median of runs.
  * Prints CSV {@code workload,threads,seconds} (seconds per call) on stdout; the kernel line and
  * each workload's loss ({@code loss,NAME,VALUE}) on stderr, for the script to check.
@@ -114,31 +119,85 @@ public final class CompareDriver {
                         ? Tensor.allocate(arena, input.dtype(), input.shape()) : null;
                 Call call = call(name, opts, input, tg.tensor(), wt == null ? null : wt.tensor(),
                         pw == null ? null : pw.tensor(), grad);
+                double loss = call.run(threads[0]);
+                System.err.printf(Locale.ROOT, "loss,%s,%.17g%n", name, loss);
+                if (grad != null) {
+                    Npy.write(dir.resolve(name + ".grad.out.npy"), grad);
+                }
                 for (int t : threads) {
-                    double loss = call.run(t);
-                    if (t == threads[0]) {
-                        System.err.printf(Locale.ROOT, "loss,%s,%.17g%n", name, loss);
-                        if (grad != null) {
-                            Npy.write(dir.resolve(name + ".grad.out.npy"), grad);
-                        }
-                    }
-                    System.out.printf(Locale.ROOT, "%s,%d,%.9g%n", name, t, time(call, t, warmup, reps, minRep));
+                    warm(call, t, warmup);
+                }
+                untilJitIdle(call, threads);
+                for (int t : threads) {
+                    System.out.printf(Locale.ROOT, "%s,%d,%.9g%n", name, t, time(call, t, Math.min(warmup, 0.2), reps, minRep));
                     System.out.flush();
                 }
             }
         }
     }
 
-    /** Median seconds per call: warm-up, then {@code reps} runs of calls filling {@code minRep}. */
-    private static double time(Call call, int t, double warmup, int reps, double minRep) {
-        long end = System.nanoTime() + (long) (warmup * 1e9);
+    /** Calls with {@code t} threads for {@code seconds} (one call at least); the mean seconds per call. */
+    private static double warm(Call call, int t, double seconds) {
+        long end = System.nanoTime() + (long) (seconds * 1e9);
         int calls = 0;
         long t0 = System.nanoTime();
         do {
             call.run(t);
             calls++;
         } while (System.nanoTime() < end);
-        double perCall = (System.nanoTime() - t0) / 1e9 / calls;
+        return (System.nanoTime() - t0) / 1e9 / calls;
+    }
+
+    /**
+     * Calls with every thread count in turn, 0.1 s each, until over the last 0.3 s (three rounds at
+     * least) the JIT finished at most 30 ms of compilation and the JVM's own threads (the
+     * compiler threads, GC: the process's CPU time minus its Java threads') used at most a tenth
+     * of the time; at most 20 s. A compilation in progress is seen only in the CPU time: the
+     * JIT's total compilation time grows when one ends.
+     */
+    private static void untilJitIdle(Call call, int[] threads) {
+        long start = System.nanoTime();
+        long[] background = new long[4];
+        long[] compiled = new long[4];
+        long[] when = new long[4];
+        for (int round = 0; System.nanoTime() - start < 20_000_000_000L; round++) {
+            int i = round % 4;
+            background[i] = backgroundCpuNanos();
+            compiled[i] = ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
+            when[i] = System.nanoTime();
+            if (round >= 3) {
+                int first = (round - 3) % 4;
+                long span = when[i] - when[first];
+                boolean cpuQuiet = background[i] < 0 || background[first] < 0
+                        || background[i] - background[first] <= span / 10;
+                if (cpuQuiet && compiled[i] - compiled[first] <= 30) {
+                    return;
+                }
+            }
+            for (int t : threads) {
+                warm(call, t, 0.1 / threads.length);
+            }
+        }
+        System.err.println("warning: the JIT was still busy after 20 s of warm-up");
+    }
+
+    /** The CPU time the JVM's own threads have used so far, in ns, or -1 where the JVM does not tell. */
+    private static long backgroundCpuNanos() {
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        if (!(ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os)
+                || !threads.isThreadCpuTimeEnabled()) {
+            return -1;
+        }
+        long javaThreads = 0;
+        for (long id : threads.getAllThreadIds()) {
+            javaThreads += Math.max(0, threads.getThreadCpuTime(id));
+        }
+        return os.getProcessCpuTime() - javaThreads;
+    }
+
+    /** Median seconds per call: {@code warmup} seconds of calls, then {@code reps} runs of calls filling {@code minRep}. */
+    private static double time(Call call, int t, double warmup, int reps, double minRep) {
+        double perCall = warm(call, t, warmup);
         int batch = (int) Math.max(1, Math.ceil(minRep / perCall));
         List<Double> runs = new ArrayList<>(reps);
         for (int r = 0; r < reps; r++) {
