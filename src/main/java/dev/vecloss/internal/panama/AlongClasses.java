@@ -59,6 +59,8 @@ final class AlongClasses {
         /** The reference in every lane, for {@link VectorMath#expInto}; and a vector's lanes to sum. */
         final float[] ref = new float[V];
         final float[] lanes = new float[V];
+        /** {@link VectorMath#expSum(MemorySegment, long, int, float, int, float[])}'s staging. */
+        final float[] staging = new float[4 * V];
         /**
          * Reference of the exponentials; the sum of {@code exp(x_k - ref)} but the target's (index
          * targets) or but the row's first maximum's (probability targets);
@@ -192,7 +194,7 @@ final class AlongClasses {
         }
         double rest = 0;
         for (int t0 = 0; t0 < c; t0 += TILE) {
-            rest += VectorMath.expSum(x, off + t0 * 4L, Math.min(TILE, c - t0), max, y - t0, sc.lanes);
+            rest += VectorMath.expSum(x, off + t0 * 4L, Math.min(TILE, c - t0), max, y - t0, sc.staging);
         }
         sc.reference = max;
         sc.max = max;

@@ -178,7 +178,7 @@ final class Elementwise {
                 p.mul(FloatVector.broadcast(F, 1f).sub(y)).sub(py.mul(q)).intoArray(sc.grad, i);
             }
         }
-        VectorMath.log1pInPlace(sc.tmp, nv);
+        VectorMath.log1pUnitInPlace(sc.tmp, nv); // e in [0, 1]
         for (int i = 0; i < nv; i += V) {
             FloatVector x = FloatVector.fromArray(F, sc.x, i);
             FloatVector y = FloatVector.fromArray(F, sc.y, i);
@@ -350,7 +350,7 @@ final class Elementwise {
             q.intoArray(sc.a2, i);
             q.mul(y).add(p.mul(FloatVector.broadcast(F, 1f).sub(y))).intoArray(sc.a3, i);
         }
-        VectorMath.log1pInPlace(sc.tmp, nv); // log1p(e), for ce
+        VectorMath.log1pUnitInPlace(sc.tmp, nv); // log1p(e), for ce: e in [0, 1]
         if (gamma != 0 && gamma != 1 && gamma != 2) { // (1 - p_t)^gamma into pw (free: no pos_weight here)
             System.arraycopy(sc.a3, 0, sc.pw, 0, nv);
             VectorMath.logInPlace(sc.pw, nv);

@@ -152,6 +152,38 @@ class VectorMathTest {
         assertEquals(expected, VectorMath.expSum(a.clone(), a.length, m));
     }
 
+    /**
+     * The segment form of {@code expSum}: every length (whole vectors, a partial last one), the
+     * skipped index anywhere (in a whole vector, in the partial one, none), -inf entries and a
+     * far tail taking the slow path; against the double sum of {@code Math.exp}, and each term
+     * present once: doubling one logit's contribution or dropping one shows.
+     */
+    @Test
+    void expSumOverASegmentSkipsOneIndexAndCountsTheRest() {
+        float[] tmp = new float[4 * PanamaConstants.V];
+        SplittableRandom r = new SplittableRandom(14);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            for (int n = 1; n <= 70; n++) {
+                java.lang.foreign.MemorySegment seg = arena.allocate(4L * n + 64);
+                float[] x = new float[n];
+                float max = Float.NEGATIVE_INFINITY;
+                for (int k = 0; k < n; k++) {
+                    x[k] = k % 11 == 5 ? Float.NEGATIVE_INFINITY : k % 13 == 7 ? -95f : (float) r.nextDouble(-8, 8);
+                    max = Math.max(max, x[k]);
+                }
+                java.lang.foreign.MemorySegment.copy(x, 0, seg, dev.vecloss.internal.Mem.F32, 16, n);
+                for (int skip : new int[] {-1, 0, n / 2, n - 1}) {
+                    double expected = 0;
+                    for (int k = 0; k < n; k++) {
+                        expected += k == skip ? 0 : Math.exp((double) x[k] - max);
+                    }
+                    float got = VectorMath.expSum(seg, 16, n, max, skip, tmp);
+                    assertEquals(expected, got, 2e-6 * expected + Float.MIN_VALUE, "n = " + n + ", skip = " + skip);
+                }
+            }
+        }
+    }
+
     @Test
     void logWithinItsBudget() {
         SplittableRandom r = new SplittableRandom(7);
@@ -184,6 +216,31 @@ class VectorMathTest {
         max = Math.max(max, maxUlps(tiny, inPlace(tiny, true), Math::log1p));
         System.out.printf("log1p: %.3f ulp%n", max);
         assertTrue(max <= 1.45, "log1p: " + max + " ulp");
+    }
+
+    /** The sigmoid family's log1p of {@code exp(-|x|)}, in [0, 1]. */
+    @Test
+    void log1pUnitWithinItsBudget() {
+        float[] unit = uniform(12, 1 << 20, 0, 1);
+        SplittableRandom r = new SplittableRandom(13);
+        float[] tiny = new float[1 << 18];
+        for (int i = 0; i < tiny.length; i++) {
+            tiny[i] = (float) Math.pow(10, r.nextDouble(-30, 0));
+        }
+        double max = 0;
+        for (float[] a : new float[][] {unit, tiny, {0f, 1f, Float.MIN_VALUE, 0x1p-126f, 0.5f}}) {
+            int n = (a.length + V - 1) / V * V;
+            float[] got = Arrays.copyOf(a, n);
+            VectorMath.log1pUnitInPlace(got, n);
+            max = Math.max(max, maxUlps(a, Arrays.copyOf(got, a.length), Math::log1p));
+        }
+        System.out.printf("log1pUnit: %.3f ulp%n", max);
+        assertTrue(max <= 1.4, "log1pUnit: " + max + " ulp");
+        float[] special = new float[V];
+        special[1] = Float.NaN;
+        VectorMath.log1pUnitInPlace(special, V);
+        assertEquals(Float.floatToRawIntBits(0f), Float.floatToRawIntBits(special[0]));
+        assertTrue(Float.isNaN(special[1]));
     }
 
     @Test
