@@ -276,8 +276,7 @@ final class AlongClasses {
                 rest += top;
                 top = tileMax == ref ? 1 : Math.exp((double) tileMax - ref);
             }
-            java.util.Arrays.fill(sc.ref, (float) ref);
-            rest += VectorMath.expSum(buf, nv, sc.ref);
+            rest += VectorMath.expSum(buf, 0, nv, (float) ref);
         }
         sc.reference = ref;
         sc.max = max;

@@ -48,9 +48,11 @@ final class PanamaConstants {
      * Rows with at least this many classes are vectorised along the class axis; narrower rows
      * are transposed, a block of {@link #V} rows at a time, and vectorised across rows. Measured
      * on AVX-512 (16 lanes): across rows is 1.3 to 2x faster up to C = 127 (the per-row finish
-     * of the other loop costs as much as a hundred exponentials), the two are even at 128.
+     * of the other loop costs as much as a hundred exponentials), the two are even at 128; on
+     * AVX2 (8 lanes, the table exponential, 256 x 100): across rows 0.85 G/s, along the classes
+     * 0.55 (best of runs in one session). So 128 classes, or 8 vectors if wider.
      */
-    static final int ALONG_CLASSES_MIN_C = 8 * V;
+    static final int ALONG_CLASSES_MIN_C = Math.max(8 * V, 128);
 
     /**
      * The start value of a running maximum: the most negative finite float, so that a lane that

@@ -107,21 +107,22 @@ final class VectorMath {
     }
 
     /**
-     * {@code sum_i exp(a[i] - m[i mod V])} over {@code [0, n)}, as {@link #expInto} followed by
-     * {@link #sum}, in one pass: nothing is stored but the vectors that take the slow path (an
-     * argument in [-104, -87), above 87 or NaN: rare), whose exponentials replace their
-     * arguments in {@code a}.
+     * {@code sum_i exp(a[i] - m)} over {@code [from, to)}, whole vectors, as {@link #expInto}
+     * followed by {@link #sum}, in one pass: nothing is stored but the vectors that take the slow
+     * path (an argument in [-104, -87), above 87 or NaN: rare), whose arguments {@code a[i] - m}
+     * and then exponentials replace theirs in {@code a}.
      */
-    static float expSum(float[] a, int n, float[] m) {
-        final FloatVector mv = FloatVector.fromArray(F, m, 0);
+    static float expSum(float[] a, int from, int to, float m) {
+        final FloatVector mv = FloatVector.broadcast(F, m);
         final IntVector table = IntVector.fromArray(I, EXP_TABLE, 0);
         final IntVector table2 = IntVector.fromArray(I, EXP_TABLE, EXP_TABLE.length - F.length());
         FloatVector s = FloatVector.zero(F);
-        for (int i = 0; i < n; i += F.length()) {
+        for (int i = from; i < to; i += F.length()) {
             FloatVector x = FloatVector.fromArray(F, a, i).sub(mv);
             VectorMask<Float> zero = x.compare(VectorOperators.LT, EXP_ZERO);
             if (!x.abs().compare(VectorOperators.LE, EXP_FAST).or(zero).allTrue()) {
-                expSpecial(a, i, m, a);
+                x.intoArray(a, i);
+                expSpecial(a, i, ZEROS, a);
                 s = s.add(FloatVector.fromArray(F, a, i));
                 continue;
             }
@@ -134,12 +135,14 @@ final class VectorMath {
      * {@code sum_k exp(x_k - m)} over the {@code n} floats at byte {@code off} of {@code x}
      * (little-endian), but for the one at {@code skip} (a row's target; -1 or any index outside
      * {@code [0, n)} for none), straight from the segment: the exponentials of
-     * {@link #expInto}, summed lane-wise, the whole vectors in order and then the one holding
-     * {@code skip} and the last, partial one, staged in {@code tmp} with -inf in the skipped and
-     * absent lanes (whose exponential is 0); then the lanes by the fixed tree of {@link #sum}.
+     * {@link #expInto}, summed lane-wise over the whole vectors in order, their lanes by the
+     * fixed tree of {@link #sum}, plus the same sum over the vector holding {@code skip} and the
+     * last, partial one, staged in {@code tmp} with -inf in the skipped and absent lanes (whose
+     * exponential is 0).
      * The loop over the segment has plain loads only: staged loads chosen inside it made C2
      * recompile it without end (profiled loop predicates), and a masked load made it too large
-     * to inline the exponential, whose vectors were then boxed. Meant for {@code m} the maximum
+     * to inline the exponential, whose vectors were then boxed; a blend of the skipped lane in
+     * every vector cost 5-20 % at C >= 1000. Meant for {@code m} the maximum
      * of the floats (all arguments {@code <= 0}); a vector with an argument in [-104, -87) (far
      * tails) or NaN is computed by {@link #expSpecial}. {@code tmp}: the caller's array of at
      * least {@code 4V} floats.
@@ -162,14 +165,7 @@ final class VectorMath {
         final int splitAt = skipAt >= 0 && skipAt < full ? skipAt : full;
         expSumRange(x, off, 0, splitAt, m, tmp);
         expSumRange(x, off, Math.min(splitAt + v, full), full, m, tmp);
-        for (int k = 2 * v; k < (2 + staged) * v; k++) {
-            tmp[k] -= m; // the vector's subtraction, lane by lane: the same bits
-        }
-        for (int k = 0; k < staged; k++) { // the general path computes any vector as the loop does
-            expSpecial(tmp, (2 + k) * v, ZEROS, tmp);
-            FloatVector.fromArray(F, tmp, 0).add(FloatVector.fromArray(F, tmp, (2 + k) * v)).intoArray(tmp, 0);
-        }
-        return sum(tmp, v);
+        return sum(tmp, v) + expSum(tmp, 2 * v, (2 + staged) * v, m);
     }
 
     /**

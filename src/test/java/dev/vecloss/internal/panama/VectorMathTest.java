@@ -149,7 +149,7 @@ class VectorMathTest {
         float[] e = new float[a.length];
         VectorMath.expInto(a, e, a.length, m);
         float expected = VectorMath.sum(e, e.length);
-        assertEquals(expected, VectorMath.expSum(a.clone(), a.length, m));
+        assertEquals(expected, VectorMath.expSum(a.clone(), 0, a.length, 3f));
     }
 
     /**

@@ -61,7 +61,7 @@ public class VectorMathBenchmark {
     @Benchmark
     @OperationsPerInvocation(N)
     public float expSum() {
-        return VectorMath.expSum(src, N, zero);
+        return VectorMath.expSum(src, 0, N, 0f);
     }
 
     /** The Cephes exponential the kernels used before the table form (commit 4b1012d), for the comparison. */
