@@ -26,7 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The launcher's memory of the JDK it found ({@code target/.vecloss-java}): used while valid,
- * searched for again when stale, and never over a JAVA_HOME that is a JDK 25. Runs a copy of
+ * searched for again when stale, and never over a JAVA_HOME that is a JDK 25; and its use of the
+ * build's AOT cache ({@code target/vecloss.aot}) only with the JDK and jar that made it. Runs a copy of
  * {@code bin/vecloss} and of the jar in a folder of its own, so the repository's cache file is
  * not touched; fake JDKs are a {@code bin/java} script that prints a marker, and a release file.
  * Opt-in by circumstance as {@link LauncherTest}: skipped without a fresh jar or bash.
@@ -74,6 +75,11 @@ class LauncherJavaCacheTest {
      * null) and this JVM's bin folder first on PATH, so the search finds a JDK 25 on any machine.
      */
     Proc launch(String javaHome) throws IOException, InterruptedException {
+        return launch(javaHome, Map.of());
+    }
+
+    /** {@link #launch(String)} with {@code extra} added to the environment. */
+    Proc launch(String javaHome, Map<String, String> extra) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("bash", root.resolve("bin/vecloss").toString(),
                 "cross-entropy", "--input", "x.npy", "--target", "t.npy"));
         Path out = dir.resolve("stdout.txt");
@@ -89,6 +95,7 @@ class LauncherJavaCacheTest {
             env.put("JAVA_HOME", javaHome);
         }
         env.put("PATH", realJava.getParent() + File.pathSeparator + env.getOrDefault("PATH", "/usr/bin:/bin"));
+        env.putAll(extra);
         Process p = pb.start();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "launcher timed out");
         return new Proc(p.exitValue(), Files.readString(out), Files.readString(err));
@@ -96,12 +103,18 @@ class LauncherJavaCacheTest {
 
     /** A fake JDK of {@code version} in {@code name}: its java prints "fake NAME" and exits 0. */
     Path fakeJdk(String name, String version) throws IOException {
+        return fakeJdk(name, version, "echo fake " + name);
+    }
+
+    /** A fake JDK whose java runs {@code script}; its release file has {@code version}+1 as runtime version. */
+    Path fakeJdk(String name, String version, String script) throws IOException {
         Path home = dir.resolve(name);
         Files.createDirectories(home.resolve("bin"));
         Path java = home.resolve("bin/java");
-        Files.writeString(java, "#!/bin/sh\necho fake " + name + "\n");
+        Files.writeString(java, "#!/bin/sh\n" + script + "\n");
         Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
-        Files.writeString(home.resolve("release"), "IMPLEMENTOR=\"test\"\nJAVA_VERSION=\"" + version + "\"\n");
+        Files.writeString(home.resolve("release"), "IMPLEMENTOR=\"test\"\nJAVA_VERSION=\"" + version
+                + "\"\nJAVA_RUNTIME_VERSION=\"" + version + "+1\"\n");
         Files.setLastModifiedTime(java, FileTime.from(Instant.now().minusSeconds(3600)));
         return java;
     }
@@ -179,5 +192,92 @@ class LauncherJavaCacheTest {
             assertNotEquals(e.getValue(), now, e.getKey() + ": the cache is rewritten");
             assertTrue(Files.isExecutable(Path.of(now)), e.getKey() + ": " + now);
         }
+    }
+
+    // ---- the AOT cache -----------------------------------------------------------------------------
+
+    /** The options the launcher gave a fake JDK 25 (its java prints them, one a line), given the AOT files. */
+    List<String> jvmOptions(Map<String, String> env) throws Exception {
+        Path java = dir.resolve("jdk-args/bin/java");
+        Proc p = launch(java.getParent().getParent().toString(), env);
+        assertEquals(0, p.status, p.err);
+        assertEquals("", p.err);
+        return p.out.lines().takeWhile(l -> !l.equals("-jar")).toList();
+    }
+
+    /** Writes an AOT cache file (its content does not matter to the launcher) and the JDK's identity. */
+    void aot(Path home, String runtimeVersion) throws IOException {
+        Path aot = root.resolve("target/vecloss.aot");
+        Files.writeString(aot, "not a real cache");
+        Files.writeString(root.resolve("target/vecloss.aot.jdk"), home.toRealPath() + "\n" + runtimeVersion + "\n");
+    }
+
+    @Test
+    void theAotCacheIsUsedOnlyWithTheJdkAndJarThatMadeIt() throws Exception {
+        Path java = fakeJdk("jdk-args", "25.0.1", "for a; do printf '%s\\n' \"$a\"; done");
+        Path home = java.getParent().getParent();
+        String aotOption = "-XX:AOTCache=" + root.toRealPath().resolve("target/vecloss.aot");
+        assertTrue(jvmOptions(Map.of()).stream().noneMatch(o -> o.startsWith("-XX:AOTCache")), "no cache, no option");
+
+        aot(home, "25.0.1+1");
+        List<String> used = jvmOptions(Map.of());
+        assertTrue(used.contains(aotOption), used.toString());
+        // the JVM's own AOT/CDS lines (on stdout) are off, before VECLOSS_OPTS so they can be turned on again
+        assertTrue(used.contains("-Xlog:aot*=off") && used.contains("-Xlog:cds*=off"), used.toString());
+        List<String> withOpts = jvmOptions(Map.of("VECLOSS_OPTS", "-Xlog:aot"));
+        assertTrue(withOpts.indexOf("-Xlog:aot") > withOpts.indexOf("-Xlog:aot*=off"), withOpts.toString());
+
+        // options that cannot go with an AOT cache leave it out (the JVM would refuse to start)
+        for (String opt : List.of("-Xshare:off", "-XX:SharedArchiveFile=a.jsa", "-XX:AOTMode=off",
+                "-XX:AOTCache=other.aot", "-XX:+AutoCreateSharedArchive")) {
+            assertTrue(jvmOptions(Map.of("VECLOSS_OPTS", opt)).stream().noneMatch(o -> o.equals(aotOption)), opt);
+            assertTrue(jvmOptions(Map.of("JAVA_TOOL_OPTIONS", opt)).stream().noneMatch(o -> o.equals(aotOption)),
+                    opt);
+        }
+        // another JDK's cache, or another build of this one
+        aot(dir, "25.0.1+1");
+        assertTrue(!jvmOptions(Map.of()).contains(aotOption), "another JDK's home");
+        aot(home, "25.0.2+7");
+        assertTrue(!jvmOptions(Map.of()).contains(aotOption), "another runtime version");
+        // a jar newer than the cache: rebuilt since
+        aot(home, "25.0.1+1");
+        Path aot = root.resolve("target/vecloss.aot");
+        try (Stream<Path> s = Files.list(root.resolve("target"))) {
+            Path jar = s.filter(p -> p.toString().endsWith(".jar")).findFirst().orElseThrow();
+            Files.setLastModifiedTime(aot, FileTime.from(Instant.now().minusSeconds(60)));
+            Files.setLastModifiedTime(jar, FileTime.from(Instant.now()));
+        }
+        assertTrue(!jvmOptions(Map.of()).contains(aotOption), "a jar newer than the cache");
+        Files.setLastModifiedTime(aot, FileTime.from(Instant.now().plusSeconds(60)));
+        assertTrue(jvmOptions(Map.of()).contains(aotOption), "the cache newer again");
+        Files.delete(root.resolve("target/vecloss.aot.jdk"));
+        assertTrue(!jvmOptions(Map.of()).contains(aotOption), "no identity file");
+    }
+
+    /**
+     * With the real JVM: the build's cache, when there is one for this JVM, gives the same result
+     * and nothing on stderr; a damaged cache that the JVM refuses does not either (its messages,
+     * which go to stdout, are off).
+     */
+    @Test
+    void aRealOrDamagedCacheChangesNothingVisible() throws Exception {
+        String expected = expected();
+        Path built = Path.of(System.getProperty("basedir", System.getProperty("user.dir")), "target/vecloss.aot");
+        Path aot = root.resolve("target/vecloss.aot");
+        if (Files.exists(built) && Files.exists(Path.of(built + ".jdk"))) {
+            Files.copy(built, aot);
+            Files.copy(Path.of(built + ".jdk"), Path.of(aot + ".jdk"));
+            Proc p = launch(System.getProperty("java.home"));
+            assertEquals(0, p.status, p.err);
+            assertEquals("", p.err);
+            assertEquals(expected, p.out);
+        }
+        Files.write(aot, new byte[100_000]);
+        Files.writeString(Path.of(aot + ".jdk"), Path.of(System.getProperty("java.home")).toRealPath() + "\n"
+                + System.getProperty("java.runtime.version") + "\n");
+        Proc p = launch(System.getProperty("java.home"), Map.of("VECLOSS_OPTS", "-Dvecloss.test=1"));
+        assertEquals(0, p.status, p.err);
+        assertEquals("", p.err);
+        assertEquals(expected, p.out);
     }
 }
