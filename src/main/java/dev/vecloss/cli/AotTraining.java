@@ -18,10 +18,12 @@ import java.util.stream.Stream;
  * The training run of the AOT cache that {@code ./mvnw package} builds beside the jar
  * ({@code target/vecloss.aot}, JDK 25's {@code -XX:AOTCacheOutput}, JEP 483/514/515): a few
  * short command lines of the kind people run, so that the classes they load (the command line,
- * the {@code .npy} reader and writer, the kernels and the Vector API), their linking and their
- * method profiles are in the cache, and {@code bin/vecloss} starts with them loaded.
+ * the {@code .npy} reader and writer, the kernels and the Vector API) are in the cache, parsed
+ * and verified, and {@code bin/vecloss} starts with them at hand. (JDK 25 also stores their
+ * linking and method profiles, but not while an incubator module is in the boot layer: it
+ * cannot archive that module graph, and says so while it builds the cache.)
  *
- * <p>The build runs {@code java -XX:AOTCacheOutput=target/vecloss.aot --add-modules
+ * <p>The build runs {@code java -XX:AOTCacheOutput=target/vecloss.aot -XX:+UseSerialGC --add-modules
  * jdk.incubator.vector -cp target/vecloss-VERSION.jar dev.vecloss.cli.AotTraining
  * target/vecloss.aot.jdk}: the files are made in a temporary folder, deleted at the end, and the
  * last argument receives this JVM's {@code java.home} and {@code java.runtime.version}, which

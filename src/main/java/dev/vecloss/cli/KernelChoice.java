@@ -10,12 +10,16 @@ import dev.vecloss.Kernels;
  * <p>Why: a command line is one short JVM. The Panama kernels pay for the Vector API's start
  * before they run fast: loading and initialising its classes, bootstrapping its lambdas, and
  * running interpreted (each vector an object) until C2 has compiled them, which at start-up
- * competes with the compilation of everything else. Measured on a 2-core AVX2 machine, whole
- * process, cross-entropy on an (N, 1000) float32 file: that start costs 0.15 s of CPU before
- * the first row, and about 1.5 s before the kernels run at their speed, while the scalar
- * kernels, compiled within milliseconds, finish 32 M logits sooner; at 100 M the two were
- * even (README, "Whole-process times"). A long-running program calls the library many times
- * and is not concerned: the choice is the command line's, not the library's.
+ * competes with the compilation of everything else. Measured on a 2-core AVX2 machine (JDK 25,
+ * whole process, cross-entropy on (N, 1000) float32 files, both cores shared with other work):
+ * that start costs the Panama kernels about 1.7 s of CPU whatever the size, while the scalar
+ * kernels, compiled within a few hundred milliseconds, cost about 15 ns of CPU per logit. At
+ * 32 M logits the scalar ones finished in 0.9 s against 2.6 s, at 100 M in 2.2 s against 3.1 s
+ * (medians of 7, CPU 1.7 s against 2.2 s): the crossover is above 100 M, and the bound is the
+ * power of two above it. It is today's: as the Panama kernels' start gets cheaper, it should
+ * come down (re-measure with {@code tools/startup_times.sh} and
+ * {@code VECLOSS_OPTS=-Dvecloss.impl=panama|scalar}). A long-running program calls the library
+ * many times and is not concerned: the choice is the command line's, not the library's.
  *
  * <p>The choice is a pure function of the input's shape, so a command line's result stays
  * deterministic: for such a shape it is, to the last bit, that of
@@ -29,10 +33,10 @@ final class KernelChoice {
     private KernelChoice() {}
 
     /**
-     * Inputs with fewer elements than this (2^25, 128 MB of float32) run on the scalar kernels,
+     * Inputs with fewer elements than this (2^27, 512 MB of float32) run on the scalar kernels,
      * unless {@code vecloss.impl} forces a kind.
      */
-    static final long SCALAR_BELOW = 1L << 25;
+    static final long SCALAR_BELOW = 1L << 27;
 
     /**
      * The kernels for an input of {@code shape}, with {@code vecloss.impl} as {@code forced}

@@ -217,7 +217,13 @@ class LauncherJavaCacheTest {
         Path java = fakeJdk("jdk-args", "25.0.1", "for a; do printf '%s\\n' \"$a\"; done");
         Path home = java.getParent().getParent();
         String aotOption = "-XX:AOTCache=" + root.toRealPath().resolve("target/vecloss.aot");
-        assertTrue(jvmOptions(Map.of()).stream().noneMatch(o -> o.startsWith("-XX:AOTCache")), "no cache, no option");
+        List<String> plain = jvmOptions(Map.of());
+        assertTrue(plain.stream().noneMatch(o -> o.startsWith("-XX:AOTCache")), "no cache, no option");
+        // a short run's options, unless the user's choose a collector (two would stop the JVM)
+        assertTrue(plain.contains("-XX:+UseSerialGC") && plain.contains("-XX:-UsePerfData"), plain.toString());
+        List<String> parallel = jvmOptions(Map.of("VECLOSS_OPTS", "-Xmx1g -XX:+UseParallelGC"));
+        assertTrue(!parallel.contains("-XX:+UseSerialGC") && parallel.contains("-XX:+UseParallelGC"), parallel.toString());
+        assertTrue(!jvmOptions(Map.of("JAVA_TOOL_OPTIONS", "-XX:+UseZGC")).contains("-XX:+UseSerialGC"));
 
         aot(home, "25.0.1+1");
         List<String> used = jvmOptions(Map.of());
