@@ -80,8 +80,13 @@ class LauncherJavaCacheTest {
 
     /** {@link #launch(String)} with {@code extra} added to the environment. */
     Proc launch(String javaHome, Map<String, String> extra) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of("bash", root.resolve("bin/vecloss").toString(),
-                "cross-entropy", "--input", "x.npy", "--target", "t.npy"));
+        return launch(javaHome, extra, "cross-entropy", "--input", "x.npy", "--target", "t.npy");
+    }
+
+    /** {@link #launch(String, Map)} with {@code args} as the command line. */
+    Proc launch(String javaHome, Map<String, String> extra, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("bash", root.resolve("bin/vecloss").toString()));
+        cmd.addAll(List.of(args));
         Path out = dir.resolve("stdout.txt");
         Path err = dir.resolve("stderr.txt");
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile())
@@ -198,8 +203,13 @@ class LauncherJavaCacheTest {
 
     /** The options the launcher gave a fake JDK 25 (its java prints them, one a line), given the AOT files. */
     List<String> jvmOptions(Map<String, String> env) throws Exception {
+        return jvmOptions(env, "cross-entropy", "--input", "x.npy", "--target", "t.npy");
+    }
+
+    /** {@link #jvmOptions(Map)} for the command line {@code args}. */
+    List<String> jvmOptions(Map<String, String> env, String... args) throws Exception {
         Path java = dir.resolve("jdk-args/bin/java");
-        Proc p = launch(java.getParent().getParent().toString(), env);
+        Proc p = launch(java.getParent().getParent().toString(), env, args);
         assertEquals(0, p.status, p.err);
         assertEquals("", p.err);
         return p.out.lines().takeWhile(l -> !l.equals("-jar")).toList();
@@ -258,6 +268,29 @@ class LauncherJavaCacheTest {
         assertTrue(jvmOptions(Map.of()).contains(aotOption), "the cache newer again");
         Files.delete(root.resolve("target/vecloss.aot.jdk"));
         assertTrue(!jvmOptions(Map.of()).contains(aotOption), "no identity file");
+    }
+
+    /**
+     * A loss on an input file under 16 MB runs with C1 alone (the scalar kernels run it either
+     * way); not a larger one, not {@code bench}, not when the user's options name the kernels or
+     * the compiler.
+     */
+    @Test
+    void aSmallInputRunsWithC1Alone() throws Exception {
+        fakeJdk("jdk-args", "25.0.1", "for a; do printf '%s\\n' \"$a\"; done");
+        String c1 = "-XX:TieredStopAtLevel=1";
+        assertTrue(jvmOptions(Map.of()).contains(c1));
+        assertTrue(jvmOptions(Map.of(), "-v", "nll-loss", "--target", "t.npy", "--input=x.npy").contains(c1));
+        try (java.io.RandomAccessFile big = new java.io.RandomAccessFile(dir.resolve("big.npy").toFile(), "rw")) {
+            big.setLength(16L << 20); // sparse: 16 MB
+        }
+        assertTrue(!jvmOptions(Map.of(), "cross-entropy", "--input", "big.npy", "--target", "t.npy").contains(c1));
+        assertTrue(!jvmOptions(Map.of(), "-v", "bench", "--input", "x.npy").contains(c1));
+        assertTrue(!jvmOptions(Map.of(), "cross-entropy", "--input", "missing.npy").contains(c1));
+        for (String opt : List.of("-Dvecloss.impl=panama", "-Dvecloss.impl=scalar", "-XX:-TieredCompilation",
+                "-XX:TieredStopAtLevel=4", "-Xint", "-XX:CompileThresholdScaling=0.5")) {
+            assertTrue(!jvmOptions(Map.of("VECLOSS_OPTS", opt)).contains(c1), opt);
+        }
     }
 
     /**
