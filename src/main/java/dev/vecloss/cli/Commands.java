@@ -105,6 +105,12 @@ final class Commands {
                                   -Dvecloss.impl=panama|scalar forces the kernels,
                                   -Dvecloss.vectorBits=128|256|512 narrows the SIMD ones
 
+                kernels: an input of fewer than 2^27 elements (512 MB of float32) runs on the scalar
+                kernels, which finish it sooner in one short run than the SIMD ones, whose start
+                (the Vector API's classes, then its code running interpreted until compiled) costs
+                a second or more; larger inputs run on the SIMD ones. A pure function of the
+                input's shape: the result stays deterministic. -Dvecloss.impl forces either kind.
+
                 Errors: one line on stderr starting 'vecloss: ', exit status 2, and no file
                 changed; a result that cannot be written to stdout is an error too.
                 """);

@@ -1,6 +1,7 @@
 package dev.vecloss.cli;
 
 import dev.vecloss.DType;
+import dev.vecloss.Kernels;
 import dev.vecloss.Reduction;
 import dev.vecloss.Tensor;
 import dev.vecloss.npy.Npy;
@@ -20,6 +21,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.StringJoiner;
 import java.util.function.UnaryOperator;
@@ -69,7 +71,8 @@ final class LossFiles implements AutoCloseable {
      * The run of a loss command once its options are read: checks that {@code none} has an
      * {@code --output}, opens the files ({@link #open}), makes the float32 buffers of
      * {@code --output} (shape {@code lossShape} of the input's) and {@code --grad} (the input's
-     * shape), calls {@code evaluation}, whose library errors become errors naming the files, and
+     * shape), calls {@code evaluation} (with the scalar kernels for a small input,
+     * {@link KernelChoice}), whose library errors become errors naming the files, and
      * writes the outputs and prints the value unless the reduction is {@code none}
      * ({@link #finish}). The library checks everything before it writes into the buffers.
      */
@@ -83,8 +86,14 @@ final class LossFiles implements AutoCloseable {
             Tensor losses = files.output("--output", DType.FLOAT32, lossShape.apply(x.shape()));
             Tensor grad = files.output("--grad", DType.FLOAT32, x.shape());
             double value;
+            Kernels.Implementation impl = KernelChoice.forShape(x.shape());
+            if (impl != null && call.args().verbose) {
+                call.err().println("vecloss: " + impl.name().toLowerCase(Locale.ROOT) + " kernels for this input ("
+                        + "fewer than " + KernelChoice.SCALAR_BELOW + " elements, see vecloss --help)");
+            }
             try {
-                value = evaluation.apply(files, x, target, losses, grad);
+                value = impl == null ? evaluation.apply(files, x, target, losses, grad)
+                        : Kernels.callWith(impl, () -> evaluation.apply(files, x, target, losses, grad));
             } catch (IllegalArgumentException e) {
                 throw files.failure(e);
             }

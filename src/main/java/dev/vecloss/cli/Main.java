@@ -119,7 +119,10 @@ public final class Main {
         }
         args.requireOnly(cmd.optionNames());
         args.requirePresent(cmd);
-        requireValidKernelProperties();
+        // A bad -Dvecloss.impl or -Dvecloss.vectorBits makes every library call throw: one clean
+        // line first. Checked without selecting the kernels, which would load the Panama ones
+        // that a small input does not use (KernelChoice).
+        KernelChoice.checkProperties();
         if (args.verbose) {
             err.println("vecloss: " + oneLine(Kernels.description()));
         }
@@ -130,19 +133,6 @@ public final class Main {
             err.println("vecloss: " + ABSENT_NOTICE);
         }
         return 0;
-    }
-
-    /**
-     * A bad {@code -Dvecloss.impl} or {@code -Dvecloss.vectorBits} makes every library call
-     * throw; checked once here so that it is one clean line (the message names the property
-     * and its valid values) before anything else is said or read.
-     */
-    private static void requireValidKernelProperties() throws CliError {
-        try {
-            Kernels.selected();
-        } catch (IllegalArgumentException e) {
-            throw new CliError(e.getMessage());
-        }
     }
 
     static String oneLine(String s) {

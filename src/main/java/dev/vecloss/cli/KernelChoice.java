@@ -1,0 +1,100 @@
+package dev.vecloss.cli;
+
+import dev.vecloss.Kernels;
+
+/**
+ * Which kernels one command line runs: the scalar ones for an input of fewer than
+ * {@link #SCALAR_BELOW} elements, else the JVM's selected ones ({@link Kernels#selected()}:
+ * Panama where it can run).
+ *
+ * <p>Why: a command line is one short JVM. The Panama kernels pay for the Vector API's start
+ * before they run fast: loading and initialising its classes, bootstrapping its lambdas, and
+ * running interpreted (each vector an object) until C2 has compiled them, which at start-up
+ * competes with the compilation of everything else. Measured on a 2-core AVX2 machine (JDK 25,
+ * whole process, cross-entropy on (N, 1000) float32 files, both cores shared with other work):
+ * that start costs the Panama kernels about 1.7 s of CPU whatever the size, while the scalar
+ * kernels, compiled within a few hundred milliseconds, cost about 15 ns of CPU per logit. At
+ * 32 M logits the scalar ones finished in 0.9 s against 2.6 s, at 100 M in 2.2 s against 3.1 s
+ * (medians of 7, CPU 1.7 s against 2.2 s): the crossover is above 100 M, and the bound is the
+ * power of two above it. It is today's: as the Panama kernels' start gets cheaper, it should
+ * come down (re-measure with {@code tools/startup_times.sh} and
+ * {@code VECLOSS_OPTS=-Dvecloss.impl=panama|scalar}). A long-running program calls the library
+ * many times and is not concerned: the choice is the command line's, not the library's.
+ *
+ * <p>The choice is a pure function of the input's shape, so a command line's result stays
+ * deterministic: for such a shape it is, to the last bit, that of
+ * {@code Kernels.callWith(Implementation.SCALAR, ...)} through the public API. The system
+ * property {@code vecloss.impl=panama|scalar} forces one kind for every size.
+ *
+ * <p>So that a small input never loads the Panama classes, the properties are checked here
+ * ({@link #checkProperties}) as the library checks them, without selecting the kernels.
+ */
+final class KernelChoice {
+    private KernelChoice() {}
+
+    /**
+     * Inputs with fewer elements than this (2^27, 512 MB of float32) run on the scalar kernels,
+     * unless {@code vecloss.impl} forces a kind.
+     */
+    static final long SCALAR_BELOW = 1L << 27;
+
+    /**
+     * The kernels for an input of {@code shape}, with {@code vecloss.impl} as {@code forced}
+     * (null or blank when unset): {@link Kernels.Implementation#SCALAR} below
+     * {@link #SCALAR_BELOW} elements when nothing is forced, else null (the selected kernels).
+     */
+    static Kernels.Implementation forShape(long[] shape, String forced) {
+        if (forced != null && !forced.isBlank()) {
+            return null;
+        }
+        double elements = 1; // in double: no overflow, and exact up to 2^53, far above the bound
+        for (long d : shape) {
+            elements *= d;
+        }
+        return elements < SCALAR_BELOW ? Kernels.Implementation.SCALAR : null;
+    }
+
+    /** {@link #forShape(long[], String)} with this JVM's {@code vecloss.impl}. */
+    static Kernels.Implementation forShape(long[] shape) {
+        return forShape(shape, System.getProperty("vecloss.impl"));
+    }
+
+    /**
+     * Checks {@code vecloss.impl} and {@code vecloss.vectorBits} with the library's rules and
+     * words (KernelProvider, PanamaConstants), without loading the Panama kernels: the width is
+     * checked only where the library would load them (neither {@code vecloss.impl=scalar}, nor
+     * the incubator module absent, nor a JVM without C2 with nothing forced).
+     *
+     * @throws CliError naming the property and its valid values
+     */
+    static void checkProperties() throws CliError {
+        String problem = propertyProblem(System.getProperty("vecloss.impl"), System.getProperty("vecloss.vectorBits"),
+                Kernels.vectorModuleAbsent(), System.getProperty("java.vm.info"));
+        if (problem != null) {
+            throw new CliError(problem);
+        }
+    }
+
+    /** The message of {@link #checkProperties}, or null when the properties are valid. */
+    static String propertyProblem(String impl, String bits, boolean moduleAbsent, String vmInfo) {
+        String forced = impl == null ? "" : impl.strip();
+        switch (forced) {
+            case "scalar" -> {
+                return null;
+            }
+            case "panama", "" -> {
+                boolean noC2 = vmInfo != null && (vmInfo.contains("interpreted mode") || vmInfo.contains("emulated-client"));
+                if (moduleAbsent || (forced.isEmpty() && noC2) || bits == null || bits.isBlank()) {
+                    return null;
+                }
+                return switch (bits.strip()) {
+                    case "128", "256", "512" -> null;
+                    default -> "vecloss.vectorBits must be 128, 256 or 512, not '" + bits + "'";
+                };
+            }
+            default -> {
+                return "vecloss.impl must be panama or scalar, not '" + forced + "'";
+            }
+        }
+    }
+}
