@@ -61,7 +61,8 @@ final class KernelChoice {
 
     /**
      * Checks {@code vecloss.impl} and {@code vecloss.vectorBits} with the library's rules and
-     * words (KernelProvider, PanamaConstants), without loading the Panama kernels: the width is
+     * words ({@code KernelProvider}: the command line keeps out of the internal package), without
+     * loading the Panama kernels: the width is
      * checked only where the library would load them (neither {@code vecloss.impl=scalar}, nor
      * the incubator module absent, nor a JVM without C2 with nothing forced).
      *

@@ -27,6 +27,27 @@ public final class KernelProvider {
     private KernelProvider() {}
 
     /**
+     * The value of the system property {@code vecloss.vectorBits} (128, 256 or 512), or
+     * {@code Integer.MAX_VALUE} when unset or empty (the machine's width); read here, without the
+     * Vector API, so that the command line can check it before loading the Panama kernels.
+     *
+     * @throws IllegalArgumentException for any other value, naming the valid ones
+     */
+    public static int requestedVectorBits(String property) {
+        if (property == null || property.isBlank()) {
+            return Integer.MAX_VALUE;
+        }
+        return switch (property.strip()) {
+            case "128" -> 128;
+            case "256" -> 256;
+            case "512" -> 512;
+            default -> throw new IllegalArgumentException(
+                    "vecloss.vectorBits must be 128, 256 or 512, not '" + property + "'");
+        };
+    }
+
+
+    /**
      * The kernels for a call made now on this thread: those of an enclosing {@link #callWith}, else
      * the selected ones.
      *

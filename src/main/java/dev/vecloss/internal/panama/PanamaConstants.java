@@ -22,7 +22,7 @@ final class PanamaConstants {
      * can run, and test, the 8- and 4-lane paths of AVX2 and NEON machines (as Lucene's
      * {@code tests.vectorsize}). A width above the machine's gives the machine's.
      */
-    static final int BITS = Math.min(MACHINE_BITS, requestedBits(System.getProperty("vecloss.vectorBits")));
+    static final int BITS = Math.min(MACHINE_BITS, dev.vecloss.internal.KernelProvider.requestedVectorBits(System.getProperty("vecloss.vectorBits")));
 
     /** The float species of {@link #BITS}: 16 lanes at 512 bits, 8 at 256, 4 at 128. */
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.vectorBitSize() == BITS
@@ -59,18 +59,4 @@ final class PanamaConstants {
      * has seen only -inf yet still has exp(x - max) = 0 rather than exp(-inf + inf) = NaN.
      */
     static final float LOWEST = -Float.MAX_VALUE;
-
-    /** The value of {@code vecloss.vectorBits}: unset or empty for the machine's width. */
-    static int requestedBits(String property) {
-        if (property == null || property.isBlank()) {
-            return Integer.MAX_VALUE;
-        }
-        return switch (property.strip()) {
-            case "128" -> 128;
-            case "256" -> 256;
-            case "512" -> 512;
-            default -> throw new IllegalArgumentException(
-                    "vecloss.vectorBits must be 128, 256 or 512, not '" + property + "'");
-        };
-    }
 }

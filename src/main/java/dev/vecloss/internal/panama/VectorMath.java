@@ -142,7 +142,7 @@ final class VectorMath {
      * The loop over the segment has plain loads only: staged loads chosen inside it made C2
      * recompile it without end (profiled loop predicates), and a masked load made it too large
      * to inline the exponential, whose vectors were then boxed; a blend of the skipped lane in
-     * every vector cost 5-20 % at C >= 1000. Meant for {@code m} the maximum
+     * every vector cost 5-20 % at {@code C >= 1000}. Meant for {@code m} the maximum
      * of the floats (all arguments {@code <= 0}); a vector with an argument in [-104, -87) (far
      * tails) or NaN is computed by {@link #expSpecial}. {@code tmp}: the caller's array of at
      * least {@code 4V} floats.
@@ -297,7 +297,7 @@ final class VectorMath {
     private static final VectorShuffle<Float> HALF_8 = VectorShuffle.iota(F, 8 % F.length(), 1, true);
 
     /**
-     * The lanes of {@code s} by a fixed tree: lane l plus lane l + V/2 for l < V/2, then the
+     * The lanes of {@code s} by a fixed tree: lane l plus lane l + V/2 for {@code l < V/2}, then the
      * same over the first half, down to lane 0 (the lanes above the half that matters hold
      * wrapped sums that are never read). Inlined into the loops of this class only.
      */
