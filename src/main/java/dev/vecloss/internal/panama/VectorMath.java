@@ -92,18 +92,52 @@ final class VectorMath {
      * target leads by 90 to 103) is the value the scalar kernels give, not 0.
      */
     static void expInto(float[] src, float[] dst, int n, float[] m) {
+        if (anySlow(src, n, m)) { // rare: every vector by the general path, whose ordinary lanes are the same
+            for (int i = 0; i < n; i += F.length()) {
+                expSpecial(src, i, m, dst);
+            }
+            return;
+        }
         final FloatVector mv = FloatVector.fromArray(F, m, 0);
         final IntVector table = IntVector.fromArray(I, EXP_TABLE, 0);
         final IntVector table2 = IntVector.fromArray(I, EXP_TABLE, EXP_TABLE.length - F.length());
         for (int i = 0; i < n; i += F.length()) {
             FloatVector x = FloatVector.fromArray(F, src, i).sub(mv);
-            VectorMask<Float> zero = x.compare(VectorOperators.LT, EXP_ZERO);
-            if (!x.abs().compare(VectorOperators.LE, EXP_FAST).or(zero).allTrue()) {
-                expSpecial(src, i, m, dst);
-                continue;
-            }
-            exp(x, zero, table, table2).intoArray(dst, i);
+            // the exponential, written out in each loop (see exp's comment)
+            FloatVector t = x.fma(EXP_SCALE, ROUND);
+            IntVector bits = t.reinterpretAsInts();
+            IntVector j = bits.and(7);
+            FloatVector tk = (F.length() >= 8 ? j.selectFrom(table) : j.selectFrom(table, table2))
+                    .add(bits.lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
+            FloatVector nf = t.sub(ROUND);
+            FloatVector r = nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_LO), nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_HI), x));
+            FloatVector w = r.mul(r).fma(r.fma(EXP_C4, EXP_C3).fma(r, FloatVector.broadcast(F, 0.5f)), r);
+            FloatVector e = tk.fma(w, tk).blend(0f, x.compare(VectorOperators.LT, EXP_ZERO));
+            e.intoArray(dst, i);
         }
+    }
+
+    /**
+     * Whether an argument {@code a[i] - m[i mod V]}, {@code i} in {@code [0, n)}, needs
+     * {@link #expSpecial} (in [-104, -87), above 87, or NaN). A pass of its own, before the
+     * exponentials: a branch to the slow path inside their loop kept its vectors alive across a
+     * call that C2 could not see through, and it boxed them (21 bytes per element in JMH).
+     */
+    private static boolean anySlow(float[] a, int n, float[] m) {
+        final FloatVector mv = FloatVector.fromArray(F, m, 0);
+        for (int i = 0; i < n; i += F.length()) {
+            FloatVector x = FloatVector.fromArray(F, a, i).sub(mv);
+            if (!x.abs().compare(VectorOperators.LE, EXP_FAST).or(x.compare(VectorOperators.LT, EXP_ZERO)).allTrue()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The lanes of {@code x} that need {@link #expSpecial}, as 1 (else 0): accumulated by the loops, tested after. */
+    private static FloatVector slowLanes(FloatVector x) {
+        return FloatVector.zero(F).blend(1f,
+                x.abs().compare(VectorOperators.LE, EXP_FAST).or(x.compare(VectorOperators.LT, EXP_ZERO)).not());
     }
 
     /**
@@ -117,16 +151,28 @@ final class VectorMath {
         final IntVector table = IntVector.fromArray(I, EXP_TABLE, 0);
         final IntVector table2 = IntVector.fromArray(I, EXP_TABLE, EXP_TABLE.length - F.length());
         FloatVector s = FloatVector.zero(F);
+        FloatVector slow = FloatVector.zero(F);
         for (int i = from; i < to; i += F.length()) {
             FloatVector x = FloatVector.fromArray(F, a, i).sub(mv);
-            VectorMask<Float> zero = x.compare(VectorOperators.LT, EXP_ZERO);
-            if (!x.abs().compare(VectorOperators.LE, EXP_FAST).or(zero).allTrue()) {
-                x.intoArray(a, i);
+            slow = slow.add(slowLanes(x)); // no branch in the loop: see anySlow
+            // the exponential, written out in each loop (see exp's comment)
+            FloatVector t = x.fma(EXP_SCALE, ROUND);
+            IntVector bits = t.reinterpretAsInts();
+            IntVector j = bits.and(7);
+            FloatVector tk = (F.length() >= 8 ? j.selectFrom(table) : j.selectFrom(table, table2))
+                    .add(bits.lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
+            FloatVector nf = t.sub(ROUND);
+            FloatVector r = nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_LO), nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_HI), x));
+            FloatVector w = r.mul(r).fma(r.fma(EXP_C4, EXP_C3).fma(r, FloatVector.broadcast(F, 0.5f)), r);
+            FloatVector e = tk.fma(w, tk).blend(0f, x.compare(VectorOperators.LT, EXP_ZERO));
+            s = s.add(e);
+        }
+        if (slow.compare(VectorOperators.NE, 0f).anyTrue()) { // rare: again, every vector by the general path
+            for (int i = from; i < to; i += F.length()) {
+                FloatVector.fromArray(F, a, i).sub(mv).intoArray(a, i);
                 expSpecial(a, i, ZEROS, a);
-                s = s.add(FloatVector.fromArray(F, a, i));
-                continue;
             }
-            s = s.add(exp(x, zero, table, table2));
+            return sum(a, from, to);
         }
         return laneSum(s);
     }
@@ -182,13 +228,26 @@ final class VectorMath {
         final IntVector table = IntVector.fromArray(I, EXP_TABLE, 0);
         final IntVector table2 = IntVector.fromArray(I, EXP_TABLE, EXP_TABLE.length - v);
         FloatVector s = FloatVector.fromArray(F, acc, 0);
+        FloatVector slow = FloatVector.zero(F);
         for (int i = from; i < to; i += v) {
             FloatVector x0 = FloatVector.fromMemorySegment(F, x, off + i * 4L, PanamaConstants.LE).sub(mv);
-            VectorMask<Float> zero = x0.compare(VectorOperators.LT, EXP_ZERO);
-            if (x0.abs().compare(VectorOperators.LE, EXP_FAST).or(zero).allTrue()) {
-                s = s.add(exp(x0, zero, table, table2));
-            } else {
-                x0.intoArray(acc, v);
+            slow = slow.add(slowLanes(x0)); // no branch in the loop: see anySlow
+            // the exponential, written out in each loop (see exp's comment)
+            FloatVector t = x0.fma(EXP_SCALE, ROUND);
+            IntVector bits = t.reinterpretAsInts();
+            IntVector j = bits.and(7);
+            FloatVector tk = (F.length() >= 8 ? j.selectFrom(table) : j.selectFrom(table, table2))
+                    .add(bits.lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
+            FloatVector nf = t.sub(ROUND);
+            FloatVector r = nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_LO), nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_HI), x0));
+            FloatVector w = r.mul(r).fma(r.fma(EXP_C4, EXP_C3).fma(r, FloatVector.broadcast(F, 0.5f)), r);
+            FloatVector e = tk.fma(w, tk).blend(0f, x0.compare(VectorOperators.LT, EXP_ZERO));
+            s = s.add(e);
+        }
+        if (slow.compare(VectorOperators.NE, 0f).anyTrue()) { // rare: again, every vector by the general path
+            s = FloatVector.fromArray(F, acc, 0);
+            for (int i = from; i < to; i += v) {
+                FloatVector.fromMemorySegment(F, x, off + i * 4L, PanamaConstants.LE).sub(mv).intoArray(acc, v);
                 expSpecial(acc, v, ZEROS, acc);
                 s = s.add(FloatVector.fromArray(F, acc, v));
             }
@@ -203,32 +262,19 @@ final class VectorMath {
         java.util.Arrays.fill(tmp, to + count, to + F.length(), Float.NEGATIVE_INFINITY);
     }
 
-    /**
-     * The exponential of {@link #expInto} for arguments in [-87, 87], and 0 where {@code zero}
-     * (the arguments below -104) is set. Called only from the short
-     * loops of this class, where C2 inlines it (the loops are hot and small); kernels must not
-     * call it. {@code table2} is the table's second half for 4-lane vectors (unused otherwise).
+    /*
+     * The exponential of expInto for arguments in [-87, 87], 0 below -104, is written out in each
+     * of the three loops that take it (expInto, the two expSum), not called: C2 inlines a method
+     * taking vectors only while it is small and hot, and refuses one it has already compiled into
+     * more than InlineSmallCode bytes, which depends on the order of warm-up; an exponential left
+     * out of line boxes its vectors on every call (21 bytes per element in JMH's
+     * VectorMathBenchmark). slowLanes, a few operations, stays a method.
      */
-    private static FloatVector exp(FloatVector x, VectorMask<Float> zero, IntVector table, IntVector table2) {
-        FloatVector t = x.fma(EXP_SCALE, ROUND);
-        FloatVector nf = t.sub(ROUND); // n, exactly
-        IntVector bits = t.reinterpretAsInts(); // bits(ROUND) + n: n mod 8 in the low bits
-        IntVector j = bits.and(7);
-        IntVector tj = F.length() >= 8 ? j.selectFrom(table) : j.selectFrom(table, table2);
-        // 2^k T[j]: k = floor(n / 8) added to the exponent (bits(ROUND) >> 3 << 23 overflows away)
-        FloatVector tk = tj.add(bits.lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.LSHL, 23))
-                .reinterpretAsFloats();
-        FloatVector r = nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_HI), x);
-        r = nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_LO), r);
-        FloatVector q = r.fma(EXP_C4, EXP_C3).fma(r, FloatVector.broadcast(F, 0.5f));
-        FloatVector w = r.mul(r).fma(q, r); // exp(r) - 1
-        return tk.fma(w, tk).blend(0f, zero); // below -104 (-inf: NaN from inf - inf in r) 0
-    }
 
     /**
      * One vector of {@link #expInto}'s loop, at {@code src[off]}, with an argument in
      * [-104, -87), above 87, or NaN among its lanes, into {@code dst[off]}: the same operations as
-     * {@link #exp} for the ordinary lanes; below -87, {@code 2^(k+64) T[j]} (a normal float)
+     * the loops' exponential for the ordinary lanes; below -87, {@code 2^(k+64) T[j]} (a normal float)
      * then times 2^-64, exact but for the one rounding of a subnormal result; above 87,
      * {@code 2^(k-64)} then 2^64, which overflows to +inf past 88.72; below -104 (and -inf) 0;
      * above 104 the argument is taken as 104 (+inf); NaN stays NaN (it goes through the fused
@@ -266,8 +312,13 @@ final class VectorMath {
      * {@code reduceLanes(ADD)}, whose order differs between the intrinsic and the fallback.
      */
     static float sum(float[] a, int n) {
+        return sum(a, 0, n);
+    }
+
+    /** The sum of {@code a[from, to)}, whole vectors, as {@link #sum(float[], int)}. */
+    static float sum(float[] a, int from, int to) {
         FloatVector s = FloatVector.zero(F);
-        for (int i = 0; i < n; i += F.length()) {
+        for (int i = from; i < to; i += F.length()) {
             s = s.add(FloatVector.fromArray(F, a, i));
         }
         return laneSum(s);
