@@ -39,6 +39,7 @@ public class VectorMathBenchmark {
     private final float[] probs = new float[N];
     private final double[] logs = new double[N];
     private final float[] negProbs = new float[N];
+    private final float[] units = new float[N];
 
     @Setup
     public void setUp() {
@@ -47,6 +48,7 @@ public class VectorMathBenchmark {
             src[i] = (float) r.nextDouble(-30, 0); // x - max, as the kernels pass it
             probs[i] = (float) r.nextDouble(0, 1e-3);
             negProbs[i] = (float) -r.nextDouble(0, 1); // BCE's log1p(-p)
+            units[i] = (float) Math.exp(-r.nextDouble(0, 8)); // exp(-|x|)
         }
     }
 
@@ -128,6 +130,15 @@ public class VectorMathBenchmark {
     public float log1pInPlace() {
         System.arraycopy(negProbs, 0, dst, 0, N);
         VectorMath.log1pInPlace(dst, N);
+        return dst[N - 1];
+    }
+
+    /** The sigmoid family's log1p of {@code exp(-|x|)}, one polynomial on [0, 1]. */
+    @Benchmark
+    @OperationsPerInvocation(N)
+    public float log1pUnitInPlace() {
+        System.arraycopy(units, 0, dst, 0, N);
+        VectorMath.log1pUnitInPlace(dst, N);
         return dst[N - 1];
     }
 
