@@ -134,12 +134,6 @@ final class VectorMath {
         return false;
     }
 
-    /** The lanes of {@code x} that need {@link #expSpecial}, as 1 (else 0): accumulated by the loops, tested after. */
-    private static FloatVector slowLanes(FloatVector x) {
-        return FloatVector.zero(F).blend(1f,
-                x.abs().compare(VectorOperators.LE, EXP_FAST).or(x.compare(VectorOperators.LT, EXP_ZERO)).not());
-    }
-
     /**
      * {@code sum_i exp(a[i] - m)} over {@code [from, to)}, whole vectors, as {@link #expInto}
      * followed by {@link #sum}, in one pass: nothing is stored but the vectors that take the slow
@@ -154,7 +148,9 @@ final class VectorMath {
         FloatVector slow = FloatVector.zero(F);
         for (int i = from; i < to; i += F.length()) {
             FloatVector x = FloatVector.fromArray(F, a, i).sub(mv);
-            slow = slow.add(slowLanes(x)); // no branch in the loop: see anySlow
+            // the lanes that need expSpecial count 1: no branch in the loop (see anySlow)
+            slow = slow.add(FloatVector.zero(F).blend(1f, x.abs().compare(VectorOperators.LE, EXP_FAST)
+                    .or(x.compare(VectorOperators.LT, EXP_ZERO)).not()));
             // the exponential, written out in each loop (see exp's comment)
             FloatVector t = x.fma(EXP_SCALE, ROUND);
             IntVector bits = t.reinterpretAsInts();
@@ -231,7 +227,9 @@ final class VectorMath {
         FloatVector slow = FloatVector.zero(F);
         for (int i = from; i < to; i += v) {
             FloatVector x0 = FloatVector.fromMemorySegment(F, x, off + i * 4L, PanamaConstants.LE).sub(mv);
-            slow = slow.add(slowLanes(x0)); // no branch in the loop: see anySlow
+            // the lanes that need expSpecial count 1: no branch in the loop (see anySlow)
+            slow = slow.add(FloatVector.zero(F).blend(1f, x0.abs().compare(VectorOperators.LE, EXP_FAST)
+                    .or(x0.compare(VectorOperators.LT, EXP_ZERO)).not()));
             // the exponential, written out in each loop (see exp's comment)
             FloatVector t = x0.fma(EXP_SCALE, ROUND);
             IntVector bits = t.reinterpretAsInts();
@@ -268,7 +266,7 @@ final class VectorMath {
      * taking vectors only while it is small and hot, and refuses one it has already compiled into
      * more than InlineSmallCode bytes, which depends on the order of warm-up; an exponential left
      * out of line boxes its vectors on every call (21 bytes per element in JMH's
-     * VectorMathBenchmark). slowLanes, a few operations, stays a method.
+     * VectorMathBenchmark). The test for the slow path is written out too.
      */
 
     /**
