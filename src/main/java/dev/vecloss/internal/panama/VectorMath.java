@@ -4,7 +4,9 @@ import static dev.vecloss.internal.panama.PanamaConstants.D;
 import static dev.vecloss.internal.panama.PanamaConstants.F;
 import static dev.vecloss.internal.panama.PanamaConstants.I;
 
+import dev.vecloss.internal.Mem;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -84,9 +86,10 @@ final class VectorMath {
      * only, no {@code lanewise(EXP)}).
      *
      * <p>Accuracy, measured against {@code Math.exp} (VectorMathTest): within 0.91 ulp for
-     * arguments in {@code [-87, 87]}, where the result is a normal float. One test per vector
-     * sends a vector with an argument in {@code [-104, -87)}, above 87, or NaN to
-     * {@link #expSpecial}, which computes its ordinary lanes with the same operations, and gives
+     * arguments in {@code [-87, 87]}, where the result is a normal float. A pass before the loop
+     * ({@link #anySlow}) finds an argument in {@code [-104, -87)}, above 87, or NaN; then every
+     * vector of the call goes through {@link #expSpecial}, which computes ordinary lanes with the
+     * same operations (so a lane's bits do not depend on its neighbours), and gives
      * subnormal results for {@code [-104, -87)} (within an ulp of 2^-149: one more rounding), the
      * result or +inf above 87, NaN for NaN. So a loss below float32's normal range (a row whose
      * target leads by 90 to 103) is the value the scalar kernels give, not 0.
@@ -103,7 +106,7 @@ final class VectorMath {
         final IntVector table2 = IntVector.fromArray(I, EXP_TABLE, EXP_TABLE.length - F.length());
         for (int i = 0; i < n; i += F.length()) {
             FloatVector x = FloatVector.fromArray(F, src, i).sub(mv);
-            // the exponential, written out in each loop (see exp's comment)
+            // the exponential, written out in each loop (see the note after expSumRange)
             FloatVector t = x.fma(EXP_SCALE, ROUND);
             IntVector bits = t.reinterpretAsInts();
             IntVector j = bits.and(7);
@@ -136,9 +139,10 @@ final class VectorMath {
 
     /**
      * {@code sum_i exp(a[i] - m)} over {@code [from, to)}, whole vectors, as {@link #expInto}
-     * followed by {@link #sum}, in one pass: nothing is stored but the vectors that take the slow
-     * path (an argument in [-104, -87), above 87 or NaN: rare), whose arguments {@code a[i] - m}
-     * and then exponentials replace theirs in {@code a}.
+     * followed by {@link #sum}, in one pass that stores nothing; the lanes that need the slow path
+     * (an argument in [-104, -87), above 87 or NaN: rare) are counted in the loop, and if there
+     * is any, the range is done again by {@link #expSpecial}, vector by vector, its
+     * exponentials replacing the arguments in {@code a}, then summed in the same order.
      */
     static float expSum(float[] a, int from, int to, float m) {
         final FloatVector mv = FloatVector.broadcast(F, m);
@@ -151,7 +155,7 @@ final class VectorMath {
             // the lanes that need expSpecial count 1: no branch in the loop (see anySlow)
             slow = slow.add(FloatVector.zero(F).blend(1f, x.abs().compare(VectorOperators.LE, EXP_FAST)
                     .or(x.compare(VectorOperators.LT, EXP_ZERO)).not()));
-            // the exponential, written out in each loop (see exp's comment)
+            // the exponential, written out in each loop (see the note after expSumRange)
             FloatVector t = x.fma(EXP_SCALE, ROUND);
             IntVector bits = t.reinterpretAsInts();
             IntVector j = bits.and(7);
@@ -193,7 +197,7 @@ final class VectorMath {
         final int v = F.length();
         final int full = n - n % v;
         final int skipAt = skip >= 0 && skip < n ? skip - skip % v : -1; // its vector
-        java.util.Arrays.fill(tmp, 0, v, 0f); // the running sum's lanes
+        Arrays.fill(tmp, 0, v, 0f); // the running sum's lanes
         int staged = 0; // vectors staged at tmp[2v], tmp[3v]
         if (skipAt >= 0) {
             stage(x, off, skipAt, n, tmp, 2 * v);
@@ -230,7 +234,7 @@ final class VectorMath {
             // the lanes that need expSpecial count 1: no branch in the loop (see anySlow)
             slow = slow.add(FloatVector.zero(F).blend(1f, x0.abs().compare(VectorOperators.LE, EXP_FAST)
                     .or(x0.compare(VectorOperators.LT, EXP_ZERO)).not()));
-            // the exponential, written out in each loop (see exp's comment)
+            // the exponential, written out in each loop (see the note after expSumRange)
             FloatVector t = x0.fma(EXP_SCALE, ROUND);
             IntVector bits = t.reinterpretAsInts();
             IntVector j = bits.and(7);
@@ -256,8 +260,8 @@ final class VectorMath {
     /** The floats {@code [at, min(at + V, n))} at byte {@code off} of {@code x} into {@code tmp[to, to + V)}, -inf past n. */
     private static void stage(MemorySegment x, long off, int at, int n, float[] tmp, int to) {
         final int count = Math.min(F.length(), n - at);
-        MemorySegment.copy(x, dev.vecloss.internal.Mem.F32, off + at * 4L, tmp, to, count);
-        java.util.Arrays.fill(tmp, to + count, to + F.length(), Float.NEGATIVE_INFINITY);
+        MemorySegment.copy(x, Mem.F32, off + at * 4L, tmp, to, count);
+        Arrays.fill(tmp, to + count, to + F.length(), Float.NEGATIVE_INFINITY);
     }
 
     /*
@@ -270,8 +274,8 @@ final class VectorMath {
      */
 
     /**
-     * One vector of {@link #expInto}'s loop, at {@code src[off]}, with an argument in
-     * [-104, -87), above 87, or NaN among its lanes, into {@code dst[off]}: the same operations as
+     * The general exponential of one vector, at {@code src[off]} less {@code m}, into
+     * {@code dst[off]}, for calls with an argument in [-104, -87), above 87, or NaN: the same operations as
      * the loops' exponential for the ordinary lanes; below -87, {@code 2^(k+64) T[j]} (a normal float)
      * then times 2^-64, exact but for the one rounding of a subnormal result; above 87,
      * {@code 2^(k-64)} then 2^64, which overflows to +inf past 88.72; below -104 (and -inf) 0;
