@@ -60,7 +60,7 @@ public class CrossEntropyBenchmark {
     /** Relative error of float32 against float64 above which a trial fails. */
     static final double MAX_REL_ERROR = 1e-5;
 
-    @Param({"c1000", "b256c1000", "b256c100", "c32000", "c100", "c10", "c21", "wls1000", "nchw", "grad1000", "prob1000", "c1000heap"})
+    @Param({"c1000", "b256c1000", "b256c100", "c32000", "c100", "c10", "c21", "wls1000", "nchw", "grad1000", "prob1000", "b256wls", "b256grad", "b256prob", "c1000heap"})
     public String workload;
 
     @Param({"1", "2"})

@@ -42,6 +42,10 @@ record Workload(String name, long[] inputShape, boolean heap, boolean weighted, 
             case "nchw" -> new Workload(name, new long[] {8, 21, 512, 512}, false, false, 255, 0, false, false, 0.1);
             case "grad1000" -> new Workload(name, new long[] {65536, 1000}, false, false, -100, 0, true, false, 0);
             case "prob1000" -> new Workload(name, new long[] {65536, 1000}, false, false, -100, 0, false, true, 0);
+            // the same three at a training batch's size, cache-resident
+            case "b256wls" -> new Workload(name, new long[] {256, 1000}, false, true, 0, 0.1, false, false, 0);
+            case "b256grad" -> new Workload(name, new long[] {256, 1000}, false, false, -100, 0, true, false, 0);
+            case "b256prob" -> new Workload(name, new long[] {256, 1000}, false, false, -100, 0, false, true, 0);
             default -> throw new IllegalArgumentException("unknown workload " + name);
         };
     }

@@ -26,15 +26,17 @@ import jdk.incubator.vector.VectorOperators;
  * loss is {@code log1p(S' / exp(x_y - M))}, exact for a confident row. Index targets without
  * smoothing, the common case, take {@link #indexSums} instead: the row's maximum first, then the
  * exponentials against it straight from the segment (two reads, the second from cache, and no
- * copy, no rescaling: 20-30 % faster on cache-resident batches). The gradient reads the row
- * again, from cache, tile by tile.
+ * copy, no rescaling: 20-30 % faster on cache-resident batches). Smoothing and probability
+ * targets do the same ({@link #probSums}), with their linear sums in one more read
+ * ({@link #linearSums}); the online form above remains for a row whose maximum is not finite,
+ * whose NaN it gives. The gradient reads the row again, from cache, tile by tile.
  *
  * <p>Label smoothing and probability targets need {@code sum_k w_k q_k (lse - x_k)}, taken as
  * {@code (lse - M) sum wq + sum wq (M - x)} with {@code M} the row's exact maximum: two sums of
  * non-negative terms, nothing cancels (the shift by {@code x_0} they replace cancelled in
- * float32 for one-hot targets, and was -inf - -inf for {@code x_0 = -inf}). The second sum is
- * shifted by the running maximum, tile by tile, and raised by {@code (M' - M) sum wq} when the
- * maximum grows. For probability targets {@code lse - M = log1p(S'/exp(M - ref))}, with
+ * float32 for one-hot targets, and was -inf - -inf for {@code x_0 = -inf}). In the online form
+ * the second sum is shifted by the running maximum, tile by tile, and raised by
+ * {@code (M' - M) sum wq} when the maximum grows. For probability targets {@code lse - M = log1p(S'/exp(M - ref))}, with
  * {@code S'} the sum without the maximum's own term (kept apart, tile by tile), so that a row
  * whose one-hot target leads keeps a loss of 1e-8 as index targets do.
  *
@@ -97,8 +99,10 @@ final class AlongClasses {
                 continue;
             }
             final int yi = (int) y;
-            if (eps > 0 || !indexSums(x, off, c, yi, sc)) {
+            if (!indexSums(x, off, c, yi, sc)) {
                 rowSums(p, off, c, yi, null, sc);
+            } else if (eps > 0) {
+                linearSums(p, off, c, null, sc);
             }
             final double m = sc.reference;
             final double rest = sc.rest;
@@ -149,7 +153,11 @@ final class AlongClasses {
         double total = 0;
         for (long row = from; row < to; row++) {
             final long off = row * c * 4L;
-            rowSums(p, off, c, -1, p.probTarget(), sc);
+            if (!probSums(x, off, c, sc)) {
+                rowSums(p, off, c, -1, p.probTarget(), sc);
+            } else {
+                linearSums(p, off, c, p.probTarget(), sc);
+            }
             // -sum_c w_c q_c (x_c - lse) = (lse - M) sum w q + sum w q (M - x), where
             // lse - M = log1p(S' e^(ref - M)), S' without the maximum's own term
             // u = S' e^(ref - M): S e^(ref - M) = 1 + u, the maximum's own term being exp(0); NaN
@@ -205,6 +213,110 @@ final class AlongClasses {
         sc.shifted = 0;
         sc.wq = 0;
         return true;
+    }
+
+    /**
+     * {@link #indexSums} for probability targets: the sum leaves out the row's first maximum
+     * instead of the target (its term, exp(0) = 1, is added back by the caller). Returns false,
+     * having set nothing, for a row whose maximum is not finite.
+     */
+    private static boolean probSums(MemorySegment x, long off, int c, Scratch sc) {
+        final float max = rowMax(x, off, c);
+        if (!Float.isFinite(max)) {
+            return false;
+        }
+        final int top = indexOf(x, off, c, max);
+        double rest = 0;
+        for (int t0 = 0; t0 < c; t0 += TILE) {
+            rest += VectorMath.expSum(x, off + t0 * 4L, Math.min(TILE, c - t0), max, top - t0, sc.staging);
+        }
+        sc.reference = max;
+        sc.max = max;
+        sc.rest = rest;
+        return true;
+    }
+
+    /**
+     * With the row's finite maximum {@code sc.max} known: {@code sum_k w_k q_k (M - x_k)} into
+     * {@code sc.shifted} and {@code sum_k w_k q_k} into {@code sc.wq}, straight from the
+     * segments, each tile's float sums added in double; {@code q_k} the smoothed probability
+     * target, or 1 for index targets ({@code q} null).
+     */
+    private static void linearSums(RowProblem p, long off, int c, MemorySegment q, Scratch sc) {
+        final MemorySegment x = p.input();
+        final MemorySegment w = p.weight();
+        final float keep = (float) (1 - p.eps());
+        final float spread = (float) (p.eps() / p.c());
+        final boolean smooth = p.eps() > 0;
+        final FloatVector m = FloatVector.broadcast(F, sc.max);
+        final float[] lanes = sc.lanes;
+        double sh = 0;
+        double wq = 0;
+        for (int t0 = 0; t0 < c; t0 += TILE) {
+            final int n = Math.min(TILE, c - t0);
+            FloatVector sd = FloatVector.zero(F);
+            FloatVector sq = FloatVector.zero(F);
+            int i = 0;
+            // whole vectors with plain loads, then the partial one masked (see weightedTargets)
+            for (; i + V <= n; i += V) {
+                final long at = off + (t0 + i) * 4L;
+                FloatVector t = FloatVector.broadcast(F, 1f);
+                if (q != null) {
+                    t = FloatVector.fromMemorySegment(F, q, at, LE);
+                    if (smooth) {
+                        t = t.mul(keep).add(spread);
+                    }
+                }
+                if (w != null) {
+                    t = t.mul(FloatVector.fromMemorySegment(F, w, (t0 + i) * 4L, LE));
+                }
+                sd = m.sub(FloatVector.fromMemorySegment(F, x, at, LE)).fma(t, sd);
+                sq = sq.add(t);
+            }
+            if (i < n) {
+                final long at = off + (t0 + i) * 4L;
+                final VectorMask<Float> in = F.indexInRange(i, n);
+                FloatVector t = FloatVector.broadcast(F, 1f);
+                if (q != null) {
+                    t = FloatVector.fromMemorySegment(F, q, at, LE, in);
+                    if (smooth) {
+                        t = t.mul(keep).add(spread);
+                    }
+                }
+                if (w != null) {
+                    t = t.mul(FloatVector.fromMemorySegment(F, w, (t0 + i) * 4L, LE, in));
+                }
+                t = t.blend(0f, in.not());
+                // absent lanes: x reads 0, M - 0 is finite, times 0
+                sd = m.sub(FloatVector.fromMemorySegment(F, x, at, LE, in)).fma(t, sd);
+                sq = sq.add(t);
+            }
+            sd.intoArray(lanes, 0);
+            sh += VectorMath.sum(lanes, V);
+            sq.intoArray(lanes, 0);
+            wq += VectorMath.sum(lanes, V);
+        }
+        sc.shifted = sh;
+        sc.wq = wq;
+    }
+
+    /** The first index of {@code v} in the {@code c} floats at byte {@code off} of {@code x}, or -1 (for NaN: never asked). */
+    private static int indexOf(MemorySegment x, long off, int c, float v) {
+        int i = 0;
+        for (; i + V <= c; i += V) {
+            VectorMask<Float> eq = FloatVector.fromMemorySegment(F, x, off + i * 4L, LE).compare(VectorOperators.EQ, v);
+            if (eq.anyTrue()) {
+                return i + eq.firstTrue();
+            }
+        }
+        if (i < c) {
+            VectorMask<Float> in = F.indexInRange(i, c);
+            VectorMask<Float> eq = FloatVector.fromMemorySegment(F, x, off + i * 4L, LE, in).compare(VectorOperators.EQ, v).and(in);
+            if (eq.anyTrue()) {
+                return i + eq.firstTrue();
+            }
+        }
+        return -1;
     }
 
     /**
@@ -395,32 +507,32 @@ final class AlongClasses {
     }
 
     /**
-     * Writes {@code exp(x_k - m) * a - b * w_k q_k} over the row, tile by tile ({@code q_k = 1}
-     * for index targets): the gradient, but for the target entry of index targets.
+     * Writes {@code exp(x_k - m) * a - b * w_k q_k} over the row ({@code q_k = 1} for index
+     * targets): the gradient, but for the target entry of index targets. The first term in one
+     * pass from the input ({@link VectorMath#expScaleInto}); the second, when there is one, over
+     * the values just written, tile by tile, from L1.
      */
     private static void gradRow(RowProblem p, long off, int c, float m, float a, float b, MemorySegment q, Scratch sc) {
-        final boolean second = b != 0 || q != null;
-        final float[] buf = sc.tile;
-        final float[] wq = sc.weighted;
+        final MemorySegment g = p.grad();
         java.util.Arrays.fill(sc.ref, m);
+        VectorMath.expScaleInto(p.input(), off, c, sc.ref, a, g, off, sc.staging);
+        if (b == 0 && q == null) {
+            return;
+        }
+        final float[] wq = sc.weighted;
         for (int t0 = 0; t0 < c; t0 += TILE) {
             final int n = Math.min(TILE, c - t0);
-            copyTile(p.input(), off + t0 * 4L, n, buf);
-            VectorMath.expInto(buf, buf, (n + V - 1) / V * V, sc.ref);
-            if (second) {
-                weightedTargets(p, t0, n, off, q, wq);
+            weightedTargets(p, t0, n, off, q, wq);
+            int i = 0;
+            for (; i + V <= n; i += V) {
+                final long at = off + (t0 + i) * 4L;
+                FloatVector.fromMemorySegment(F, g, at, LE).sub(FloatVector.fromArray(F, wq, i).mul(b)).intoMemorySegment(g, at, LE);
             }
-            for (int i = 0; i < n; i += V) {
-                VectorMask<Float> in = F.indexInRange(i, n);
-                FloatVector g = FloatVector.fromArray(F, buf, i).mul(a);
-                if (second) {
-                    g = g.sub(FloatVector.fromArray(F, wq, i).mul(b));
-                }
-                if (i + V <= n) {
-                    g.intoMemorySegment(p.grad(), off + (t0 + i) * 4L, LE);
-                } else {
-                    g.intoMemorySegment(p.grad(), off + (t0 + i) * 4L, LE, in);
-                }
+            if (i < n) {
+                final long at = off + (t0 + i) * 4L;
+                final VectorMask<Float> in = F.indexInRange(i, n);
+                FloatVector.fromMemorySegment(F, g, at, LE, in).sub(FloatVector.fromArray(F, wq, i).mul(b))
+                        .intoMemorySegment(g, at, LE, in);
             }
         }
     }

@@ -257,6 +257,64 @@ final class VectorMath {
         s.intoArray(acc, 0);
     }
 
+    /**
+     * {@code dst_k = a exp(x_k - m)} for the {@code n} floats at byte {@code off} of {@code x},
+     * written at byte {@code dstOff} of {@code dst} (little-endian; a softmax row's gradient), in
+     * one pass straight from the segment: the exponentials of {@link #expInto}, each times
+     * {@code a} in float (one rounding more), the last partial vector staged in {@code tmp} (at
+     * least {@code V} floats); {@code m} in each of the {@code V} lanes of {@code m}. The lanes that need the slow path are counted in the loop as in
+     * {@link #expSum}; if there is any, every vector is done again by {@link #expSpecial}, whose
+     * ordinary lanes are the same.
+     */
+    static void expScaleInto(MemorySegment x, long off, int n, float[] m, float a, MemorySegment dst, long dstOff,
+            float[] tmp) {
+        final int v = F.length();
+        final int full = n - n % v;
+        if (!expScaleRange(x, off, full, m[0], a, dst, dstOff)) {
+            for (int i = 0; i < full; i += v) {
+                MemorySegment.copy(x, Mem.F32, off + i * 4L, tmp, 0, v);
+                expSpecial(tmp, 0, m, tmp);
+                FloatVector.fromArray(F, tmp, 0).mul(a).intoMemorySegment(dst, dstOff + i * 4L, PanamaConstants.LE);
+            }
+        }
+        if (full < n) {
+            stage(x, off, full, n, tmp, 0);
+            expInto(tmp, tmp, v, m);
+            FloatVector.fromArray(F, tmp, 0).mul(a).intoArray(tmp, 0);
+            MemorySegment.copy(tmp, 0, dst, Mem.F32, dstOff + full * 4L, n - full);
+        }
+    }
+
+    /**
+     * The whole vectors {@code [0, full)} of {@link #expScaleInto}; false if a lane needed the
+     * slow path (the values written are then to be done again).
+     */
+    private static boolean expScaleRange(MemorySegment x, long off, int full, float m, float a, MemorySegment dst, long dstOff) {
+        final FloatVector mv = FloatVector.broadcast(F, m);
+        final FloatVector av = FloatVector.broadcast(F, a);
+        final IntVector table = IntVector.fromArray(I, EXP_TABLE, 0);
+        final IntVector table2 = IntVector.fromArray(I, EXP_TABLE, EXP_TABLE.length - F.length());
+        FloatVector slow = FloatVector.zero(F);
+        for (int i = 0; i < full; i += F.length()) {
+            FloatVector x0 = FloatVector.fromMemorySegment(F, x, off + i * 4L, PanamaConstants.LE).sub(mv);
+            // the lanes that need expSpecial count 1: no branch in the loop (see anySlow)
+            slow = slow.add(FloatVector.zero(F).blend(1f, x0.abs().compare(VectorOperators.LE, EXP_FAST)
+                    .or(x0.compare(VectorOperators.LT, EXP_ZERO)).not()));
+            // the exponential, written out in each loop (see the note after expSumRange)
+            FloatVector t = x0.fma(EXP_SCALE, ROUND);
+            IntVector bits = t.reinterpretAsInts();
+            IntVector j = bits.and(7);
+            FloatVector tk = (F.length() >= 8 ? j.selectFrom(table) : j.selectFrom(table, table2))
+                    .add(bits.lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
+            FloatVector nf = t.sub(ROUND);
+            FloatVector r = nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_LO), nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_HI), x0));
+            FloatVector w = r.mul(r).fma(r.fma(EXP_C4, EXP_C3).fma(r, FloatVector.broadcast(F, 0.5f)), r);
+            FloatVector e = tk.fma(w, tk).blend(0f, x0.compare(VectorOperators.LT, EXP_ZERO));
+            e.mul(av).intoMemorySegment(dst, dstOff + i * 4L, PanamaConstants.LE);
+        }
+        return !slow.compare(VectorOperators.NE, 0f).anyTrue();
+    }
+
     /** The floats {@code [at, min(at + V, n))} at byte {@code off} of {@code x} into {@code tmp[to, to + V)}, -inf past n. */
     private static void stage(MemorySegment x, long off, int at, int n, float[] tmp, int to) {
         final int count = Math.min(F.length(), n - at);
@@ -266,7 +324,7 @@ final class VectorMath {
 
     /*
      * The exponential of expInto for arguments in [-87, 87], 0 below -104, is written out in each
-     * of the three loops that take it (expInto, the two expSum), not called: C2 inlines a method
+     * of the four loops that take it (expInto, the two expSum, expScaleRange), not called: C2 inlines a method
      * taking vectors only while it is small and hot, and refuses one it has already compiled into
      * more than InlineSmallCode bytes, which depends on the order of warm-up; an exponential left
      * out of line boxes its vectors on every call (21 bytes per element in JMH's

@@ -184,6 +184,47 @@ class VectorMathTest {
         }
     }
 
+    /**
+     * {@code expScaleInto}: for every length, with and without a far tail taking the slow path,
+     * each value is {@code a} times {@code expInto}'s exponential rounded once, and nothing is
+     * written before or after the row (guard bytes set to a pattern stay as they were).
+     */
+    @Test
+    void expScaleIntoIsTheScaledExpIntoAndWritesOnlyItsRow() {
+        float[] tmp = new float[4 * PanamaConstants.V];
+        float[] lanes = new float[PanamaConstants.V];
+        SplittableRandom r = new SplittableRandom(15);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            for (int n = 1; n <= 70; n++) {
+                for (boolean farTail : new boolean[] {false, true}) {
+                    java.lang.foreign.MemorySegment in = arena.allocate(4L * n + 32);
+                    java.lang.foreign.MemorySegment out = arena.allocate(4L * n + 32);
+                    out.fill((byte) 0x5A);
+                    float[] x = new float[n];
+                    for (int k = 0; k < n; k++) {
+                        x[k] = farTail && k == n / 2 ? -95f : k % 9 == 4 ? Float.NEGATIVE_INFINITY : (float) r.nextDouble(-10, 3);
+                    }
+                    java.lang.foreign.MemorySegment.copy(x, 0, in, dev.vecloss.internal.Mem.F32, 16, n);
+                    float m = 2.5f, a = 0.37f;
+                    Arrays.fill(lanes, m);
+                    VectorMath.expScaleInto(in, 16, n, lanes, a, out, 16, tmp);
+                    float[] e = new float[(n + V - 1) / V * V];
+                    System.arraycopy(x, 0, e, 0, n);
+                    VectorMath.expInto(e, e, e.length, lanes);
+                    for (int k = 0; k < n; k++) {
+                        assertEquals(Float.floatToRawIntBits(a * e[k]),
+                                Float.floatToRawIntBits(out.get(dev.vecloss.internal.Mem.F32, 16 + 4L * k)),
+                                "n = " + n + ", k = " + k + ", far tail " + farTail);
+                    }
+                    for (long b = 0; b < 16; b++) {
+                        assertEquals((byte) 0x5A, out.get(java.lang.foreign.ValueLayout.JAVA_BYTE, b), "before the row");
+                        assertEquals((byte) 0x5A, out.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 16 + 4L * n + b), "after the row");
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void logWithinItsBudget() {
         SplittableRandom r = new SplittableRandom(7);
