@@ -46,7 +46,7 @@ public class LossBenchmark {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED;
 
-    @Param({"bce_with_logits", "bce_with_logits_pos_weight", "bce_with_logits_grad", "bce", "sigmoid_focal", "hinge",
+    @Param({"bce_with_logits", "bce_with_logits_pos_weight", "bce_with_logits_grad", "bce", "bce_hard", "sigmoid_focal", "hinge",
             "kl_div", "multi_margin", "softmax_focal", "categorical_hinge"})
     public String loss;
 
@@ -94,7 +94,7 @@ public class LossBenchmark {
         SplittableRandom rnd = new SplittableRandom(CrossEntropyBenchmark.class.getName().hashCode());
         Tensor x = Tensor.allocate(arena, dtype, shape);
         long n = x.numel();
-        boolean probabilities = loss.equals("bce");
+        boolean probabilities = loss.startsWith("bce") && !loss.startsWith("bce_with");
         boolean logProbs = loss.equals("kl_div");
         fill(x, rnd, probabilities ? 0 : logProbs ? -12 : -4, probabilities ? 1 : logProbs ? 0 : 4);
         if (loss.equals("categorical_hinge")) { // one-hot targets of the input's shape and dtype
@@ -116,7 +116,7 @@ public class LossBenchmark {
         Tensor y = Tensor.allocate(arena, dtype, shape);
         if (loss.equals("kl_div")) {
             fill(y, rnd, 0, 1e-3); // probabilities of a wide distribution
-        } else if (loss.equals("hinge")) {
+        } else if (loss.equals("hinge") || loss.equals("bce_hard")) {
             for (long i = 0; i < n; i++) {
                 set(y, i, rnd.nextBoolean() ? 1 : 0);
             }
@@ -137,7 +137,7 @@ public class LossBenchmark {
                 Tensor g = Tensor.allocate(arena, dtype, shape);
                 yield () -> BinaryCrossEntropy.binaryCrossEntropyWithLogits(x, y, bce, null, g);
             }
-            case "bce" -> () -> BinaryCrossEntropy.binaryCrossEntropy(x, y, bce);
+            case "bce", "bce_hard" -> () -> BinaryCrossEntropy.binaryCrossEntropy(x, y, bce);
             case "sigmoid_focal" -> () -> Focal.sigmoidFocalLoss(x, y,
                     Focal.SigmoidOptions.defaults().withReduction(Reduction.MEAN).withThreads(threads));
             case "hinge" -> () -> Hinge.hinge(x, y, Hinge.Options.defaults().withThreads(threads));

@@ -307,22 +307,59 @@ final class Elementwise {
      * {@code (p - y) / max(p (1 - p), 1e-12)}.
      */
     private static void bce(Scratch sc, int nv, boolean wantGrad) {
-        for (int i = 0; i < nv; i += V) {
-            FloatVector.fromArray(F, sc.x, i).neg().intoArray(sc.a2, i);
+        if (hardLabels(sc.y, nv)) {
+            bceHard(sc, nv);
+        } else {
+            for (int i = 0; i < nv; i += V) {
+                FloatVector.fromArray(F, sc.x, i).neg().intoArray(sc.a2, i);
+            }
+            System.arraycopy(sc.x, 0, sc.a1, 0, nv);
+            VectorMath.logInPlace(sc.a1, nv);
+            VectorMath.log1pInPlace(sc.a2, nv);
+            for (int i = 0; i < nv; i += V) {
+                FloatVector y = FloatVector.fromArray(F, sc.y, i);
+                FloatVector logP = FloatVector.fromArray(F, sc.a1, i).max(-100f);
+                FloatVector log1mP = FloatVector.fromArray(F, sc.a2, i).max(-100f);
+                y.mul(logP).add(FloatVector.broadcast(F, 1f).sub(y).mul(log1mP)).neg().intoArray(sc.loss, i);
+            }
         }
-        System.arraycopy(sc.x, 0, sc.a1, 0, nv);
-        VectorMath.logInPlace(sc.a1, nv);
-        VectorMath.log1pInPlace(sc.a2, nv);
+        if (wantGrad) {
+            for (int i = 0; i < nv; i += V) {
+                FloatVector pv = FloatVector.fromArray(F, sc.x, i);
+                FloatVector den = pv.mul(FloatVector.broadcast(F, 1f).sub(pv)).max(BCE_GRAD_FLOOR);
+                pv.sub(FloatVector.fromArray(F, sc.y, i)).div(den).intoArray(sc.grad, i);
+            }
+        }
+    }
+
+    /** Whether every label of {@code y[0, nv)} is 0 or 1 (soft labels stop at their first vector). */
+    private static boolean hardLabels(float[] y, int nv) {
+        for (int i = 0; i < nv; i += V) {
+            FloatVector t = FloatVector.fromArray(F, y, i);
+            if (!t.compare(VectorOperators.EQ, 0f).or(t.compare(VectorOperators.EQ, 1f)).allTrue()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * {@link #bce}'s loss for labels 0 and 1 only, with one logarithm per element instead of
+     * two: {@code -max(log p, -100)} for {@code y = 1}, {@code -max(log1p(-p), -100)} for
+     * {@code y = 0}, each the bits {@link VectorMath#logInPlace} or {@link VectorMath#log1pInPlace}
+     * gives, so the same loss as the general form, whose other term is a zero (a product by 0
+     * of a finite clamped logarithm) that leaves the sum as it is.
+     */
+    private static void bceHard(Scratch sc, int nv) {
         for (int i = 0; i < nv; i += V) {
             FloatVector pv = FloatVector.fromArray(F, sc.x, i);
             FloatVector y = FloatVector.fromArray(F, sc.y, i);
-            FloatVector logP = FloatVector.fromArray(F, sc.a1, i).max(-100f);
-            FloatVector log1mP = FloatVector.fromArray(F, sc.a2, i).max(-100f);
-            y.mul(logP).add(FloatVector.broadcast(F, 1f).sub(y).mul(log1mP)).neg().intoArray(sc.loss, i);
-            if (wantGrad) {
-                FloatVector den = pv.mul(FloatVector.broadcast(F, 1f).sub(pv)).max(BCE_GRAD_FLOOR);
-                pv.sub(y).div(den).intoArray(sc.grad, i);
-            }
+            pv.neg().blend(pv, y.compare(VectorOperators.EQ, 1f)).intoArray(sc.a1, i);
+            FloatVector.broadcast(F, 1f).sub(y).intoArray(sc.a2, i); // 1: log1p, 0: log
+        }
+        VectorMath.logOrLog1pInPlace(sc.a1, sc.a2, nv);
+        for (int i = 0; i < nv; i += V) {
+            FloatVector.fromArray(F, sc.a1, i).max(-100f).neg().intoArray(sc.loss, i);
         }
     }
 

@@ -61,6 +61,12 @@ final class VectorMath {
     private static final float EXP_ZERO = -104f;
     /** A reference of 0 in every lane. */
     private static final float[] ZEROS = new float[F.length()];
+    /** A shift of 1 in every lane ({@link #log1pInPlace}). */
+    private static final float[] ONES = new float[F.length()];
+
+    static {
+        Arrays.fill(ONES, 1f);
+    }
     /** The bits of 2^(j/8), j = 0..7, in every lane: lane l holds entry {@code l mod 8}. */
     private static final int[] EXP_TABLE = new int[Math.max(8, F.length())];
 
@@ -446,13 +452,13 @@ final class VectorMath {
     /**
      * {@code a[i] = log(a[i])} over {@code [0, n)}, {@code n} a multiple of the lane count,
      * within 0.8 ulp: 0 gives -inf, a negative value or NaN gives NaN, +inf gives +inf; subnormal
-     * arguments are exact too (scaled by 2^24 first). See {@link #logInPlace(float[], int, boolean)}.
+     * arguments are exact too (scaled by 2^24 first). See {@link #logInPlace(float[], float[], int, int)}.
      * Measured against {@code Math.log}, 4M arguments each: 0.76 ulp at most over all positive
      * normal floats (bits uniform), 0.80 over [0.5, 2), 0.55 over (0, 1e-3), 0.50 around 1
      * ({@code |x - 1| <= 2^-10}), 0.50 over the subnormals (the division form before: 2.8 ulp).
      */
     static void logInPlace(float[] a, int n) {
-        logInPlace(a, n, false);
+        logInPlace(a, null, 0, n);
     }
 
     /**
@@ -468,7 +474,17 @@ final class VectorMath {
      * (the division form before: 3.3 ulp).
      */
     static void log1pInPlace(float[] a, int n) {
-        logInPlace(a, n, true);
+        logInPlace(a, ONES, 0, n);
+    }
+
+    /**
+     * {@code a[i] = log1p(a[i])} where {@code one[i]} is 1, {@code log(a[i])} where it is 0
+     * (no other value), over {@code [0, n)}: each lane the bits {@link #log1pInPlace} or
+     * {@link #logInPlace} gives it, in one pass (BCE on hard labels needs {@code log p} or
+     * {@code log1p(-p)} per element, never both).
+     */
+    static void logOrLog1pInPlace(float[] a, float[] one, int n) {
+        logInPlace(a, one, -1, n);
     }
 
     // log1p(u) = u + u^2 Q(u) on [0, 1]: Q's coefficients are those of the minimax polynomial
@@ -501,9 +517,14 @@ final class VectorMath {
     }
 
     /**
-     * The loop of both: {@code log(w + corr)}, {@code w = a[i]} ({@code corr = 0}) or
-     * {@code w = 1 + a[i]}, {@code corr = a[i] - (w - 1)} its rounding error. One method with the
-     * whole computation in its loop, so that no vector crosses a call.
+     * The loop of the three: {@code log(w + corr)}, {@code w = a[i] + s} with the shift
+     * {@code s = one[i & step]} 0 or 1 per lane ({@code step} 0: the lanes of {@code one[0, V)}
+     * for every vector; -1: one shift per element; {@code one} null: no shift, the plain log,
+     * whose loop C2 compiles without the shift's four operations, a third faster),
+     * {@code corr = a[i] - (w - s)} its rounding error (0 where {@code s = 0}: {@code w - 0} is
+     * {@code a[i]}, and a correction of 0 leaves {@code x} as it is, so a lane of log gets the
+     * same bits with a shift of 0 as without). One
+     * method with the whole computation in its loop, so that no vector crosses a call.
      *
      * <p>No division: {@code w = 2^e f}, {@code f} in {@code [sqrt(1/2), sqrt(2))} (from the bits:
      * {@code e} is the exponent of {@code w / sqrt(1/2)}, {@code f} the bits of {@code w} less
@@ -514,35 +535,36 @@ final class VectorMath {
      * {@code x = (f - 1) + corr 2^-e}.
      *
      * <p>The special arguments (w not a positive normal float: 0, negative, subnormal, +inf, NaN;
-     * and log1p(-0)) are one test per vector: a vector with none (nearly all) takes the straight
-     * path; one with any goes through {@link #logSpecial}, which computes its ordinary lanes with
-     * the same operations, so a lane's result does not depend on its neighbours.
+     * with a shift, w at or above 2^127 sqrt(2), where 2^-e is not a float, and
+     * {@code a[i] = -0}, whose log1p is -0) are one test per vector: a vector with none (nearly all) takes the straight path;
+     * one with any goes through {@link #logSpecial}, which computes its ordinary lanes with the
+     * same operations, so a lane's result does not depend on its neighbours.
      */
-    private static void logInPlace(float[] a, int n, boolean onePlus) {
-        // log1p takes w >= 2^127 sqrt(2) (e = 128, where 2^-e is not a float) the special way too
-        final int high = onePlus ? LOG1P_HIGH_BITS : INF_BITS;
+    private static void logInPlace(float[] a, float[] one, int step, int n) {
+        final boolean shifted = one != null; // loop-invariant: C2 compiles a loop for each case
         for (int off = 0; off < n; off += F.length()) {
             FloatVector u = FloatVector.fromArray(F, a, off);
-            FloatVector w = onePlus ? u.add(1f) : u;
+            // a shift of 0 for the plain log: w = u (but -0 + 0 = +0, whose log is -inf as -0's)
+            FloatVector s = FloatVector.fromArray(F, shifted ? one : ZEROS, off & step);
+            FloatVector w = u.add(s);
             IntVector bits = w.reinterpretAsInts();
             // as ints, the positive normal floats are [MIN_NORMAL_BITS, INF_BITS); the negative
             // ones, -0 and -NaN are negative ints
             VectorMask<Integer> special = bits.compare(VectorOperators.LT, MIN_NORMAL_BITS)
-                    .or(bits.compare(VectorOperators.GE, high));
-            if (onePlus) { // u = -0: the straight path gives +0
-                special = special.or(u.reinterpretAsInts().compare(VectorOperators.EQ, Integer.MIN_VALUE));
+                    .or(bits.compare(VectorOperators.GE, shifted ? LOG1P_HIGH_BITS : INF_BITS));
+            if (shifted) {
+                special = special.or(u.reinterpretAsInts().compare(VectorOperators.EQ, Integer.MIN_VALUE)); // u = -0
             }
             if (special.anyTrue()) {
-                logSpecial(a, off, onePlus);
+                logSpecial(a, off, shifted ? one : ZEROS, off & step);
                 continue;
             }
             // the core, the same operations as logSpecial's
             IntVector eBits = bits.sub(SQRT_HALF_BITS).and(0xff800000); // e << 23
             FloatVector x = bits.sub(eBits).reinterpretAsFloats().sub(1f);
-            // x + corr 2^-e, 2^-e from the bits: exact for -24 <= e <= 126, 0 for e = 127
-            // (w >= 2^24, where corr is 0)
-            if (onePlus) {
-                FloatVector corr = u.sub(w.sub(1f));
+            // x + corr 2^-e, 2^-e from the bits: exact for -126 <= e <= 127
+            if (shifted) {
+                FloatVector corr = u.sub(w.sub(s));
                 x = corr.fma(bits.broadcast(ONE_BITS).sub(eBits).reinterpretAsFloats(), x);
             }
             FloatVector ef = (FloatVector) eBits.lanewise(VectorOperators.ASHR, 23).convert(VectorOperators.I2F, 0);
@@ -563,24 +585,25 @@ final class VectorMath {
     }
 
     /**
-     * One vector of {@link #logInPlace(float[], int, boolean)}'s loop, at {@code a[off]}, with a
-     * special argument among its lanes: the loop's operations for the ordinary lanes (subnormal
-     * w scaled by 2^24 first), then 0 gives -inf, below 0 and NaN give NaN, +inf stays +inf (as
-     * {@code Math.log} of w), and log1p(+-0) is +-0, log1p(NaN) the same NaN. Arrays in and out,
-     * no vector: see the class comment.
+     * One vector of {@link #logInPlace(float[], float[], int, int)}'s loop, at {@code a[off]}
+     * with its shifts at {@code one[at]}, with a special argument among its lanes: the loop's
+     * operations for the ordinary lanes (subnormal w scaled by 2^24 first), then 0 gives -inf,
+     * below 0 and NaN give NaN, +inf stays +inf (as {@code Math.log} of w), and where the shift
+     * is 1, log1p(+-0) is +-0, log1p(NaN) the same NaN. Arrays in and out, no vector: see the
+     * class comment.
      */
-    private static void logSpecial(float[] a, int off, boolean onePlus) {
+    private static void logSpecial(float[] a, int off, float[] one, int at) {
         final FloatVector zero = FloatVector.zero(F);
         FloatVector u = FloatVector.fromArray(F, a, off);
-        FloatVector w = onePlus ? u.add(1f) : u;
+        FloatVector s = FloatVector.fromArray(F, one, at);
+        FloatVector w = u.add(s);
         VectorMask<Float> sub = w.compare(VectorOperators.LT, MIN_NORMAL); // 0 and below too: blended over
         IntVector bits = w.blend(w.mul(0x1p24f), sub).reinterpretAsInts();
         IntVector eBits = bits.sub(SQRT_HALF_BITS).and(0xff800000);
         FloatVector x = bits.sub(eBits).reinterpretAsFloats().sub(1f);
-        if (onePlus) { // 2^-e is 0 for e = 128 (-inf's bits, a negative int, made 0): corr is 0 there
-            FloatVector corr = u.sub(w.sub(1f));
-            x = corr.fma(bits.broadcast(ONE_BITS).sub(eBits).max(0).reinterpretAsFloats(), x);
-        }
+        // 2^-e is 0 for e = 128 (-inf's bits, a negative int, made 0): corr is 0 there
+        FloatVector corr = u.sub(w.sub(s));
+        x = corr.fma(bits.broadcast(ONE_BITS).sub(eBits).max(0).reinterpretAsFloats(), x);
         FloatVector ef = ((FloatVector) eBits.lanewise(VectorOperators.ASHR, 23).convert(VectorOperators.I2F, 0))
                 .sub(zero.blend(24f, sub));
         FloatVector z = x.mul(x);
@@ -599,9 +622,8 @@ final class VectorMath {
         r = r.blend(Float.NaN, w.compare(VectorOperators.LT, 0f).or(w.test(VectorOperators.IS_NAN)))
                 .blend(Float.NEGATIVE_INFINITY, w.compare(VectorOperators.EQ, 0f))
                 .blend(Float.POSITIVE_INFINITY, w.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
-        if (onePlus) { // log1p(+-0) is +-0, log1p(NaN) the same NaN
-            r = r.blend(u, u.compare(VectorOperators.EQ, 0f).or(u.test(VectorOperators.IS_NAN)));
-        }
+        // log1p(+-0) is +-0, log1p(NaN) the same NaN
+        r = r.blend(u, u.compare(VectorOperators.EQ, 0f).or(u.test(VectorOperators.IS_NAN)).and(s.compare(VectorOperators.EQ, 1f)));
         r.intoArray(a, off);
     }
 

@@ -225,6 +225,34 @@ class VectorMathTest {
         }
     }
 
+    /**
+     * {@code logOrLog1pInPlace}: each lane the bits of {@code logInPlace} where its shift is 0 and
+     * of {@code log1pInPlace} where it is 1, whatever its neighbours' shifts, special arguments
+     * (0, -0, -1, subnormals, huge, +-inf, NaN, negative) included.
+     */
+    @Test
+    void logOrLog1pIsLogOrLog1pLaneByLane() {
+        float[] a = uniform(16, 4096, -1, 3);
+        float[] specials = {0f, -0f, -1f, Float.MIN_VALUE, 1e-39f, 3e38f, Float.MAX_VALUE, Float.POSITIVE_INFINITY,
+            Float.NEGATIVE_INFINITY, Float.NaN, -2f, 1e-30f, -1e-30f, 1f};
+        for (int i = 0; i < a.length; i += 37) {
+            a[i] = specials[(i / 37) % specials.length];
+        }
+        float[] one = new float[a.length];
+        SplittableRandom r = new SplittableRandom(17);
+        for (int i = 0; i < one.length; i++) {
+            one[i] = r.nextBoolean() ? 1f : 0f;
+        }
+        float[] log = inPlace(a, false), log1p = inPlace(a, true);
+        float[] got = a.clone();
+        VectorMath.logOrLog1pInPlace(got, one, got.length);
+        for (int i = 0; i < a.length; i++) {
+            float expected = one[i] == 1f ? log1p[i] : log[i];
+            assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(got[i]),
+                    (one[i] == 1f ? "log1p(" : "log(") + a[i] + ")");
+        }
+    }
+
     @Test
     void logWithinItsBudget() {
         SplittableRandom r = new SplittableRandom(7);
