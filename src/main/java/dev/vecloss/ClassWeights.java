@@ -1,6 +1,7 @@
 package dev.vecloss;
 
 import dev.vecloss.internal.CountProblem;
+import dev.vecloss.internal.ImageCounts;
 import dev.vecloss.internal.Parallel;
 import dev.vecloss.internal.Targets;
 import java.util.Arrays;
@@ -18,6 +19,10 @@ import java.util.Objects;
  * {@code [0, C)} is an {@link IllegalArgumentException} naming its value and its flat index (the
  * lowest such index, whatever the thread count). Counts are exact 64-bit integers, the same at
  * any thread count. On SIMD kernels uint8 labels go through a vectorised histogram.
+ * {@link #countsWithImagePixels} also gives, for labels with an image axis
+ * {@code (images, d1, ..., dk)}, Eigen and Fergus's per-image pixel totals {@code P_j}: the sum,
+ * over the images in which class {@code j} occurs, of the image's non-ignored labels (counted
+ * image by image, exact in 64 bits, the same at any thread count).
  *
  * <h2>Schemes</h2>
  * With {@code N = sum_j n_j} and {@code C} the number of classes, {@link #weights} gives:
@@ -29,11 +34,13 @@ import java.util.Objects;
  *       {@code pos_weight} of BCE with logits for binary labels ({@link #posWeight});</li>
  *   <li>{@link Scheme#INVERSE_NORMALIZED}: {@code (1 / n_j) / sum_k (1 / n_k)}, summing to 1, or
  *       to {@link Options#scale()} ({@code C} for a mean weight of 1);</li>
- *   <li>{@link Scheme#MEDIAN_FREQUENCY}: {@code median_k(n_k) / n_j} (Eigen and Fergus), the
- *       median over the counted classes, the mean of the two middle ones for an even number. It
- *       uses the fallback frequency {@code f_j = n_j / N} of LOSSES.md 9: the paper's
- *       {@code f_j = n_j / P_j} needs the pixels of the images in which class j occurs, which
- *       streamed counts do not have;</li>
+ *   <li>{@link Scheme#MEDIAN_FREQUENCY}: {@code median_k(f_k) / f_j} (Eigen and Fergus), the
+ *       median over the counted classes, the mean of the two middle ones for an even number.
+ *       With the per-image pixel totals of {@link #countsWithImagePixels} ({@link Counts}), the
+ *       paper's frequency {@code f_j = n_j / P_j}, {@code P_j} the non-ignored labels of the
+ *       images in which class j occurs; from counts alone ({@code long[]}, or 1-d labels, which
+ *       have no image axis) LOSSES.md 9's fallback {@code f_j = n_j / N}, that is
+ *       {@code median_k(n_k) / n_j}. {@link Weights#frequency()} says which was used;</li>
  *   <li>{@link Scheme#EFFECTIVE_NUMBER}: {@code (1 - beta) / (1 - beta^n_j)} (Cui et al.),
  *       scaled so that the weights sum to C; {@code 1 - beta^n} is computed as
  *       {@code -expm1(n log beta)}, which does not round to 1 for large n. beta 0 gives uniform
@@ -186,12 +193,101 @@ public final class ClassWeights {
         try {
             Parallel.counts(n, Parallel.grain(1), threads, numClasses, CountProblem::chunk, p, out);
         } catch (Targets.BadTarget e) {
-            throw new IllegalArgumentException(what + ": label " + e.value + " is out of bounds at flat index "
-                    + e.position + " of the labels (classes 0.." + (numClasses - 1) + ", ignore_index "
-                    + options.ignoreIndex() + ")");
+            throw badLabel(e, numClasses, options);
         } finally {
             p.clear();
         }
+    }
+
+    private static IllegalArgumentException badLabel(Targets.BadTarget e, int numClasses, Options options) {
+        return new IllegalArgumentException("class_weights: label " + e.value + " is out of bounds at flat index "
+                + e.position + " of the labels (classes 0.." + (numClasses - 1) + ", ignore_index "
+                + options.ignoreIndex() + ")");
+    }
+
+    /**
+     * Per-class counts {@code n_j} and, where the labels have an image axis, Eigen and Fergus's
+     * per-image pixel totals {@code P_j} (LOSSES.md 9): the sum, over the images in which class
+     * {@code j} occurs at least once, of that image's non-ignored labels. A class never seen has
+     * {@code n_j = P_j = 0}; any other has {@code n_j <= P_j}.
+     *
+     * <p>The arrays are the record's own (not copied): do not change them after making one.
+     *
+     * @param counts      {@code n_j}, one per class
+     * @param imagePixels {@code P_j}, one per class, or null when not known (labels without an
+     *                    image axis, or counts made elsewhere)
+     */
+    public record Counts(long[] counts, long[] imagePixels) {
+        /**
+         * @throws IllegalArgumentException when {@code imagePixels} does not have one entry per
+         *         class, or a {@code P_j} is below {@code n_j}, or above 0 where {@code n_j = 0}
+         */
+        public Counts {
+            Objects.requireNonNull(counts, "counts");
+            if (imagePixels != null) {
+                if (imagePixels.length != counts.length) {
+                    throw new IllegalArgumentException("class_weights: " + imagePixels.length
+                            + " image pixel totals for " + counts.length + " classes");
+                }
+                for (int j = 0; j < counts.length; j++) {
+                    if (imagePixels[j] < counts[j] || (counts[j] == 0 && imagePixels[j] != 0)) {
+                        throw new IllegalArgumentException("class_weights: image pixel total " + imagePixels[j]
+                                + " of class " + j + " does not fit its count " + counts[j]
+                                + " (it is at least the count, and 0 for a class never seen)");
+                    }
+                }
+            }
+        }
+
+        /** Counts without pixel totals: median-frequency then uses the fallback {@code f_j = n_j / N}. */
+        public static Counts of(long[] counts) {
+            return new Counts(counts, null);
+        }
+
+        /** Whether the per-image pixel totals {@code P_j} are known. */
+        public boolean hasImagePixels() {
+            return imagePixels != null;
+        }
+    }
+
+    /**
+     * The counts of {@code labels} in {@code numClasses} classes, as {@link #counts}, and the
+     * per-image pixel totals {@code P_j} ({@link Counts}) when the labels have an image axis:
+     * shape {@code (images, d1, ..., dk)} with {@code k >= 1}, the first axis the image (a
+     * {@code (N, H, W)} segmentation mask). For 1-d labels {@code (N)} the totals are null: each
+     * label its own image would make every {@code f_j = n_j / P_j} equal to 1.
+     *
+     * <p>Each image is counted by itself (the SIMD histogram where the image has at least
+     * {@code C} labels), so this costs a little more than {@link #counts}, which it does not
+     * replace; the totals are exact and the same at any thread count.
+     *
+     * @throws IllegalArgumentException as {@link #counts}
+     */
+    public static Counts countsWithImagePixels(Tensor labels, int numClasses, Options options) {
+        Objects.requireNonNull(labels, "labels");
+        Objects.requireNonNull(options, "options");
+        if (labels.rank() < 2 || labels.dtype().isFloating() || numClasses < 1 || numClasses > MAX_CLASSES) {
+            return Counts.of(counts(labels, numClasses, options)); // its checks and errors
+        }
+        long images = labels.dim(0);
+        long size = 1;
+        for (int a = 1; a < labels.rank(); a++) {
+            size *= labels.dim(a);
+        }
+        long n = labels.numel();
+        int threads = Checks.threads(options.threads(), n, labels, null, null, null, null, null);
+        long[] both = new long[2 * numClasses];
+        CountProblem p = CountProblem.forThisThread()
+                .kernels(Problems.kernels(false, null, null))
+                .labels(labels.segment(), labels.dtype().byteSize(), n, numClasses, options.ignoreIndex());
+        try {
+            ImageCounts.count(p, images, size, threads, both);
+        } catch (Targets.BadTarget e) {
+            throw badLabel(e, numClasses, options);
+        } finally {
+            p.clear();
+        }
+        return new Counts(Arrays.copyOfRange(both, 0, numClasses), Arrays.copyOfRange(both, numClasses, 2 * numClasses));
     }
 
     /** The weights of {@code scheme} for {@code counts}, with the default options. */
@@ -210,36 +306,12 @@ public final class ClassWeights {
         Objects.requireNonNull(counts, "counts");
         Objects.requireNonNull(scheme, "scheme");
         Objects.requireNonNull(options, "options");
-        int c = counts.length;
-        if (c == 0) {
-            throw new IllegalArgumentException("class_weights: no classes");
-        }
-        boolean any = false;
-        for (int j = 0; j < c; j++) {
-            if (counts[j] < 0) {
-                throw new IllegalArgumentException("class_weights: count " + counts[j] + " of class " + j
-                        + " is negative");
-            }
-            any |= counts[j] > 0;
-        }
-        if (!any) {
-            throw new IllegalArgumentException("class_weights: every count is zero (no label counted)");
-        }
-        double[] n = new double[c]; // the counts used, after the zero-count policy; 0 = left out
+        double[] n = used(counts, options);
         double total = 0;
-        for (int j = 0; j < c; j++) {
-            n[j] = counts[j];
-            if (counts[j] == 0) {
-                if (options.zeroCount() == ZeroCount.ERROR) {
-                    throw new IllegalArgumentException("class_weights: class " + j
-                            + " has no label (zero count); use ZeroCount.ZERO or CLAMP_ONE to weight it anyway");
-                }
-                if (options.zeroCount() == ZeroCount.CLAMP_ONE) {
-                    n[j] = 1;
-                }
-            }
-            total += n[j];
+        for (double nj : n) {
+            total += nj;
         }
+        int c = n.length;
         double[] w = new double[c];
         switch (scheme) {
             case INVERSE -> each(n, w, nj -> 1 / nj);
@@ -281,6 +353,107 @@ public final class ClassWeights {
         return w;
     }
 
+    /** The frequency {@link Scheme#MEDIAN_FREQUENCY} used (LOSSES.md 9 asks to say which). */
+    public enum Frequency {
+        /**
+         * {@code f_j = n_j / P_j}, {@code P_j} the non-ignored labels of the images in which class
+         * j occurs: Eigen and Fergus's median frequency balancing.
+         */
+        IMAGE_PIXELS,
+        /**
+         * {@code f_j = n_j / N}: LOSSES.md 9's fallback without {@code P_j} (so
+         * {@code w_j = median(n) / n_j}). Every scheme other than median-frequency is a function
+         * of the counts alone and reports this too.
+         */
+        TOTAL
+    }
+
+    /**
+     * Weights and how they were made.
+     *
+     * @param weights   one per class, in double (the array is the record's own)
+     * @param frequency the frequency median-frequency used; {@link Frequency#TOTAL} for the
+     *                  other schemes
+     */
+    public record Weights(double[] weights, Frequency frequency) {
+        /** Checks that neither is null. */
+        public Weights {
+            Objects.requireNonNull(weights, "weights");
+            Objects.requireNonNull(frequency, "frequency");
+        }
+    }
+
+    /**
+     * The weights of {@code scheme} for {@code counts} (see the class comment): as
+     * {@link #weights(long[], Scheme, Options)}, except that {@link Scheme#MEDIAN_FREQUENCY}
+     * uses {@code f_j = n_j / P_j} when the counts have their per-image pixel totals. Under
+     * {@link ZeroCount#CLAMP_ONE} a class never seen then gets {@code f_j = 1 / N}, the least
+     * frequency any seen class can have ({@code n_j >= 1}, {@code P_j <= N}), so its weight is
+     * at least every seen class's.
+     *
+     * @throws IllegalArgumentException as {@link #weights(long[], Scheme, Options)}
+     */
+    public static Weights weights(Counts counts, Scheme scheme, Options options) {
+        Objects.requireNonNull(counts, "counts");
+        Objects.requireNonNull(scheme, "scheme");
+        Objects.requireNonNull(options, "options");
+        if (scheme != Scheme.MEDIAN_FREQUENCY || !counts.hasImagePixels()) {
+            return new Weights(weights(counts.counts(), scheme, options), Frequency.TOTAL);
+        }
+        double[] n = used(counts.counts(), options);
+        long[] pixels = counts.imagePixels();
+        double total = 0;
+        for (double nj : n) {
+            total += nj;
+        }
+        double[] f = new double[n.length]; // 0 = left out, as n
+        for (int j = 0; j < n.length; j++) {
+            if (n[j] > 0) {
+                f[j] = pixels[j] > 0 ? n[j] / pixels[j] : 1 / total; // P_j = 0 only for a clamped class
+            }
+        }
+        double median = median(f);
+        double[] w = new double[n.length];
+        each(f, w, fj -> median / fj);
+        return new Weights(w, Frequency.IMAGE_PIXELS);
+    }
+
+    /**
+     * The counts as the schemes use them, after the checks and the zero-count policy: a class
+     * never seen is 0 (left out) or 1 ({@link ZeroCount#CLAMP_ONE}).
+     */
+    private static double[] used(long[] counts, Options options) {
+        int c = counts.length;
+        if (c == 0) {
+            throw new IllegalArgumentException("class_weights: no classes");
+        }
+        boolean any = false;
+        for (int j = 0; j < c; j++) {
+            if (counts[j] < 0) {
+                throw new IllegalArgumentException("class_weights: count " + counts[j] + " of class " + j
+                        + " is negative");
+            }
+            any |= counts[j] > 0;
+        }
+        if (!any) {
+            throw new IllegalArgumentException("class_weights: every count is zero (no label counted)");
+        }
+        double[] n = new double[c]; // the counts used, after the zero-count policy; 0 = left out
+        for (int j = 0; j < c; j++) {
+            n[j] = counts[j];
+            if (counts[j] == 0) {
+                if (options.zeroCount() == ZeroCount.ERROR) {
+                    throw new IllegalArgumentException("class_weights: class " + j
+                            + " has no label (zero count); use ZeroCount.ZERO or CLAMP_ONE to weight it anyway");
+                }
+                if (options.zeroCount() == ZeroCount.CLAMP_ONE) {
+                    n[j] = 1;
+                }
+            }
+        }
+        return n;
+    }
+
     private interface Formula {
         double of(double nj);
     }
@@ -320,7 +493,10 @@ public final class ClassWeights {
      * convenience for cross-entropy and NLL. The counts are of {@code target} over the
      * {@code C} classes of {@code input} (class axis 1), skipping {@code base.ignoreIndex()}
      * (not {@code options.ignoreIndex()}: the loss's ignored targets are the ones left out); the
-     * weight tensor has the input's dtype.
+     * weight tensor has the input's dtype. {@link Scheme#MEDIAN_FREQUENCY} on a target with
+     * spatial axes {@code (N, d1, ...)} uses the per-image pixel totals
+     * ({@link #countsWithImagePixels}, each sample an image), on an {@code (N)} target the
+     * fallback {@code f_j = n_j / N}.
      *
      * @throws IllegalArgumentException as {@link #counts} and {@link #weights}, and for a target
      *         that does not fit the input
@@ -337,7 +513,10 @@ public final class ClassWeights {
             throw new IllegalArgumentException("class_weights: " + c + " classes, at most " + MAX_CLASSES);
         }
         Options o = options.withIgnoreIndex(base.ignoreIndex());
-        double[] w = weights(counts(target, (int) c, o), scheme, o);
+        // the pixel totals only where a scheme reads them (they cost a per-image pass)
+        double[] w = scheme == Scheme.MEDIAN_FREQUENCY
+                ? weights(countsWithImagePixels(target, (int) c, o), scheme, o).weights()
+                : weights(counts(target, (int) c, o), scheme, o);
         return base.withWeight(tensor(w, input.dtype()));
     }
 

@@ -23,7 +23,9 @@ final class ClassWeightsCommand {
     static final Option SCHEME = Option.choice("--scheme", "S",
             "inverse (1/n), balanced (N/(C n), scikit-learn's), odds ((N-n)/n,\n"
             + "BCE's pos_weight), inverse-normalized (1/n, summing to 1),\n"
-            + "median-frequency (median(n)/n over the classes seen),\n"
+            + "median-frequency (median(f)/f over the classes seen, f = n/P with\n"
+            + "P the labels of the images holding the class, the first axis the\n"
+            + "image; f = n/N for 1-d labels),\n"
             + "effective-number ((1-B)/(1-B^n), summing to C)",
             "balanced", Arrays.stream(ClassWeights.Scheme.values()).map(ClassWeights.Scheme::cliName)
                     .toArray(String[]::new));
@@ -41,10 +43,20 @@ final class ClassWeightsCommand {
             """
             Prints one line per class, 'class count weight', no header: the weight in double
             (--output holds it rounded to float32). Counts are exact and do not depend on
-            --threads.
+            --threads. median-frequency says on stderr which frequency it used: Eigen and
+            Fergus's f = n/P for labels with an image axis (N, d1, ...), P the non-ignored
+            labels of the images in which the class occurs; f = n/N (LOSSES.md 9's fallback)
+            for 1-d labels.
 
             """ + LossOptions.FILES_NOTE,
             ClassWeightsCommand::run);
+
+    /** The stderr note of median-frequency (after the {@code vecloss: } prefix). */
+    static String frequencyNote(ClassWeights.Frequency frequency) {
+        return frequency == ClassWeights.Frequency.IMAGE_PIXELS
+                ? "median-frequency from f = n/P, P the labels of the images (first axis) holding each class"
+                : "median-frequency from f = n/N (1-d labels: no image axis for per-image totals)";
+    }
 
     private static void run(Command.Call call) throws CliError {
         Args args = call.args();
@@ -61,9 +73,16 @@ final class ClassWeightsCommand {
             Tensor labels = files.input(TARGET.name());
             long[] counts;
             double[] w;
+            ClassWeights.Frequency frequency;
             try {
-                counts = ClassWeights.counts(labels, c, options);
-                w = ClassWeights.weights(counts, scheme, options);
+                // the per-image pixel totals only for the scheme that reads them (a per-image pass)
+                ClassWeights.Counts both = scheme == ClassWeights.Scheme.MEDIAN_FREQUENCY
+                        ? ClassWeights.countsWithImagePixels(labels, c, options)
+                        : ClassWeights.Counts.of(ClassWeights.counts(labels, c, options));
+                ClassWeights.Weights weights = ClassWeights.weights(both, scheme, options);
+                counts = both.counts();
+                w = weights.weights();
+                frequency = weights.frequency();
             } catch (IllegalArgumentException e) {
                 throw files.failure(e);
             }
@@ -77,6 +96,9 @@ final class ClassWeightsCommand {
                 text.append(j).append(' ').append(counts[j]).append(' ').append(w[j]).append('\n');
             }
             files.finishWith(text.toString());
+            if (scheme == ClassWeights.Scheme.MEDIAN_FREQUENCY) { // LOSSES.md 9: say which frequency was used
+                call.err().println("vecloss: " + frequencyNote(frequency));
+            }
         }
     }
 }

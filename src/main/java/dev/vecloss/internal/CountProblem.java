@@ -21,6 +21,7 @@ public final class CountProblem {
     private long length;
     private int c;
     private long ignoreIndex;
+    private long imageSize;
 
     private CountProblem() {}
 
@@ -67,10 +68,20 @@ public final class CountProblem {
         p.kernels.counts(p, from, to, out, off);
     }
 
+    /**
+     * The labels per image when they are counted image by image ({@link ImageCounts}, for the
+     * per-image pixel totals of median-frequency weights); set by {@link ImageCounts#count}.
+     */
+    public CountProblem imageSize(long size) {
+        this.imageSize = size;
+        return this;
+    }
+
     /** Drops the reference to the caller's memory. */
     public void clear() {
         kernels = null;
         labels = null;
+        imageSize = 0;
     }
 
     public LossKernels kernels() { return kernels; }
@@ -81,4 +92,6 @@ public final class CountProblem {
     public long length() { return length; }
     public int c() { return c; }
     public long ignoreIndex() { return ignoreIndex; }
+    /** The labels per image ({@link #imageSize(long)}); 0 until set. */
+    public long imageSize() { return imageSize; }
 }

@@ -61,6 +61,9 @@ public class HistogramBenchmark {
     private ClassWeights.Options options;
     private long[] out;
     private CountProblem problem;
+    /** Labels per image of {@link #panamaImagePixels}. */
+    private static final long IMAGE = 512 * 512;
+    private Tensor images;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -91,11 +94,14 @@ public class HistogramBenchmark {
             }
         }
         labels = Tensor.of(seg, dtype, n);
+        long size = Math.min(n, IMAGE);
+        images = Tensor.of(seg, dtype, n / size, size);
         options = ClassWeights.Options.defaults().withIgnoreIndex(ignore).withThreads(threads);
         out = new long[classes];
         problem = CountProblem.create().kernels(KernelProvider.scalar())
                 .labels(seg, dtype.byteSize(), n, classes, ignore);
-        if (!Arrays.equals(expected, ClassWeights.counts(labels, classes, options))) {
+        if (!Arrays.equals(expected, ClassWeights.counts(labels, classes, options))
+                || !Arrays.equals(expected, ClassWeights.countsWithImagePixels(images, classes, options).counts())) {
             throw new IllegalStateException("self-check failed on " + workload + " (" + Kernels.description() + ")");
         }
     }
@@ -119,6 +125,17 @@ public class HistogramBenchmark {
     public long scalar() {
         ClassWeights.counts(labels, classes, options, out);
         return out[0];
+    }
+
+    /**
+     * {@link ClassWeights#countsWithImagePixels} with the Panama kernels: the same labels read as
+     * images of {@link #IMAGE} labels (512 x 512; the cache workload is one image), counted image
+     * by image for median-frequency's per-image pixel totals. Compare with {@link #panama}.
+     */
+    @Benchmark
+    @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Dvecloss.bench.expect=panama"})
+    public long panamaImagePixels() {
+        return ClassWeights.countsWithImagePixels(images, classes, options).imagePixels()[0];
     }
 
     /** {@link Histogram#compareAndCount} alone, one thread (uint8 only). */
