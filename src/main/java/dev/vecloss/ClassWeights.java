@@ -493,10 +493,10 @@ public final class ClassWeights {
      * convenience for cross-entropy and NLL. The counts are of {@code target} over the
      * {@code C} classes of {@code input} (class axis 1), skipping {@code base.ignoreIndex()}
      * (not {@code options.ignoreIndex()}: the loss's ignored targets are the ones left out); the
-     * weight tensor has the input's dtype. {@link Scheme#MEDIAN_FREQUENCY} on a target with
-     * spatial axes {@code (N, d1, ...)} uses the per-image pixel totals
-     * ({@link #countsWithImagePixels}, each sample an image), on an {@code (N)} target the
-     * fallback {@code f_j = n_j / N}.
+     * weight tensor has the input's dtype. {@link Scheme#MEDIAN_FREQUENCY} takes
+     * {@code f_j = n_j / N}, as the {@code class-weights} command without {@code --per-image};
+     * for Eigen and Fergus's per-image form, pass {@link #countsWithImagePixels} to
+     * {@link #weights(Counts, Scheme, Options)} and the result to {@code base.withWeight}.
      *
      * @throws IllegalArgumentException as {@link #counts} and {@link #weights}, and for a target
      *         that does not fit the input
@@ -513,10 +513,7 @@ public final class ClassWeights {
             throw new IllegalArgumentException("class_weights: " + c + " classes, at most " + MAX_CLASSES);
         }
         Options o = options.withIgnoreIndex(base.ignoreIndex());
-        // the pixel totals only where a scheme reads them (they cost a per-image pass)
-        double[] w = scheme == Scheme.MEDIAN_FREQUENCY
-                ? weights(countsWithImagePixels(target, (int) c, o), scheme, o).weights()
-                : weights(counts(target, (int) c, o), scheme, o);
+        double[] w = weights(counts(target, (int) c, o), scheme, o);
         return base.withWeight(tensor(w, input.dtype()));
     }
 

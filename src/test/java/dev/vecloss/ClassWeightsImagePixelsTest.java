@@ -258,14 +258,19 @@ class ClassWeightsImagePixelsTest {
         assertThrows(IllegalArgumentException.class, () -> ClassWeights.countsWithImagePixels(t, 0, Options.defaults()));
     }
 
-    /** cross-entropy's convenience: a spatial target is a batch of images, so median-frequency uses P_j. */
+    /**
+     * cross-entropy's convenience keeps f = n/N, as the command without --per-image: the counts
+     * (2, 3, 4, 0) give median(2, 3, 4) / n; the per-image weights go through weights(Counts).
+     */
     @Test
-    void crossEntropyOptionsUseThePixelTotalsOfASpatialTarget() {
+    void crossEntropyOptionsKeepTheTotalFrequency() {
         long[] v = {0, 0, 1, 1, -100, -100, 1, 2, 2, 2, 2, -100};
         Tensor target = shaped(DType.INT64, v, 2, 2, 3);
         Tensor input = Tensor.of(new float[2 * 4 * 6], 2, 4, 2, 3);
         CrossEntropy.Options o = ClassWeights.crossEntropyOptions(CrossEntropy.Options.defaults(), input, target,
                 Scheme.MEDIAN_FREQUENCY, Options.defaults());
-        assertArrayEquals(new float[] {1, 1.5f, 0.625f, 0}, o.weight().toFloatArray(), 0);
+        assertArrayEquals(new float[] {1.5f, 1, 0.75f, 0}, o.weight().toFloatArray(), 0);
+        assertArrayEquals(new double[] {1, 1.5, 0.625, 0}, ClassWeights.weights(ClassWeights.countsWithImagePixels(target, 4,
+                Options.defaults()), Scheme.MEDIAN_FREQUENCY, Options.defaults()).weights(), 0);
     }
 }

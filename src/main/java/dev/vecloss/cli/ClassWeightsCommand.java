@@ -23,9 +23,8 @@ final class ClassWeightsCommand {
     static final Option SCHEME = Option.choice("--scheme", "S",
             "inverse (1/n), balanced (N/(C n), scikit-learn's), odds ((N-n)/n,\n"
             + "BCE's pos_weight), inverse-normalized (1/n, summing to 1),\n"
-            + "median-frequency (median(f)/f over the classes seen, f = n/P with\n"
-            + "P the labels of the images holding the class, the first axis the\n"
-            + "image; f = n/N for 1-d labels),\n"
+            + "median-frequency (median(n)/n over the classes seen; with\n"
+            + "--per-image, median(f)/f, f = n/P),\n"
             + "effective-number ((1-B)/(1-B^n), summing to C)",
             "balanced", Arrays.stream(ClassWeights.Scheme.values()).map(ClassWeights.Scheme::cliName)
                     .toArray(String[]::new));
@@ -34,29 +33,25 @@ final class ClassWeightsCommand {
             "a class never seen: zero (weight 0, left out of sums and the\n"
             + "median), clamp-one (counted once) or error",
             "zero", "zero", "clamp-one", "error");
+    static final Option PER_IMAGE = Option.flag("--per-image",
+            "median-frequency from Eigen and Fergus's f = n/P, P the non-ignored\n"
+            + "labels of the images (first axis) in which the class occurs; the\n"
+            + "labels need an image axis, (N, d1, ...)");
     static final Option OUTPUT = Option.output("--output", "W.npy", "the weights, float32, (C)");
 
     static final Command CLASS_WEIGHTS = new Command("class-weights",
             "class weights from the counts of the labels in --target (LOSSES.md 9)",
-            List.of(TARGET, NUM_CLASSES, SCHEME, BETA, LossOptions.IGNORE_INDEX, ZERO_COUNT, OUTPUT,
+            List.of(TARGET, NUM_CLASSES, SCHEME, BETA, LossOptions.IGNORE_INDEX, ZERO_COUNT, PER_IMAGE, OUTPUT,
                     LossOptions.THREADS),
             """
             Prints one line per class, 'class count weight', no header: the weight in double
             (--output holds it rounded to float32). Counts are exact and do not depend on
-            --threads. median-frequency says on stderr which frequency it used: Eigen and
-            Fergus's f = n/P for labels with an image axis (N, d1, ...), P the non-ignored
-            labels of the images in which the class occurs; f = n/N (LOSSES.md 9's fallback)
-            for 1-d labels.
+            --threads. median-frequency is median(n)/n over the classes seen (LOSSES.md 9's
+            f = n/N), or with --per-image Eigen and Fergus's median(f)/f, f = n/P, P the
+            non-ignored labels of the images in which the class occurs.
 
             """ + LossOptions.FILES_NOTE,
             ClassWeightsCommand::run);
-
-    /** The stderr note of median-frequency (after the {@code vecloss: } prefix). */
-    static String frequencyNote(ClassWeights.Frequency frequency) {
-        return frequency == ClassWeights.Frequency.IMAGE_PIXELS
-                ? "median-frequency from f = n/P, P the labels of the images (first axis) holding each class"
-                : "median-frequency from f = n/N (1-d labels: no image axis for per-image totals)";
-    }
 
     private static void run(Command.Call call) throws CliError {
         Args args = call.args();
@@ -67,22 +62,30 @@ final class ClassWeightsCommand {
         ClassWeights.ZeroCount zeroCount = ClassWeights.ZeroCount.valueOf(
                 args.choice(ZERO_COUNT).toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
         int threads = LossOptions.threads(args);
+        boolean perImage = args.flag(PER_IMAGE);
+        if (perImage && scheme != ClassWeights.Scheme.MEDIAN_FREQUENCY) {
+            throw new CliError("--per-image is median-frequency's (the other schemes read the counts alone), not "
+                    + scheme.cliName() + "'s");
+        }
         ClassWeights.Options options = LossOptions.checked(BETA, () -> ClassWeights.Options.defaults()
                 .withBeta(beta).withIgnoreIndex(ignore).withZeroCount(zeroCount).withThreads(threads));
         try (LossFiles files = LossFiles.open(call)) {
             Tensor labels = files.input(TARGET.name());
             long[] counts;
             double[] w;
-            ClassWeights.Frequency frequency;
             try {
-                // the per-image pixel totals only for the scheme that reads them (a per-image pass)
-                ClassWeights.Counts both = scheme == ClassWeights.Scheme.MEDIAN_FREQUENCY
-                        ? ClassWeights.countsWithImagePixels(labels, c, options)
-                        : ClassWeights.Counts.of(ClassWeights.counts(labels, c, options));
-                ClassWeights.Weights weights = ClassWeights.weights(both, scheme, options);
+                ClassWeights.Counts both;
+                if (perImage) { // the per-image pass only when asked for
+                    if (labels.rank() < 2) {
+                        throw new IllegalArgumentException("class_weights: --per-image needs labels with an image axis, "
+                                + "shape (N, d1, ...), got " + java.util.Arrays.toString(labels.shape()));
+                    }
+                    both = ClassWeights.countsWithImagePixels(labels, c, options);
+                } else {
+                    both = ClassWeights.Counts.of(ClassWeights.counts(labels, c, options));
+                }
                 counts = both.counts();
-                w = weights.weights();
-                frequency = weights.frequency();
+                w = ClassWeights.weights(both, scheme, options).weights();
             } catch (IllegalArgumentException e) {
                 throw files.failure(e);
             }
@@ -96,9 +99,6 @@ final class ClassWeightsCommand {
                 text.append(j).append(' ').append(counts[j]).append(' ').append(w[j]).append('\n');
             }
             files.finishWith(text.toString());
-            if (scheme == ClassWeights.Scheme.MEDIAN_FREQUENCY) { // LOSSES.md 9: say which frequency was used
-                call.err().println("vecloss: " + frequencyNote(frequency));
-            }
         }
     }
 }

@@ -13,8 +13,6 @@ import dev.vecloss.npy.NpyFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -58,54 +56,46 @@ class ClassWeightsCommandTest extends CliTestBase {
                 expected.append(j).append(' ').append(counts[j]).append(' ').append(w[j]).append('\n');
             }
             for (String threads : new String[] {"1", "2", "7"}) {
-                Run r = run("class-weights", "--target", p(y), "--num-classes", "5", "--scheme", s.cliName(),
-                        "--beta", "0.99", "--threads", threads);
-                if (s == ClassWeights.Scheme.MEDIAN_FREQUENCY) { // 1-d labels: the fallback, said on stderr
-                    assertSuccessWithNote(r, expected.toString(), ClassWeights.Frequency.TOTAL);
-                } else {
-                    assertSuccess(r, expected.toString());
-                }
+                assertSuccess(run("class-weights", "--target", p(y), "--num-classes", "5", "--scheme", s.cliName(),
+                        "--beta", "0.99", "--threads", threads), expected.toString());
             }
         }
     }
 
-    /** Success, with median-frequency's one note on stderr saying which frequency it used. */
-    static void assertSuccessWithNote(Run r, String expectedOut, ClassWeights.Frequency frequency) {
-        List<String> err = new ArrayList<>();
-        err.add("vecloss: " + ClassWeightsCommand.frequencyNote(frequency));
-        err.addAll(successErr());
-        assertEquals(err, r.errLines(), r.err);
-        assertEquals(0, r.status, r.err);
-        assertEquals(expectedOut, r.out);
-    }
-
     /**
-     * median-frequency on labels with an image axis: Eigen and Fergus's f = n/P. The two images
-     * of ClassWeightsImagePixelsTest.aTinyCaseWorkedOutByHand, (2, 2, 3), ignore_index 255:
-     * n = (2, 3, 4, 0), P = (4, 9, 5, 0), f = (1/2, 1/3, 4/5), median 1/2, w = (1, 3/2, 5/8, 0).
+     * median-frequency with --per-image on labels with an image axis: Eigen and Fergus's
+     * f = n/P. The two images of ClassWeightsImagePixelsTest.aTinyCaseWorkedOutByHand, (2, 2, 3),
+     * ignore_index 255: n = (2, 3, 4, 0), P = (4, 9, 5, 0), f = (1/2, 1/3, 4/5), median 1/2,
+     * w = (1, 3/2, 5/8, 0). Without the flag, CLI.md's median(n)/n: median(2, 3, 4) / n.
      */
     @Test
-    void medianFrequencyUsesThePerImagePixelTotals() throws IOException {
+    void medianFrequencyPerImageUsesThePixelTotals() throws IOException {
         long[] v = {0, 0, 1, 1, 255, 255, 1, 2, 2, 2, 2, 255};
         Path y = NpyFiles.u8(dir.resolve("y.npy"), v, 2, 2, 3);
         Path w = dir.resolve("w.npy");
         for (String threads : new String[] {"1", "2"}) {
-            Run r = run("class-weights", "--target", p(y), "--num-classes", "4", "--ignore-index", "255",
-                    "--scheme", "median-frequency", "--output", p(w), "--threads", threads);
-            assertSuccessWithNote(r, "0 2 1.0\n1 3 1.5\n2 4 0.625\n3 0 0.0\n", ClassWeights.Frequency.IMAGE_PIXELS);
+            assertSuccess(run("class-weights", "--target", p(y), "--num-classes", "4", "--ignore-index", "255",
+                    "--scheme", "median-frequency", "--per-image", "--output", p(w), "--threads", threads),
+                    "0 2 1.0\n1 3 1.5\n2 4 0.625\n3 0 0.0\n");
             try (NpyArray a = Npy.read(w)) {
                 assertArrayEquals(new float[] {1, 1.5f, 0.625f, 0}, a.tensor().toFloatArray(), 0);
             }
         }
-        // the same labels flat: no image axis, so f = n/N: median(2, 3, 4) / n
-        Path flat = NpyFiles.u8(dir.resolve("flat.npy"), v, v.length);
-        assertSuccessWithNote(run("class-weights", "--target", p(flat), "--num-classes", "4", "--ignore-index", "255",
-                "--scheme", "median-frequency"), "0 2 1.5\n1 3 1.0\n2 4 0.75\n3 0 0.0\n", ClassWeights.Frequency.TOTAL);
-        // errors as the plain counts: the flat index of the bad label, no output left behind
+        assertSuccess(run("class-weights", "--target", p(y), "--num-classes", "4", "--ignore-index", "255",
+                "--scheme", "median-frequency"), "0 2 1.5\n1 3 1.0\n2 4 0.75\n3 0 0.0\n");
+        // flat labels have no image axis; the flag is median-frequency's only
         Files.deleteIfExists(w);
+        Path flat = NpyFiles.u8(dir.resolve("flat.npy"), v, v.length);
+        fails(new String[] {"class-weights", "--target", p(flat), "--num-classes", "4", "--ignore-index", "255",
+                "--scheme", "median-frequency", "--per-image", "--output", p(w)}, "--per-image needs labels with an image axis",
+                "\\[12\\]");
+        assertFalse(Files.exists(w));
+        fails(new String[] {"class-weights", "--target", p(y), "--num-classes", "4", "--scheme", "balanced", "--per-image"},
+                "--per-image is median-frequency's");
+        // errors as the plain counts: the flat index of the bad label, no output left behind
         Path bad = NpyFiles.i64(dir.resolve("bad.npy"), new long[] {0, 1, 2, 1, 9, 1}, 2, 3);
         fails(new String[] {"class-weights", "--target", p(bad), "--num-classes", "3", "--scheme", "median-frequency",
-                "--output", p(w)}, "label 9 is out of bounds at flat index 4", "bad\\.npy");
+                "--per-image", "--output", p(w)}, "label 9 is out of bounds at flat index 4", "bad\\.npy");
         assertFalse(Files.exists(w));
     }
 
