@@ -62,6 +62,7 @@ NEW_LOSSES = {
     "bce_with_logits_pos_weight": dict(loss="bce_with_logits", pos_weight=True),
     "bce_with_logits_grad": dict(loss="bce_with_logits", grad=True),
     "bce": dict(loss="bce"),
+    "bce_hard": dict(loss="bce", hard=True),
     "sigmoid_focal": dict(loss="sigmoid_focal", alpha=0.25, gamma=2.0),
     "hinge": dict(loss="hinge"),
     "multi_margin": dict(loss="multi_margin", p=1, margin=1.0),
@@ -200,9 +201,11 @@ def operands(rng, s):
         del z
         q = rng.random(size=shape)
         return dict(input=x, target=(q / q.sum(axis=1, keepdims=True)).astype(f32))
-    if loss == "bce":  # probabilities in (0, 1), soft labels
+    if loss == "bce":  # probabilities in (0, 1), soft labels (or 0/1 labels: binary classification)
         x = rng.uniform(np.finfo(f32).tiny, 1, size=shape).astype(f32)
         x[x >= 1] = np.nextafter(f32(1), f32(0))
+        if s.get("hard"):
+            return dict(input=x, target=rng.integers(0, 2, size=shape).astype(f32))
         return dict(input=x, target=rng.random(size=shape).astype(f32))
     x = rng.uniform(-4, 4, size=shape).astype(f32)
     if loss in ("sigmoid_focal", "hinge"):  # 0/1 labels: torchvision's documented targets, Keras's rule
@@ -678,6 +681,7 @@ LABELS = {
     "grad1000": "CE, forward + gradient", "prob1000": "CE, probability targets",
     "bce_with_logits": "BCE with logits, mean", "bce_with_logits_pos_weight": "BCE with logits, pos_weight",
     "bce_with_logits_grad": "BCE with logits, forward + gradient", "bce": "BCE on probabilities",
+    "bce_hard": "BCE on probabilities, labels 0 and 1",
     "sigmoid_focal": "sigmoid focal (torchvision)", "hinge": "hinge (Keras label rule)",
     "multi_margin": "multi_margin_loss, p = 1", "softmax_focal": "softmax focal, gamma 2",
     "kl_div": "kl_div batchmean", "dice": "Dice, multiclass from logits", "jaccard": "Jaccard",
