@@ -24,10 +24,10 @@ import jdk.incubator.vector.VectorOperators;
  * rare scalar step; the loss does not need the exact maximum ({@link ScalarKernels#nll} takes any
  * reference). The target's own exponential is zeroed in the buffer before the sum, so that the
  * loss is {@code log1p(S' / exp(x_y - M))}, exact for a confident row. Index targets without
- * smoothing, the common case, take {@link #indexSums} instead: the row's maximum first, then the
+ * smoothing, the common case, take {@link #maxSums} instead: the row's maximum first, then the
  * exponentials against it straight from the segment (two reads, the second from cache, and no
  * copy, no rescaling: 20-30 % faster on cache-resident batches). Smoothing and probability
- * targets do the same ({@link #probSums}), with their linear sums in one more read
+ * targets do the same, with their linear sums in one more read
  * ({@link #linearSums}); the online form above remains for a row whose maximum is not finite,
  * whose NaN it gives. The gradient reads the row again, from cache, tile by tile.
  *
@@ -99,7 +99,7 @@ final class AlongClasses {
                 continue;
             }
             final int yi = (int) y;
-            if (!indexSums(x, off, c, yi, sc)) {
+            if (!maxSums(x, off, c, yi, sc)) {
                 rowSums(p, off, c, yi, null, sc);
             } else if (eps > 0) {
                 linearSums(p, off, c, null, sc);
@@ -153,7 +153,7 @@ final class AlongClasses {
         double total = 0;
         for (long row = from; row < to; row++) {
             final long off = row * c * 4L;
-            if (!probSums(x, off, c, sc)) {
+            if (!maxSums(x, off, c, -1, sc)) {
                 rowSums(p, off, c, -1, p.probTarget(), sc);
             } else {
                 linearSums(p, off, c, p.probTarget(), sc);
@@ -191,48 +191,30 @@ final class AlongClasses {
     }
 
     /**
-     * The row sums of index targets without smoothing, the common case, in two reads of the row
-     * from the segment (the second from L1 or L2): its maximum M, then
-     * {@code sum_{k != y} exp(x_k - M)} a tile at a time ({@link VectorMath#expSum}: one
-     * subtraction and one exponential per logit, no copy, no rescaling; each tile's float sum
-     * added in double, as {@link #rowSums} does). Returns false, having set nothing, for a row
-     * whose maximum is not finite (NaN, +-inf: {@link #rowSums} gives its NaN).
+     * The row sums at the row's exact maximum M, in two reads of the row from the segment (the
+     * second from L1 or L2): M, then {@code sum_{k != y} exp(x_k - M)} a tile at a time
+     * ({@link VectorMath#expSum}: one subtraction and one exponential per logit, no copy, no
+     * rescaling; each tile's float sum added in double, as {@link #rowSums} does), or for
+     * {@code y < 0} (probability targets) the sum over every k but the row's first maximum (whose
+     * term, exp(0) = 1, the caller adds back), as {@link #rowSums} takes them. Returns false,
+     * having set nothing, for a row whose maximum is not finite (NaN, +-inf: {@link #rowSums}
+     * gives its NaN).
      */
-    private static boolean indexSums(MemorySegment x, long off, int c, int y, Scratch sc) {
+    private static boolean maxSums(MemorySegment x, long off, int c, int y, Scratch sc) {
         final float max = rowMax(x, off, c);
         if (!Float.isFinite(max)) {
             return false;
         }
+        final int skip = y >= 0 ? y : indexOf(x, off, c, max);
         double rest = 0;
         for (int t0 = 0; t0 < c; t0 += TILE) {
-            rest += VectorMath.expSum(x, off + t0 * 4L, Math.min(TILE, c - t0), max, y - t0, sc.staging);
+            rest += VectorMath.expSum(x, off + t0 * 4L, Math.min(TILE, c - t0), max, skip - t0, sc.staging);
         }
         sc.reference = max;
         sc.max = max;
         sc.rest = rest;
         sc.shifted = 0;
         sc.wq = 0;
-        return true;
-    }
-
-    /**
-     * {@link #indexSums} for probability targets: the sum leaves out the row's first maximum
-     * instead of the target (its term, exp(0) = 1, is added back by the caller). Returns false,
-     * having set nothing, for a row whose maximum is not finite.
-     */
-    private static boolean probSums(MemorySegment x, long off, int c, Scratch sc) {
-        final float max = rowMax(x, off, c);
-        if (!Float.isFinite(max)) {
-            return false;
-        }
-        final int top = indexOf(x, off, c, max);
-        double rest = 0;
-        for (int t0 = 0; t0 < c; t0 += TILE) {
-            rest += VectorMath.expSum(x, off + t0 * 4L, Math.min(TILE, c - t0), max, top - t0, sc.staging);
-        }
-        sc.reference = max;
-        sc.max = max;
-        sc.rest = rest;
         return true;
     }
 
