@@ -7,7 +7,6 @@ import dev.vecloss.internal.RowOp;
 import dev.vecloss.internal.RowProblem;
 import dev.vecloss.oracle.DfpOracle;
 import dev.vecloss.oracle.RowOracle;
-import dev.vecloss.oracle.Tolerance;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
@@ -211,18 +210,9 @@ class CategoricalHingeTest extends RowLossTestBase {
             Hinge.Options o = options(1, red, 1);
             double[] g = new double[x.length];
             Hinge.categoricalHinge(Tensor.of(x, shape), target, o, Tensor.of(new double[n * s], n, s), Tensor.of(g, shape));
-            double h = 1e-5;
-            Tolerance tol = Tolerance.absolute(1e-8).or(Tolerance.relative(1e-6));
-            for (int i = 0; i < x.length; i++) {
-                double[] xp = x.clone(), xm = x.clone();
-                xp[i] += h;
-                xm[i] -= h;
-                double fp = Hinge.categoricalHinge(Tensor.of(xp, shape), target, o, Tensor.of(new double[n * s], n, s), null);
-                double fm = Hinge.categoricalHinge(Tensor.of(xm, shape), target, o, Tensor.of(new double[n * s], n, s), null);
-                double fd = (fp - fm) / (2 * h);
-                assertTrue(tol.test(fd, g[i]), regime + ", " + red + ": d/dx[" + i + "] = " + g[i] + ", finite difference "
-                        + fd + " (" + tol + ")");
-            }
+            assertCentralDifferences(x, g,
+                    v -> Hinge.categoricalHinge(Tensor.of(v, shape), target, o, Tensor.of(new double[n * s], n, s), null),
+                    regime + ", " + red);
         }
     }
 

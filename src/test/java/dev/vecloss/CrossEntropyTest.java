@@ -101,18 +101,9 @@ class CrossEntropyTest extends RowLossTestBase {
         CrossEntropy.Options o = allOptions(w, red);
         double[] g = new double[x.length];
         CrossEntropy.crossEntropy(Tensor.of(x, n, c, s), target, o, Tensor.of(new double[n * s], n, s), Tensor.of(g, n, c, s));
-        double h = 1e-5;
-        // Central differences: truncation ~ h^2 |f'''| ~ 1e-10, rounding ~ 1e-16 |f| / h ~ 1e-10.
-        Tolerance tol = Tolerance.absolute(1e-8).or(Tolerance.relative(1e-6));
-        for (int i = 0; i < x.length; i++) {
-            double[] xp = x.clone(), xm = x.clone();
-            xp[i] += h;
-            xm[i] -= h;
-            double fp = CrossEntropy.crossEntropy(Tensor.of(xp, n, c, s), target, o, Tensor.of(new double[n * s], n, s), null);
-            double fm = CrossEntropy.crossEntropy(Tensor.of(xm, n, c, s), target, o, Tensor.of(new double[n * s], n, s), null);
-            double fd = (fp - fm) / (2 * h);
-            assertTrue(tol.test(fd, g[i]), red + ": d/dx[" + i + "] = " + g[i] + ", finite difference " + fd + " (" + tol + ")");
-        }
+        assertCentralDifferences(x, g,
+                v -> CrossEntropy.crossEntropy(Tensor.of(v, n, c, s), target, o, Tensor.of(new double[n * s], n, s), null),
+                red.toString());
     }
 
     /** Logits on a 2^-10 grid plus 16 (exact in float32): x - max is unchanged, so is everything else. */

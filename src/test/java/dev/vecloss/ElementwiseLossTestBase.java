@@ -462,20 +462,8 @@ abstract class ElementwiseLossTestBase<P> extends LossTestBase<ElementwiseLossTe
             double[] g = new double[x.length];
             call(Tensor.of(x, shape), target, w, pw, cfg.params(), red, 1, Tensor.of(new double[x.length], shape),
                     Tensor.of(g, shape));
-            double h = 1e-5;
-            Tolerance tol = Tolerance.absolute(1e-8).or(Tolerance.relative(1e-6));
-            for (int i = 0; i < x.length; i++) {
-                double[] xp = x.clone(), xm = x.clone();
-                xp[i] += h;
-                xm[i] -= h;
-                double fp = call(Tensor.of(xp, shape), target, w, pw, cfg.params(), red, 1,
-                        Tensor.of(new double[x.length], shape), null);
-                double fm = call(Tensor.of(xm, shape), target, w, pw, cfg.params(), red, 1,
-                        Tensor.of(new double[x.length], shape), null);
-                double fd = (fp - fm) / (2 * h);
-                assertTrue(tol.test(fd, g[i]), cfg + ", " + red + ": d/dx[" + i + "] = " + g[i] + " at x = " + x[i]
-                        + ", y = " + s.y()[i] + "; finite difference " + fd + " (" + tol + ")");
-            }
+            assertCentralDifferences(x, g, v -> call(Tensor.of(v, shape), target, w, pw, cfg.params(), red, 1,
+                    Tensor.of(new double[x.length], shape), null), cfg + ", " + red + ", targets " + Arrays.toString(s.y()));
         })));
     }
 

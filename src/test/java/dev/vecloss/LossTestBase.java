@@ -254,6 +254,26 @@ abstract class LossTestBase<O, K extends LossTestBase.Problem> {
     /** |values| uniform in [20, 100], random signs: sigmoids and exponentials saturate in float32. */
     static final DataRegime SATURATED = new DataRegime("saturated logits: |x| in [20,100]", saturated(), null, false);
 
+    /**
+     * Asserts that {@code g}, the float64 gradient of {@code loss} at {@code x}, agrees with the
+     * central differences {@code (loss(x + h e_i) - loss(x - h e_i)) / 2h}, {@code h = 1e-5},
+     * within 1e-8 absolute or 1e-6 relative: truncation ~ h^2 |f'''| and rounding
+     * ~ 1e-16 |f| / h are both about 1e-10. {@code what} and the entry name a failure.
+     */
+    static void assertCentralDifferences(double[] x, double[] g, java.util.function.ToDoubleFunction<double[]> loss,
+            String what) {
+        double h = 1e-5;
+        Tolerance tol = Tolerance.absolute(1e-8).or(Tolerance.relative(1e-6));
+        for (int i = 0; i < x.length; i++) {
+            double[] xp = x.clone(), xm = x.clone();
+            xp[i] += h;
+            xm[i] -= h;
+            double fd = (loss.applyAsDouble(xp) - loss.applyAsDouble(xm)) / (2 * h);
+            assertTrue(tol.test(fd, g[i]), what + ": d/dx[" + i + "] = " + g[i] + " at x = " + x[i] + "; finite difference "
+                    + fd + " (" + tol + ")");
+        }
+    }
+
     /** Independent values uniform in [lo, hi), rounded to float32. */
     static Values uniform(double lo, double hi) {
         return (n, c, s, rnd) -> {

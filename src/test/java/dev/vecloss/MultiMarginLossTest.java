@@ -291,18 +291,9 @@ class MultiMarginLossTest extends RowLossTestBase {
             Hinge.Options o = options(w, new MarginParams(p, 1), red, 1);
             double[] g = new double[x.length];
             Hinge.multiMarginLoss(Tensor.of(x, n, c), target, o, Tensor.of(new double[n], n), Tensor.of(g, n, c));
-            double h = 1e-5;
-            Tolerance tol = Tolerance.absolute(1e-8).or(Tolerance.relative(1e-6));
-            for (int i = 0; i < x.length; i++) {
-                double[] xp = x.clone(), xm = x.clone();
-                xp[i] += h;
-                xm[i] -= h;
-                double fp = Hinge.multiMarginLoss(Tensor.of(xp, n, c), target, o, Tensor.of(new double[n], n), null);
-                double fm = Hinge.multiMarginLoss(Tensor.of(xm, n, c), target, o, Tensor.of(new double[n], n), null);
-                double fd = (fp - fm) / (2 * h);
-                assertTrue(tol.test(fd, g[i]), "p " + p + ", " + red + ": d/dx[" + i + "] = " + g[i] + ", finite difference "
-                        + fd + " (" + tol + ")");
-            }
+            assertCentralDifferences(x, g,
+                    v -> Hinge.multiMarginLoss(Tensor.of(v, n, c), target, o, Tensor.of(new double[n], n), null),
+                    "p " + p + ", " + red);
         }
     }
 }

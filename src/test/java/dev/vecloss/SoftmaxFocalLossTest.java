@@ -193,18 +193,9 @@ class SoftmaxFocalLossTest extends RowLossTestBase {
             Focal.SoftmaxOptions o = options(alpha, 2, gamma, red, 1);
             double[] g = new double[x.length];
             Focal.softmaxFocalLoss(Tensor.of(x, n, c, s), target, o, Tensor.of(new double[n * s], n, s), Tensor.of(g, n, c, s));
-            double h = 1e-5;
-            Tolerance tol = Tolerance.absolute(1e-8).or(Tolerance.relative(1e-6));
-            for (int i = 0; i < x.length; i++) {
-                double[] xp = x.clone(), xm = x.clone();
-                xp[i] += h;
-                xm[i] -= h;
-                double fp = Focal.softmaxFocalLoss(Tensor.of(xp, n, c, s), target, o, Tensor.of(new double[n * s], n, s), null);
-                double fm = Focal.softmaxFocalLoss(Tensor.of(xm, n, c, s), target, o, Tensor.of(new double[n * s], n, s), null);
-                double fd = (fp - fm) / (2 * h);
-                assertTrue(tol.test(fd, g[i]), "gamma " + gamma + ", " + red + ": d/dx[" + i + "] = " + g[i]
-                        + ", finite difference " + fd + " (" + tol + ")");
-            }
+            assertCentralDifferences(x, g,
+                    v -> Focal.softmaxFocalLoss(Tensor.of(v, n, c, s), target, o, Tensor.of(new double[n * s], n, s), null),
+                    "gamma " + gamma + ", " + red);
         }
     }
 
