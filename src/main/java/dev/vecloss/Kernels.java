@@ -46,6 +46,21 @@ public final class Kernels {
         return KernelProvider.description();
     }
 
+    /**
+     * Checks the system properties {@code vecloss.impl} and {@code vecloss.vectorBits} as the
+     * first loss call would, without loading the Panama kernels (a program that may run scalar
+     * kernels only can check them without paying for the Vector API's start).
+     *
+     * @throws IllegalArgumentException naming the property and its valid values
+     */
+    public static void checkProperties() {
+        String problem = KernelProvider.propertyProblem(System.getProperty("vecloss.impl"),
+                System.getProperty("vecloss.vectorBits"), vectorModuleAbsent(), System.getProperty("java.vm.info"));
+        if (problem != null) {
+            throw new IllegalArgumentException(problem);
+        }
+    }
+
     /** Whether the {@code jdk.incubator.vector} module is absent from this JVM. */
     public static boolean vectorModuleAbsent() {
         return KernelProvider.vectorModuleAbsent();

@@ -26,7 +26,7 @@ import dev.vecloss.Kernels;
  * {@code Kernels.callWith(Implementation.SCALAR, ...)} through the public API. The system
  * property {@code vecloss.impl=panama|scalar} forces one kind for every size.
  *
- * <p>So that a small input never loads the Panama classes, the properties are checked here
+ * <p>So that a small input never loads the Panama classes, the properties are checked
  * ({@link #checkProperties}) as the library checks them, without selecting the kernels.
  */
 final class KernelChoice {
@@ -61,41 +61,15 @@ final class KernelChoice {
 
     /**
      * Checks {@code vecloss.impl} and {@code vecloss.vectorBits} with the library's rules and
-     * words ({@code KernelProvider}: the command line keeps out of the internal package), without
-     * loading the Panama kernels: the width is
-     * checked only where the library would load them (neither {@code vecloss.impl=scalar}, nor
-     * the incubator module absent, nor a JVM without C2 with nothing forced).
+     * words ({@link Kernels#checkProperties}), without loading the Panama kernels.
      *
      * @throws CliError naming the property and its valid values
      */
     static void checkProperties() throws CliError {
-        String problem = propertyProblem(System.getProperty("vecloss.impl"), System.getProperty("vecloss.vectorBits"),
-                Kernels.vectorModuleAbsent(), System.getProperty("java.vm.info"));
-        if (problem != null) {
-            throw new CliError(problem);
-        }
-    }
-
-    /** The message of {@link #checkProperties}, or null when the properties are valid. */
-    static String propertyProblem(String impl, String bits, boolean moduleAbsent, String vmInfo) {
-        String forced = impl == null ? "" : impl.strip();
-        switch (forced) {
-            case "scalar" -> {
-                return null;
-            }
-            case "panama", "" -> {
-                boolean noC2 = vmInfo != null && (vmInfo.contains("interpreted mode") || vmInfo.contains("emulated-client"));
-                if (moduleAbsent || (forced.isEmpty() && noC2) || bits == null || bits.isBlank()) {
-                    return null;
-                }
-                return switch (bits.strip()) {
-                    case "128", "256", "512" -> null;
-                    default -> "vecloss.vectorBits must be 128, 256 or 512, not '" + bits + "'";
-                };
-            }
-            default -> {
-                return "vecloss.impl must be panama or scalar, not '" + forced + "'";
-            }
+        try {
+            Kernels.checkProperties();
+        } catch (IllegalArgumentException e) {
+            throw new CliError(e.getMessage());
         }
     }
 }

@@ -48,6 +48,40 @@ public final class KernelProvider {
 
 
     /**
+     * What is wrong with the system properties {@code vecloss.impl} ({@code impl}) and
+     * {@code vecloss.vectorBits} ({@code bits}), null when nothing is, decided without loading
+     * the Panama kernels: the width is checked only where they would be loaded (neither
+     * {@code impl=scalar}, nor the incubator module absent, nor a JVM without C2 with nothing
+     * forced). The same rule and words as the selection below.
+     */
+    public static String propertyProblem(String impl, String bits, boolean moduleAbsent, String vmInfo) {
+        String forced = impl == null ? "" : impl.strip();
+        switch (forced) {
+            case "scalar" -> {
+                return null;
+            }
+            case "panama", "" -> {
+                if (moduleAbsent || (forced.isEmpty() && noOptimisingCompiler(vmInfo))) {
+                    return null;
+                }
+                try {
+                    requestedVectorBits(bits);
+                    return null;
+                } catch (IllegalArgumentException e) {
+                    return e.getMessage();
+                }
+            }
+            default -> {
+                return implProblem(forced);
+            }
+        }
+    }
+
+    private static String implProblem(String forced) {
+        return "vecloss.impl must be panama or scalar, not '" + forced + "'";
+    }
+
+    /**
      * The kernels for a call made now on this thread: those of an enclosing {@link #callWith}, else
      * the selected ones.
      *
@@ -160,7 +194,7 @@ public final class KernelProvider {
                             }
                         }
                     }
-                    default -> desc = "vecloss.impl must be panama or scalar, not '" + forced + "'";
+                    default -> desc = implProblem(forced);
                 }
             } catch (IllegalArgumentException e) {
                 k = null;

@@ -97,24 +97,6 @@ class KernelChoiceTest extends CliTestBase {
                 + " see vecloss --help)"), run.err);
     }
 
-    @Test
-    void thePropertiesAreCheckedWithTheLibrarysRulesAndWords() {
-        String bits = "vecloss.vectorBits must be 128, 256 or 512, not '100'";
-        assertEquals(bits, KernelChoice.propertyProblem(null, "100", false, "mixed mode"));
-        assertEquals(bits, KernelChoice.propertyProblem("panama", "100", false, "mixed mode"));
-        assertEquals("vecloss.impl must be panama or scalar, not 'simd'",
-                KernelChoice.propertyProblem(" simd", null, false, "mixed mode"));
-        for (String ok : new String[] {null, "", " ", "128", "256", " 512 "}) {
-            assertNull(KernelChoice.propertyProblem(null, ok, false, "mixed mode"), ok);
-        }
-        // where the library does not load the Panama kernels, it does not read the width either
-        assertNull(KernelChoice.propertyProblem("scalar", "100", false, "mixed mode"));
-        assertNull(KernelChoice.propertyProblem(null, "100", true, "mixed mode"));
-        assertNull(KernelChoice.propertyProblem(null, "100", false, "interpreted mode"));
-        assertNull(KernelChoice.propertyProblem("", "100", false, "mixed mode, emulated-client"));
-        assertEquals(bits, KernelChoice.propertyProblem("panama", "100", false, "interpreted mode"));
-    }
-
     static float[] floats(Path p) throws Exception {
         try (NpyArray a = Npy.read(p)) {
             assertEquals(DType.FLOAT32, a.tensor().dtype());
