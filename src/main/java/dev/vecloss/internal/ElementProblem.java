@@ -13,11 +13,9 @@ import java.lang.foreign.MemorySegment;
  * allocates nothing. Segments are little-endian float32, or float64 where {@link #f64()} (the
  * input, target, weight and pos_weight together; losses and grad independently).
  */
-public final class ElementProblem {
+public final class ElementProblem extends LossProblem<ElementProblem, ElementOp> {
     private static final ThreadLocal<ElementProblem> PER_THREAD = ThreadLocal.withInitial(ElementProblem::new);
 
-    private LossKernels kernels;
-    private ElementOp op;
     private MemorySegment input;
     private MemorySegment target;
     private boolean f64;
@@ -36,13 +34,13 @@ public final class ElementProblem {
     private double margin = 1;
     private boolean zeroOneLabels;
     private boolean logTarget;
-    private double gradScale = 1;
-    private MemorySegment losses;
-    private boolean lossesF64;
-    private MemorySegment grad;
-    private boolean gradF64;
 
     private ElementProblem() {}
+
+    @Override
+    ElementProblem self() {
+        return this;
+    }
 
     /** A problem of its own, for tests and benchmarks of the kernels. */
     public static ElementProblem create() {
@@ -54,21 +52,9 @@ public final class ElementProblem {
         return PER_THREAD.get();
     }
 
-    /** The kernels that evaluate it (chosen on the calling thread, read by the workers). */
-    public ElementProblem kernels(LossKernels k) {
-        this.kernels = k;
-        return this;
-    }
-
-    /** The loss to evaluate. */
-    public ElementProblem op(ElementOp o) {
-        this.op = o;
-        return this;
-    }
-
     /** {@link #op()} by this problem's kernels over elements {@code [from, to)}: the chunk function of {@link Parallel}. */
     public static double chunk(ElementProblem p, long from, long to) {
-        return p.kernels.elements(p.op, p, from, to);
+        return p.kernels().elements(p.op(), p, from, to);
     }
 
     /** Input and target of shape {@code dims} (not copied: it must not change), float32 or float64. */
@@ -123,58 +109,29 @@ public final class ElementProblem {
         return this;
     }
 
-    /** The factor of the gradient: 1, or 1 / the mean's denominator. */
-    public ElementProblem gradScale(double scale) {
-        this.gradScale = scale;
-        return this;
-    }
-
-    /** Per-element losses to write (the input's shape), or null. */
-    public ElementProblem losses(MemorySegment l, boolean isF64) {
-        this.losses = l;
-        this.lossesF64 = isF64;
-        return this;
-    }
-
-    /** The gradient to write (the input's shape), or null. */
-    public ElementProblem grad(MemorySegment g, boolean isF64) {
-        this.grad = g;
-        this.gradF64 = isF64;
-        return this;
-    }
-
     /** Drops the references to the caller's memory and resets every option. */
     public void clear() {
-        kernels = null;
-        op = null;
-        input = target = weight = posWeight = losses = grad = null;
+        clearCommon();
+        input = target = weight = posWeight = null;
         shape = weightShape = posWeightShape = null;
         alpha = -1;
         gamma = 0;
         margin = 1;
         zeroOneLabels = false;
         logTarget = false;
-        gradScale = 1;
     }
 
-    public LossKernels kernels() { return kernels; }
-    public ElementOp op() { return op; }
     public MemorySegment input() { return input; }
     public MemorySegment target() { return target; }
     public boolean f64() { return f64; }
     public long numel() { return numel; }
     public MemorySegment weight() { return weight; }
     public MemorySegment posWeight() { return posWeight; }
-    public double gradScale() { return gradScale; }
     public double alpha() { return alpha; }
     public double gamma() { return gamma; }
     public double margin() { return margin; }
     public boolean zeroOneLabels() { return zeroOneLabels; }
     public boolean logTarget() { return logTarget; }
-    public MemorySegment losses() { return losses; }
-    public boolean lossesF64() { return lossesF64; }
-    public MemorySegment grad() { return grad; }
-    public boolean gradF64() { return gradF64; }
 
     /**
      * The length of the run that starts at element {@code i} and ends before {@code to}: no
@@ -214,6 +171,6 @@ public final class ElementProblem {
 
     /** Whether this is the plain float32 case the SIMD kernels handle. */
     public boolean allFloat32() {
-        return !f64 && !lossesF64 && !gradF64;
+        return !f64 && !lossesF64() && !gradF64();
     }
 }

@@ -17,11 +17,9 @@ import java.lang.foreign.MemorySegment;
  * <p>Segments are little-endian; {@code input}, {@code weight} and {@code probTarget} hold float32
  * unless {@link #f64()}, {@code losses} and {@code grad} independently.
  */
-public final class RowProblem {
+public final class RowProblem extends LossProblem<RowProblem, RowOp> {
     private static final ThreadLocal<RowProblem> PER_THREAD = ThreadLocal.withInitial(RowProblem::new);
 
-    private LossKernels kernels;
-    private RowOp op;
     private MemorySegment input;
     private boolean f64;
     private long n, c, s;
@@ -36,13 +34,13 @@ public final class RowProblem {
     private double gamma;
     private int power = 1;
     private double margin = 1;
-    private double gradScale = 1;
-    private MemorySegment losses;
-    private boolean lossesF64;
-    private MemorySegment grad;
-    private boolean gradF64;
 
     private RowProblem() {}
+
+    @Override
+    RowProblem self() {
+        return this;
+    }
 
     /** A problem of its own, for tests and benchmarks of the kernels; the API uses {@link #forThisThread()}. */
     public static RowProblem create() {
@@ -54,21 +52,9 @@ public final class RowProblem {
         return PER_THREAD.get();
     }
 
-    /** The kernels that evaluate it (chosen on the calling thread, read by the workers). */
-    public RowProblem kernels(LossKernels k) {
-        this.kernels = k;
-        return this;
-    }
-
-    /** The loss to evaluate. */
-    public RowProblem op(RowOp o) {
-        this.op = o;
-        return this;
-    }
-
     /** {@link #op()} by this problem's kernels over positions {@code [from, to)}: the chunk function of {@link Parallel}. */
     public static double chunk(RowProblem p, long from, long to) {
-        return p.kernels.rows(p.op, p, from, to);
+        return p.kernels().rows(p.op(), p, from, to);
     }
 
     /** The scores (logits or log-probabilities), (N, C, S), float32 or float64. */
@@ -132,40 +118,16 @@ public final class RowProblem {
         return this;
     }
 
-    /** The factor of the gradient: 1, or 1 / the mean's denominator. */
-    public RowProblem gradScale(double scale) {
-        this.gradScale = scale;
-        return this;
-    }
-
-    /** Per-position losses to write (N, S), or null. */
-    public RowProblem losses(MemorySegment l, boolean isF64) {
-        this.losses = l;
-        this.lossesF64 = isF64;
-        return this;
-    }
-
-    /** The gradient to write (the input's shape), or null. */
-    public RowProblem grad(MemorySegment g, boolean isF64) {
-        this.grad = g;
-        this.gradF64 = isF64;
-        return this;
-    }
-
     /** Drops the references to the caller's memory and resets every option. */
     public void clear() {
-        kernels = null;
-        op = null;
-        input = target = probTarget = weight = losses = grad = null;
+        clearCommon();
+        input = target = probTarget = weight = null;
         eps = 0;
         gamma = 0;
         power = 1;
         margin = 1;
-        gradScale = 1;
     }
 
-    public LossKernels kernels() { return kernels; }
-    public RowOp op() { return op; }
     public MemorySegment input() { return input; }
     public boolean f64() { return f64; }
     public long n() { return n; }
@@ -183,11 +145,6 @@ public final class RowProblem {
     public int power() { return power; }
     public double margin() { return margin; }
     public double eps() { return eps; }
-    public double gradScale() { return gradScale; }
-    public MemorySegment losses() { return losses; }
-    public boolean lossesF64() { return lossesF64; }
-    public MemorySegment grad() { return grad; }
-    public boolean gradF64() { return gradF64; }
 
     /** The number of positions, N*S. */
     public long positions() {
@@ -196,6 +153,6 @@ public final class RowProblem {
 
     /** Whether this is the plain float32 case the SIMD kernels handle. */
     public boolean allFloat32() {
-        return !f64 && !lossesF64 && !gradF64;
+        return !f64 && !lossesF64() && !gradF64();
     }
 }
