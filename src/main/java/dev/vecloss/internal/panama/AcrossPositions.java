@@ -78,6 +78,8 @@ final class AcrossPositions {
         final float[] zero = new float[V];
         final float[] sum = new float[V];
         final float[] rest = new float[V];
+        /** The partial sums of {@link #laneSum}. */
+        final float[] lanes = new float[V];
         final int[] laneStride = new int[V];
     }
 
@@ -164,7 +166,28 @@ final class AcrossPositions {
                 grad(p, sc, c, base, null);
             }
         }
-        return VectorMath.sum(sc.loss, V); // 0 in the ignored lanes
+        return laneSum(sc.loss, sc.lanes); // 0 in the ignored lanes
+    }
+
+    /**
+     * The sum of {@code a[0, V)} ({@code t} a buffer of V floats) in the order of
+     * {@link VectorMath#sum(float[], int)} for one vector ({@code 0 + a[l]}, then lane {@code l}
+     * plus lane {@code l + h} for {@code h = V/2, V/4, ..., 1}): the same bits, in scalar code, with
+     * no vector to box. {@code VectorMath.sum} hands its vector to
+     * {@code laneSum}, and C2, inlining it into this class's large {@link #block}, stopped at
+     * {@code laneSum} ("failed to inline: NodeCountInliningCutoff", PrintInlining) and boxed the
+     * vector once per block: 1.7 KB per reduced spatial cross-entropy call (AllocationTest).
+     */
+    private static float laneSum(float[] a, float[] t) {
+        for (int l = 0; l < V; l++) {
+            t[l] = 0f + a[l]; // as the vector sum's start from zero: -0 becomes +0
+        }
+        for (int h = V / 2; h >= 1; h /= 2) {
+            for (int l = 0; l < h; l++) {
+                t[l] += t[l + h];
+            }
+        }
+        return t[0];
     }
 
     /**
