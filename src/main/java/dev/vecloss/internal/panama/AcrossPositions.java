@@ -170,15 +170,29 @@ final class AcrossPositions {
     }
 
     /**
-     * The sum of {@code a[0, V)} ({@code t} a buffer of V floats) in the order of
-     * {@link VectorMath#sum(float[], int)} for one vector ({@code 0 + a[l]}, then lane {@code l}
-     * plus lane {@code l + h} for {@code h = V/2, V/4, ..., 1}): the same bits, in scalar code, with
-     * no vector to box. {@code VectorMath.sum} hands its vector to
-     * {@code laneSum}, and C2, inlining it into this class's large {@link #block}, stopped at
-     * {@code laneSum} ("failed to inline: NodeCountInliningCutoff", PrintInlining) and boxed the
-     * vector once per block: 1.7 KB per reduced spatial cross-entropy call (AllocationTest).
+     * The sum of {@code a[0, V)} in the order of {@link VectorMath#sum(float[], int)} for one
+     * vector ({@code x_l = 0 + a[l]}, then lane {@code l} plus lane {@code l + h} for
+     * {@code h = V/2, V/4, ..., 1}): the same bits, in scalar code, with no vector to box.
+     * {@code VectorMath.sum} hands its vector to {@code laneSum}, and C2, inlining it into this
+     * class's large {@link #block}, stopped at {@code laneSum} ("failed to inline:
+     * NodeCountInliningCutoff", PrintInlining) and boxed the vector once per block: 1.7 KB per
+     * reduced spatial cross-entropy call (AllocationTest, when the smoothing branch of block had
+     * been profiled by an earlier call). The tree is written out in locals for 4, 8 and 16 lanes
+     * ({@code V} is a constant: one branch is compiled): the loop over {@code t} kept for other
+     * widths, a store and a load per level, ran some 10 % slower at C = 10 (JMH, noisy machine).
      */
     private static float laneSum(float[] a, float[] t) {
+        if (V == 4) {
+            return ((0f + a[0]) + (0f + a[2])) + ((0f + a[1]) + (0f + a[3]));
+        }
+        if (V == 8) {
+            return tree8(0f + a[0], 0f + a[1], 0f + a[2], 0f + a[3], 0f + a[4], 0f + a[5], 0f + a[6], 0f + a[7]);
+        }
+        if (V == 16) {
+            return tree8((0f + a[0]) + (0f + a[8]), (0f + a[1]) + (0f + a[9]), (0f + a[2]) + (0f + a[10]),
+                    (0f + a[3]) + (0f + a[11]), (0f + a[4]) + (0f + a[12]), (0f + a[5]) + (0f + a[13]),
+                    (0f + a[6]) + (0f + a[14]), (0f + a[7]) + (0f + a[15]));
+        }
         for (int l = 0; l < V; l++) {
             t[l] = 0f + a[l]; // as the vector sum's start from zero: -0 becomes +0
         }
@@ -188,6 +202,11 @@ final class AcrossPositions {
             }
         }
         return t[0];
+    }
+
+    /** The last three levels of {@link #laneSum}'s tree: {@code ((y0 + y4) + (y2 + y6)) + ((y1 + y5) + (y3 + y7))}. */
+    private static float tree8(float y0, float y1, float y2, float y3, float y4, float y5, float y6, float y7) {
+        return ((y0 + y4) + (y2 + y6)) + ((y1 + y5) + (y3 + y7));
     }
 
     /**
