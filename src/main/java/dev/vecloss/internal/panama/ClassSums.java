@@ -165,7 +165,6 @@ final class ClassSums {
             loadClasses(p, sc, c, base);
         } else {
             stageClasses(p, sc, c, base, lanes);
-            maxOfClasses(sc, c);
         }
         if (op == ClassSumOp.SOFTMAX) {
             VectorMath.expInto(sc.cols, sc.exps, c * V, sc.max);
@@ -199,27 +198,34 @@ final class ClassSums {
         m.intoArray(sc.max, 0);
     }
 
-    /** A short block: its positions one by one into {@code cols}, zeros past them. */
+    /**
+     * A short block: its positions one by one into {@code cols}, zeros past them, and each lane's
+     * maximum into {@code max} as {@link #loadClasses} takes it ({@code Math.max}, the lane-wise
+     * {@code max} of the Vector API, from -inf: the same bits).
+     *
+     * <p>Scalar on purpose: a short block comes once per image and chunk, so a method of its own
+     * for it is called a few times per loss call and stays in C1 (which boxes every vector
+     * operation) long after the full-block path is compiled by C2. A vector maximum here
+     * allocated 1.4 KB per reduced Dice call (AllocationTest) until C2 took it, some 40 rounds of
+     * 500 calls later.
+     */
     private static void stageClasses(ClassSumProblem p, Scratch sc, int c, long base, int lanes) {
         final MemorySegment x = p.input();
         final long sp = p.s();
         final float[] cols = sc.cols;
+        final float[] max = sc.max;
+        Arrays.fill(max, Float.NEGATIVE_INFINITY);
         for (int k = 0; k < c; k++) {
             for (int l = 0; l < lanes; l++) {
-                cols[k * V + l] = x.getAtIndex(Mem.F32, base + k * sp + l);
+                float v = x.getAtIndex(Mem.F32, base + k * sp + l);
+                cols[k * V + l] = v;
+                max[l] = Math.max(max[l], v);
             }
             for (int l = lanes; l < V; l++) {
                 cols[k * V + l] = 0f;
+                max[l] = Math.max(max[l], 0f);
             }
         }
-    }
-
-    private static void maxOfClasses(Scratch sc, int c) {
-        FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        for (int k = 0; k < c; k++) {
-            m = m.max(FloatVector.fromArray(F, sc.cols, k * V));
-        }
-        m.intoArray(sc.max, 0);
     }
 
     /** {@code 1 / sum_k exps[k]} into {@code inv}. */

@@ -89,7 +89,7 @@ final class Elementwise {
                     case HINGE, SQUARED_HINGE -> hinge(sc, nv, op == ElementOp.SQUARED_HINGE, (float) p.margin(),
                             p.zeroOneLabels(), wantGrad);
                     case KL_DIV -> klDivLogTarget(sc, nv, wantGrad);
-                    case BINARY_CROSS_ENTROPY -> bce(sc, nv, wantGrad);
+                    case BINARY_CROSS_ENTROPY -> bce(sc, n, nv, wantGrad);
                     case SIGMOID_FOCAL -> sigmoidFocal(sc, nv, (float) p.alpha(), (float) p.gamma(), wantGrad);
                 }
                 if (w != null) {
@@ -306,14 +306,21 @@ final class Elementwise {
      * {@code -(y max(log p, -100) + (1 - y) max(log1p(-p), -100))}, gradient
      * {@code (p - y) / max(p (1 - p), 1e-12)}.
      */
-    private static void bce(Scratch sc, int nv, boolean wantGrad) {
-        if (hardLabels(sc.y, nv)) {
-            bceHard(sc, nv);
+    private static void bce(Scratch sc, int n, int nv, boolean wantGrad) {
+        // The padding past n gets log(1) and log1p(+0), not the zeros' log(0) and log1p(-0). Those
+        // are special arguments, and the tile's last vector then went through VectorMath's slow
+        // path on every call: a method called twice per call stays in C1 (boxing its vectors, 11 KB
+        // per reduced call) long after the rest is compiled, and its first call deoptimised the
+        // compiled logInPlace. The padding's losses are set to 0 by finish and its gradient is not copied.
+        if (hardLabels(sc.y, nv)) { // the padding's labels are 0
+            bceHard(sc, n, nv);
         } else {
             for (int i = 0; i < nv; i += V) {
                 FloatVector.fromArray(F, sc.x, i).neg().intoArray(sc.a2, i);
             }
             System.arraycopy(sc.x, 0, sc.a1, 0, nv);
+            Arrays.fill(sc.a1, n, nv, 1f);
+            Arrays.fill(sc.a2, n, nv, 0f);
             VectorMath.logInPlace(sc.a1, nv);
             VectorMath.log1pInPlace(sc.a2, nv);
             for (int i = 0; i < nv; i += V) {
@@ -350,13 +357,14 @@ final class Elementwise {
      * gives, so the same loss as the general form, whose other term is a zero (a product by 0
      * of a finite clamped logarithm) that leaves the sum as it is.
      */
-    private static void bceHard(Scratch sc, int nv) {
+    private static void bceHard(Scratch sc, int n, int nv) {
         for (int i = 0; i < nv; i += V) {
             FloatVector pv = FloatVector.fromArray(F, sc.x, i);
             FloatVector y = FloatVector.fromArray(F, sc.y, i);
             pv.neg().blend(pv, y.compare(VectorOperators.EQ, 1f)).intoArray(sc.a1, i);
             FloatVector.broadcast(F, 1f).sub(y).intoArray(sc.a2, i); // 1: log1p, 0: log
         }
+        Arrays.fill(sc.a1, n, nv, 0f); // the padding: log1p(+0), not the special log1p(-0) (see bce)
         VectorMath.logOrLog1pInPlace(sc.a1, sc.a2, nv);
         for (int i = 0; i < nv; i += V) {
             FloatVector.fromArray(F, sc.a1, i).max(-100f).neg().intoArray(sc.loss, i);

@@ -180,7 +180,15 @@ final class VectorMath {
             }
             return sum(a, from, to);
         }
-        return laneSum(s);
+        final int v = F.length(); // the lane tree of sum, written out (see there)
+        if (v > 8) {
+            s = s.add(s.rearrange(HALF_8));
+        }
+        if (v > 4) {
+            s = s.add(s.rearrange(HALF_4));
+        }
+        s = s.add(s.rearrange(HALF_2));
+        return s.add(s.rearrange(HALF_1)).lane(0);
     }
 
     /**
@@ -381,13 +389,27 @@ final class VectorMath {
         return sum(a, 0, n);
     }
 
-    /** The sum of {@code a[from, to)}, whole vectors, as {@link #sum(float[], int)}. */
+    /**
+     * The sum of {@code a[from, to)}, whole vectors, as {@link #sum(float[], int)}. The lane tree
+     * is written out here (and in {@link #expSum(float[], int, int, float)}), not called: a large
+     * caller that inlines this method may stop inlining at a further call taking a vector
+     * ("NodeCountInliningCutoff"), which then boxes it on every call (1.7 KB per reduced
+     * spatial cross-entropy call in AllocationTest).
+     */
     static float sum(float[] a, int from, int to) {
+        final int v = F.length();
         FloatVector s = FloatVector.zero(F);
-        for (int i = from; i < to; i += F.length()) {
+        for (int i = from; i < to; i += v) {
             s = s.add(FloatVector.fromArray(F, a, i));
         }
-        return laneSum(s);
+        if (v > 8) {
+            s = s.add(s.rearrange(HALF_8));
+        }
+        if (v > 4) {
+            s = s.add(s.rearrange(HALF_4));
+        }
+        s = s.add(s.rearrange(HALF_2));
+        return s.add(s.rearrange(HALF_1)).lane(0);
     }
 
     /**
@@ -404,7 +426,7 @@ final class VectorMath {
     }
 
     /**
-     * Lane l + half for lane l (wrapping): the rotations of {@link #laneSum}, one constant each
+     * Lane l + half for lane l (wrapping): the rotations of the lane tree, one constant each
      * (a constant shuffle is one permutation; {@code slice}, which it replaces, was left to a
      * slow path when C2 did not inline this method, with an allocation per call).
      */
@@ -413,23 +435,6 @@ final class VectorMath {
     private static final VectorShuffle<Float> HALF_4 = VectorShuffle.iota(F, 4 % F.length(), 1, true);
     private static final VectorShuffle<Float> HALF_8 = VectorShuffle.iota(F, 8 % F.length(), 1, true);
 
-    /**
-     * The lanes of {@code s} by a fixed tree: lane l plus lane l + V/2 for {@code l < V/2}, then the
-     * same over the first half, down to lane 0 (the lanes above the half that matters hold
-     * wrapped sums that are never read). Inlined into the loops of this class only.
-     */
-    private static float laneSum(FloatVector s) {
-        final int v = F.length();
-        if (v > 8) {
-            s = s.add(s.rearrange(HALF_8));
-        }
-        if (v > 4) {
-            s = s.add(s.rearrange(HALF_4));
-        }
-        s = s.add(s.rearrange(HALF_2));
-        s = s.add(s.rearrange(HALF_1));
-        return s.lane(0);
-    }
 
     /** 2^-126, the smallest normal float. */
     private static final float MIN_NORMAL = 0x1p-126f;
