@@ -63,6 +63,7 @@ class AllocationTest {
             zeroOne[i] = rnd.nextBoolean() ? 1 : 0;
         }
         Tensor labels01 = Tensor.of(zeroOne, 4099);
+        Tensor softLabels = Tensor.of(uniform(new SplittableRandom(3), 4099, 0, 1), 4099); // BCE's other path
         Tensor logProbs = Tensor.of(uniform(rnd, 4099, -9, 0), 4099);
         Tensor grid = Tensor.of(uniform(rnd, 37 * 64, -8, 8), 37, 64);
         Tensor gridTarget = Tensor.of(uniform(rnd, 37 * 64, 0, 1), 37, 64);
@@ -115,6 +116,8 @@ class AllocationTest {
             {"binary_cross_entropy_with_logits, pos_weight", (DoubleSupplier) () ->
                     BinaryCrossEntropy.binaryCrossEntropyWithLogits(grid, gridTarget, bcePos)},
             {"binary_cross_entropy", (DoubleSupplier) () -> BinaryCrossEntropy.binaryCrossEntropy(probs, labels01, bce)},
+            {"binary_cross_entropy, soft labels", (DoubleSupplier) () ->
+                    BinaryCrossEntropy.binaryCrossEntropy(probs, softLabels, bce)},
             {"sigmoid_focal_loss, gamma 1.5", (DoubleSupplier) () -> Focal.sigmoidFocalLoss(logits, labels01, sigmoidFocal)},
             {"hinge, labels AUTO", (DoubleSupplier) () -> Hinge.hinge(logits, labels01, hinge)},
             {"kl_div, batchmean", (DoubleSupplier) () -> KlDiv.klDiv(logProbs, probs, kl)},
