@@ -63,6 +63,10 @@ class AllocationTest {
             zeroOne[i] = rnd.nextBoolean() ? 1 : 0;
         }
         Tensor labels01 = Tensor.of(zeroOne, 4099);
+        // the wide rows' other paths: class weights with smoothing, probability targets
+        SplittableRandom more = new SplittableRandom(5);
+        Tensor classWeight = Tensor.of(uniform(more, c, 0.5, 2), c);
+        Tensor wideProb = Tensor.of(uniform(more, n * c, 0, 2f / c), n, c);
         Tensor softLabels = Tensor.of(uniform(new SplittableRandom(3), 4099, 0, 1), 4099); // BCE's other path
         Tensor logProbs = Tensor.of(uniform(rnd, 4099, -9, 0), 4099);
         Tensor grid = Tensor.of(uniform(rnd, 37 * 64, -8, 8), 37, 64);
@@ -74,6 +78,7 @@ class AllocationTest {
         }
         CrossEntropy.Options ce = CrossEntropy.Options.defaults().withThreads(1);
         CrossEntropy.Options smooth = ce.withLabelSmoothing(0.1);
+        CrossEntropy.Options weightedSmooth = smooth.withWeight(classWeight);
         Focal.SoftmaxOptions softmaxFocal = Focal.SoftmaxOptions.defaults().withThreads(1);
         Hinge.Options hinge = Hinge.Options.defaults().withThreads(1);
         BinaryCrossEntropy.Options bce = BinaryCrossEntropy.Options.defaults().withThreads(1);
@@ -108,6 +113,9 @@ class AllocationTest {
         Tensor binTarget = Tensor.of(binMask, 2, 1, 300);
         Object[][] calls = {
             {"cross_entropy, wide rows", (DoubleSupplier) () -> CrossEntropy.crossEntropy(wide, y, ce)},
+            {"cross_entropy, wide rows, weight and smoothing", (DoubleSupplier) () ->
+                    CrossEntropy.crossEntropy(wide, y, weightedSmooth)},
+            {"cross_entropy, wide rows, probability targets", (DoubleSupplier) () -> CrossEntropy.crossEntropy(wide, wideProb, ce)},
             {"cross_entropy, narrow rows and smoothing", (DoubleSupplier) () -> CrossEntropy.crossEntropy(narrow, y10, smooth)},
             {"cross_entropy, spatial", (DoubleSupplier) () -> CrossEntropy.crossEntropy(spatial, ySpatial, ce)},
             {"softmax_focal_loss", (DoubleSupplier) () -> Focal.softmaxFocalLoss(wide, y, softmaxFocal)},
