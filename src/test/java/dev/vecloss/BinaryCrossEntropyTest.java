@@ -197,4 +197,39 @@ class BinaryCrossEntropyTest extends ElementwiseLossTestBase<Void> {
             assertTrue(g[2] == 0 && g[3] == 0, impl + ": gradients at the right edge " + g[2] + ", " + g[3]);
         }
     }
+
+    /**
+     * Labels that are all 0 or 1 take one logarithm per element (the SIMD kernels' hard-label
+     * path); a soft label in the same tile sends every element through both: the losses and
+     * gradients of the other elements must have the same bits either way, signs of zero
+     * included, on the edge values (p = 0 and 1 with both labels, 2^-24, 1 - 2^-24, subnormal p).
+     */
+    @Test
+    void hardLabelPathGivesTheGeneralFormsBits() {
+        SplittableRandom r = new SplittableRandom(21);
+        int n = 300; // one tile, with a partial last vector
+        float[] p = new float[n + 1], hard = new float[n + 1], soft;
+        float[] edges = {0f, 1f, 0x1p-24f, 1 - 0x1p-24f, Float.MIN_VALUE, 0x1p-126f, 0.5f};
+        for (int i = 0; i < n; i++) {
+            p[i] = i < 4 * edges.length ? edges[i % edges.length] : (float) r.nextDouble();
+            hard[i] = (i / edges.length) % 2 == 0 ? 1f : 0f;
+        }
+        p[n] = 0.25f;
+        hard[n] = 1f;
+        soft = hard.clone();
+        soft[n] = 0.5f; // one soft label: the whole tile takes both logarithms
+        for (Kernels.Implementation impl : java.util.EnumSet.of(Kernels.Implementation.SCALAR, Kernels.selected())) {
+            float[] lh = new float[n + 1], gh = new float[n + 1], ls = new float[n + 1], gs = new float[n + 1];
+            BinaryCrossEntropy.Options none = BinaryCrossEntropy.Options.defaults().withReduction(Reduction.NONE);
+            Kernels.callWith(impl, () -> BinaryCrossEntropy.binaryCrossEntropy(Tensor.of(p), Tensor.of(hard), none,
+                    Tensor.of(lh), Tensor.of(gh)));
+            Kernels.callWith(impl, () -> BinaryCrossEntropy.binaryCrossEntropy(Tensor.of(p), Tensor.of(soft), none,
+                    Tensor.of(ls), Tensor.of(gs)));
+            for (int i = 0; i < n; i++) {
+                assertEquals(Float.floatToRawIntBits(ls[i]), Float.floatToRawIntBits(lh[i]),
+                        impl + ": loss at p = " + p[i] + ", y = " + hard[i] + ": " + lh[i] + " vs " + ls[i]);
+                assertEquals(Float.floatToRawIntBits(gs[i]), Float.floatToRawIntBits(gh[i]), impl + ": gradient at " + i);
+            }
+        }
+    }
 }

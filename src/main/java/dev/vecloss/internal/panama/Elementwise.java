@@ -358,16 +358,23 @@ final class Elementwise {
      * of a finite clamped logarithm) that leaves the sum as it is.
      */
     private static void bceHard(Scratch sc, int n, int nv) {
+        final FloatVector zero = FloatVector.zero(F);
         for (int i = 0; i < nv; i += V) {
             FloatVector pv = FloatVector.fromArray(F, sc.x, i);
             FloatVector y = FloatVector.fromArray(F, sc.y, i);
-            pv.neg().blend(pv, y.compare(VectorOperators.EQ, 1f)).intoArray(sc.a1, i);
+            // 0 - p, not -p: for p = 0 (a saturated negative, common in float32 predictions) the
+            // argument is +0, not -0, which log1p must return as -0 and so sends to the slow path
+            zero.sub(pv).blend(pv, y.compare(VectorOperators.EQ, 1f)).intoArray(sc.a1, i);
             FloatVector.broadcast(F, 1f).sub(y).intoArray(sc.a2, i); // 1: log1p, 0: log
         }
-        Arrays.fill(sc.a1, n, nv, 0f); // the padding: log1p(+0), not the special log1p(-0) (see bce)
+        Arrays.fill(sc.a1, n, nv, 0f); // the padding: log1p(+0) (see bce)
         VectorMath.logOrLog1pInPlace(sc.a1, sc.a2, nv);
         for (int i = 0; i < nv; i += V) {
-            FloatVector.fromArray(F, sc.a1, i).max(-100f).neg().intoArray(sc.loss, i);
+            FloatVector l = FloatVector.fromArray(F, sc.a1, i).max(-100f);
+            // the general form's signs of zero: y = 0, p = 0 gives +0 (0 - l, l = log1p(+0) = +0,
+            // where -l was -(-0) from log1p(-0)); y = 1, p = 1 gives -0 (-log 1)
+            VectorMask<Float> neg = FloatVector.fromArray(F, sc.y, i).compare(VectorOperators.EQ, 0f);
+            l.neg().blend(zero.sub(l), neg).intoArray(sc.loss, i);
         }
     }
 
