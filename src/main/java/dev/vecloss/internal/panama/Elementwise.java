@@ -352,9 +352,9 @@ final class Elementwise {
 
     /**
      * {@link #bce}'s loss for labels 0 and 1 only, with one logarithm per element instead of
-     * two: {@code -max(log p, -100)} for {@code y = 1}, {@code -max(log1p(-p), -100)} for
-     * {@code y = 0}, each the bits {@link VectorMath#logInPlace} or {@link VectorMath#log1pInPlace}
-     * gives, so the same loss as the general form, whose other term is a zero (a product by 0
+     * two: {@code -max(log p, -100)} for {@code y = 1}, {@code -max(log1p(0 - p), -100)} for
+     * {@code y = 0} ({@link VectorMath#logOrLog1pInPlace}), the general form's bits, signs of
+     * zero included (BinaryCrossEntropyTest checks it): its other term is a zero (a product by 0
      * of a finite clamped logarithm) that leaves the sum as it is.
      */
     private static void bceHard(Scratch sc, int n, int nv) {

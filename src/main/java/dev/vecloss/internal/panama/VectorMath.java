@@ -524,8 +524,8 @@ final class VectorMath {
     /**
      * The loop of the three: {@code log(w + corr)}, {@code w = a[i] + s} with the shift
      * {@code s = one[i & step]} 0 or 1 per lane ({@code step} 0: the lanes of {@code one[0, V)}
-     * for every vector; -1: one shift per element; {@code one} null: no shift, the plain log,
-     * whose loop C2 compiles without the shift's four operations, a third faster),
+     * for every vector; -1: one shift per element; {@code one} null: the plain log, a shift of 0
+     * whose correction and -0 test C2 compiles out of that case's loop, a third faster),
      * {@code corr = a[i] - (w - s)} its rounding error (0 where {@code s = 0}: {@code w - 0} is
      * {@code a[i]}, and a correction of 0 leaves {@code x} as it is, so a lane of log gets the
      * same bits with a shift of 0 as without). One
