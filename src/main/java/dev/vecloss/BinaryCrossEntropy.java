@@ -130,6 +130,24 @@ public final class BinaryCrossEntropy {
         return evaluate(ElementOp.BINARY_CROSS_ENTROPY_WITH_LOGITS, input, target, options, losses, grad);
     }
 
+    /**
+     * An exact accumulator of {@code binary_cross_entropy} over batches (see
+     * {@link LossAccumulator}): its value over any split of the data has the bits of the one call
+     * over the whole. A weight or pos_weight must broadcast to every batch.
+     *
+     * @throws IllegalArgumentException if the reduction is {@link Reduction#NONE}
+     */
+    public static LossAccumulator accumulator(Options options) {
+        return LossAccumulator.ratio("binary_cross_entropy", options.reduction(), options.emptyMean(),
+                (input, target) -> binaryCrossEntropy(input, target, options));
+    }
+
+    /** An exact accumulator of {@code binary_cross_entropy_with_logits}; see {@link #accumulator}. */
+    public static LossAccumulator withLogitsAccumulator(Options options) {
+        return LossAccumulator.ratio("binary_cross_entropy_with_logits", options.reduction(), options.emptyMean(),
+                (input, target) -> binaryCrossEntropyWithLogits(input, target, options));
+    }
+
     private static double evaluate(ElementOp op, Tensor input, Tensor target, Options o, Tensor losses, Tensor grad) {
         Objects.requireNonNull(o, "options");
         boolean logits = op == ElementOp.BINARY_CROSS_ENTROPY_WITH_LOGITS;

@@ -158,6 +158,25 @@ public final class CrossEntropy {
         return evaluate(Kind.NLL, input, target, options, losses, grad);
     }
 
+    /**
+     * An exact accumulator of {@code cross_entropy} over batches (see {@link LossAccumulator}):
+     * its value over any split of the data has the bits of {@link #crossEntropy(Tensor, Tensor, Options)}
+     * over the whole. The reduction must be mean or sum; a weighted mean divides by the weights
+     * summed over every batch, as the one call does.
+     *
+     * @throws IllegalArgumentException if the reduction is {@link Reduction#NONE}
+     */
+    public static LossAccumulator accumulator(Options options) {
+        return LossAccumulator.ratio("cross_entropy", options.reduction(), options.emptyMean(),
+                (input, target) -> crossEntropy(input, target, options));
+    }
+
+    /** An exact accumulator of {@code nll_loss} over batches; see {@link #accumulator(Options)}. */
+    public static LossAccumulator nllLossAccumulator(Options options) {
+        return LossAccumulator.ratio("nll_loss", options.reduction(), options.emptyMean(),
+                (input, target) -> nllLoss(input, target, options));
+    }
+
     private enum Kind { CROSS_ENTROPY, NLL }
 
     private static double evaluate(Kind kind, Tensor input, Tensor target, Options o, Tensor losses, Tensor grad) {

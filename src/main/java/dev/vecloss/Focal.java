@@ -164,6 +164,21 @@ public final class Focal {
         return Problems.reduceElements(what, p, input.numel(), o.reduction(), input.numel(), threads, o.emptyMean());
     }
 
+    /**
+     * An exact accumulator of the sigmoid focal loss over batches (see {@link LossAccumulator});
+     * the options' reduction must be mean or sum.
+     */
+    public static LossAccumulator sigmoidAccumulator(SigmoidOptions options) {
+        return LossAccumulator.ratio("sigmoid_focal_loss", options.reduction(), options.emptyMean(),
+                (input, target) -> sigmoidFocalLoss(input, target, options));
+    }
+
+    /** An exact accumulator of the softmax focal loss over batches (see {@link LossAccumulator}). */
+    public static LossAccumulator softmaxAccumulator(SoftmaxOptions options) {
+        return LossAccumulator.ratio("softmax_focal_loss", options.reduction(), options.emptyMean(),
+                (input, target) -> softmaxFocalLoss(input, target, options));
+    }
+
     /** The mean softmax focal loss with the default options. */
     public static double softmaxFocalLoss(Tensor input, Tensor target) {
         return softmaxFocalLoss(input, target, SoftmaxOptions.defaults());

@@ -115,6 +115,43 @@ public final class Hinge {
         }
     }
 
+    /**
+     * An exact accumulator of the hinge loss over batches (see {@link LossAccumulator}). The labels
+     * must be given as {@link Labels#ZERO_ONE} or {@link Labels#PLUS_MINUS_ONE}: {@link Labels#AUTO}
+     * decides per call, so a batch of 0s and 1s could be read otherwise than the whole.
+     */
+    public static LossAccumulator hingeAccumulator(Options options) {
+        explicitLabels("hinge", options);
+        return LossAccumulator.ratio("hinge", options.reduction(), options.emptyMean(),
+                (input, target) -> hinge(input, target, options));
+    }
+
+    /** An exact accumulator of the squared hinge loss; see {@link #hingeAccumulator}. */
+    public static LossAccumulator squaredHingeAccumulator(Options options) {
+        explicitLabels("squared_hinge", options);
+        return LossAccumulator.ratio("squared_hinge", options.reduction(), options.emptyMean(),
+                (input, target) -> squaredHinge(input, target, options));
+    }
+
+    /** An exact accumulator of {@code multi_margin_loss} over batches (see {@link LossAccumulator}). */
+    public static LossAccumulator multiMarginAccumulator(Options options) {
+        return LossAccumulator.ratio("multi_margin_loss", options.reduction(), options.emptyMean(),
+                (input, target) -> multiMarginLoss(input, target, options));
+    }
+
+    /** An exact accumulator of Keras's categorical hinge over batches (see {@link LossAccumulator}). */
+    public static LossAccumulator categoricalHingeAccumulator(Options options) {
+        return LossAccumulator.ratio("categorical_hinge", options.reduction(), options.emptyMean(),
+                (input, target) -> categoricalHinge(input, target, options));
+    }
+
+    private static void explicitLabels(String what, Options options) {
+        if (options.labels() == Labels.AUTO) {
+            throw new IllegalArgumentException(what + ": an accumulator needs labels ZERO_ONE or PLUS_MINUS_ONE, "
+                    + "not AUTO, which decides per batch");
+        }
+    }
+
     /** The mean hinge loss with the default options. */
     public static double hinge(Tensor input, Tensor target) {
         return hinge(input, target, Options.defaults());

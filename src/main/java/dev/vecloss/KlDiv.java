@@ -65,6 +65,15 @@ public final class KlDiv {
         }
     }
 
+    /**
+     * An exact accumulator of {@code kl_div} over batches (see {@link LossAccumulator}): batch
+     * mean divides by the rows of every batch (their first dimension), mean by their elements.
+     */
+    public static LossAccumulator accumulator(Options options) {
+        return LossAccumulator.ratio("kl_div", options.reduction(), options.emptyMean(),
+                (input, target) -> klDiv(input, target, options));
+    }
+
     /** {@code kl_div(input, target)}: the mean over elements. */
     public static double klDiv(Tensor input, Tensor target) {
         return klDiv(input, target, Options.defaults());

@@ -19,6 +19,13 @@ import java.lang.foreign.MemorySegment;
 final class Problems {
     private Problems() {}
 
+    /**
+     * This thread's accumulator state while {@link LossAccumulator#accept} runs a loss's reduced
+     * call, else null: the reduction then adds its exact sums there (the loss sum, the mean's
+     * denominator, the positions) instead of returning their quotient.
+     */
+    static final ThreadLocal<LossAccumulator.Sums> SINK = new ThreadLocal<>();
+
     /** The kernels for a call with these dtypes. */
     static LossKernels kernels(boolean f64, Tensor losses, Tensor grad) {
         boolean anyF64 = f64 || (losses != null && losses.dtype() == DType.FLOAT64)
@@ -46,6 +53,13 @@ final class Problems {
     static double reduceElements(String what, ElementProblem p, long numel, Reduction reduction, double denominator,
             int threads, EmptyMean empty) {
         try {
+            LossAccumulator.Sums sink = SINK.get();
+            if (sink != null) {
+                sink.sum(0).add(Parallel.sum(numel, Parallel.grain(1), threads, ElementProblem::chunk, p));
+                sink.sum(1).add(denominator);
+                sink.count += numel;
+                return 0;
+            }
             boolean mean = reduction == Reduction.MEAN || reduction == Reduction.BATCHMEAN;
             MemorySegment zeroGrad = mean && denominator == 0 ? emptyMean(what, empty, p.grad()) : null;
             if (zeroGrad != null) {
@@ -124,6 +138,13 @@ final class Problems {
                             + e.position + " of the target (classes 0.." + (p.c() - 1)
                             + (p.ignores() ? ", ignore_index " + p.ignoreIndex() : "") + ")");
                 }
+            }
+            LossAccumulator.Sums sink = SINK.get();
+            if (sink != null) {
+                sink.sum(0).add(Parallel.sum(positions, Parallel.grain(p.c()), threads, RowProblem::chunk, p));
+                sink.sum(1).add(d);
+                sink.count += positions;
+                return 0;
             }
             boolean mean = reduction == Reduction.MEAN;
             MemorySegment zeroGrad = mean && d == 0 ? emptyMean(what, empty, p.grad()) : null;
