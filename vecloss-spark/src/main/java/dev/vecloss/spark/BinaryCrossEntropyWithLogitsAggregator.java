@@ -32,7 +32,7 @@ public final class BinaryCrossEntropyWithLogitsAggregator extends Aggregator<Tup
     private static final long serialVersionUID = 1L;
 
     /** The input's encoder: a {@code float} logit and a {@code float} target. */
-    public static final Encoder<Tuple2<Float, Float>> INPUT = Encoders.tuple(Encoders.FLOAT(), Encoders.FLOAT());
+    public static final Encoder<Tuple2<Float, Float>> INPUT = InputEncoders.LOGIT_AND_TARGET;
 
     private static final int MAX_BATCH_ROWS = 4096;
     private static final int FIRST_BATCH_ROWS = 64;

@@ -11,7 +11,6 @@ import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 import org.apache.spark.sql.Encoder;
 import org.apache.spark.sql.Encoders;
-import org.apache.spark.sql.catalyst.encoders.AgnosticEncoders;
 import org.apache.spark.sql.expressions.Aggregator;
 import scala.Tuple2;
 
@@ -37,8 +36,11 @@ public final class CrossEntropyAggregator extends Aggregator<Tuple2<float[], Lon
     @Serial
     private static final long serialVersionUID = 1L;
 
-    /** The input's encoder: a non-null {@code array<float>} read as a {@code float[]}, and a {@code bigint}. */
-    public static final Encoder<Tuple2<float[], Long>> INPUT = Encoders.tuple(floatArray(), Encoders.LONG());
+    /**
+     * The input's encoder: an {@code array<float>} read as a {@code float[]} (one copy of Spark's
+     * array, see {@link InputEncoders}), and a {@code bigint}.
+     */
+    public static final Encoder<Tuple2<float[], Long>> INPUT = InputEncoders.LOGITS_AND_LABEL;
 
     /**
      * Rows per batch are capped so that a batch holds at most this many logits (1 MB): a buffer
@@ -173,14 +175,6 @@ public final class CrossEntropyAggregator extends Aggregator<Tuple2<float[], Lon
     @Override
     public Encoder<Double> outputEncoder() {
         return Encoders.DOUBLE();
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Encoder<float[]> floatArray() {
-        // Spark's own encoder of Scala's Array[Float]: deserialized by one copy (toFloatArray) of
-        // the row's UnsafeArrayData, no boxing.
-        Encoder<?> e = new AgnosticEncoders.ArrayEncoder<>(AgnosticEncoders.PrimitiveFloatEncoder$.MODULE$, false);
-        return (Encoder<float[]>) e;
     }
 
     /** The options, as plain serializable values. */

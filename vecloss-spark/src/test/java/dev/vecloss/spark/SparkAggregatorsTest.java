@@ -255,10 +255,20 @@ class SparkAggregatorsTest {
                 "cross_entropy: label -1 is out of range [0, 2)");
         assertQueryFails("SELECT cross_entropy(logits, label) FROM VALUES (CAST(NULL AS array<float>), 1) AS t(logits, label)",
                 "cross_entropy: a row's logits array is null");
+        assertQueryFails("SELECT cross_entropy(logits, label) FROM VALUES (array(1.0f, CAST(NULL AS float)), 0) AS t(logits, label)",
+                "cross_entropy: a row's logits array holds a null (element 1 of 2)");
         assertQueryFails("SELECT cross_entropy(logits, label) FROM VALUES (array(1.0f, 2.0f), CAST(NULL AS int)) AS t(logits, label)",
                 "cross_entropy: a row's label is null");
         assertQueryFails("SELECT binary_cross_entropy_with_logits(x, y) FROM VALUES (1.0f, CAST(NULL AS float)) AS t(x, y)",
                 "binary_cross_entropy_with_logits: a row's target is null");
+    }
+
+    @Test
+    void doubleLogitsAndLongLabelsAreCast() {
+        double actual = spark.sql("SELECT cross_entropy(logits, label) FROM VALUES "
+                + "(array(1.0d, 2.5d, -3.0d), 2L), (array(0.5d, -1.0d, 0.0d), 0L) AS t(logits, label)").first().getDouble(0);
+        assertBits(CrossEntropy.crossEntropy(Tensor.of(new float[] {1f, 2.5f, -3f, 0.5f, -1f, 0f}, 2, 3),
+                Tensor.of(new long[] {2, 0})), actual, "array<double>, bigint");
     }
 
     @Test
