@@ -10,26 +10,28 @@ import dev.vecloss.BinaryCrossEntropy;
 import dev.vecloss.CrossEntropy;
 import dev.vecloss.Reduction;
 import dev.vecloss.Tensor;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
+import java.util.SplittableRandom;
 import java.util.Set;
 import java.util.function.Function;
+import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoder;
+import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.encoders.AgnosticEncoders;
 import org.apache.spark.sql.functions;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import scala.Tuple2;
+import scala.Tuple3;
 
 /**
  * The aggregates in a local Spark ({@code local[2]}, one session for the class): for several
@@ -64,43 +66,55 @@ class SparkAggregatorsTest {
         VeclossFunctions.register(spark);
 
         // Losses spread over many orders of magnitude (logits scaled by 10^-3 .. 10^3), so that
-        // their sum rounded in plain doubles depends on the order (checked below).
-        Random random = new Random(20261129);
+        // their sum rounded in plain doubles depends on the order (checked below). Spark
+        // generates the rows from their ids (cheaper than shipping 10^5 rows from the driver);
+        // the same function fills the arrays of the single-machine calls.
         logits = new float[N * C];
         labels = new long[N];
         models = new String[N];
-        List<Row> rows = new ArrayList<>(N);
-        for (int i = 0; i < N; i++) {
-            double scale = Math.pow(10, 6 * random.nextDouble() - 3);
-            float[] row = new float[C];
-            for (int k = 0; k < C; k++) {
-                row[k] = (float) (scale * random.nextGaussian());
-            }
-            System.arraycopy(row, 0, logits, i * C, C);
-            labels[i] = random.nextInt(C);
-            models[i] = random.nextInt(3) == 0 ? "b" : "a";
-            rows.add(RowFactory.create(models[i], row, (int) labels[i]));
-        }
-        StructType schema = new StructType()
-                .add("model", DataTypes.StringType, false)
-                .add("logits", DataTypes.createArrayType(DataTypes.FloatType, false), false)
-                .add("label", DataTypes.IntegerType, false);
-        preds = spark.createDataFrame(rows, schema).cache();
-        preds.count();
-
         scoreLogits = new float[N];
         scoreTargets = new float[N];
-        List<Row> scoreRows = new ArrayList<>(N);
         for (int i = 0; i < N; i++) {
-            scoreLogits[i] = (float) (Math.pow(10, 5 * random.nextDouble() - 2) * random.nextGaussian());
-            scoreTargets[i] = random.nextInt(4) == 0 ? random.nextFloat() : random.nextInt(2);
-            scoreRows.add(RowFactory.create(scoreLogits[i], scoreTargets[i]));
+            Tuple3<String, float[], Integer> r = pred(i);
+            models[i] = r._1();
+            System.arraycopy(r._2(), 0, logits, i * C, C);
+            labels[i] = r._3();
+            Tuple2<Float, Float> s = score(i);
+            scoreLogits[i] = s._1();
+            scoreTargets[i] = s._2();
         }
-        StructType scoreSchema = new StructType()
-                .add("logit", DataTypes.FloatType, false)
-                .add("target", DataTypes.FloatType, false);
-        scores = spark.createDataFrame(scoreRows, scoreSchema).cache();
+        @SuppressWarnings("unchecked")
+        Encoder<float[]> floats = (Encoder<float[]>) (Encoder<?>)
+                new AgnosticEncoders.ArrayEncoder<>(AgnosticEncoders.PrimitiveFloatEncoder$.MODULE$, false);
+        preds = spark.range(0, N, 1, 4)
+                .map((MapFunction<Long, Tuple3<String, float[], Integer>>) SparkAggregatorsTest::pred,
+                        Encoders.tuple(Encoders.STRING(), floats, Encoders.INT()))
+                .toDF("model", "logits", "label").cache();
+        preds.count();
+        scores = spark.range(0, N, 1, 4)
+                .map((MapFunction<Long, Tuple2<Float, Float>>) SparkAggregatorsTest::score,
+                        Encoders.tuple(Encoders.FLOAT(), Encoders.FLOAT()))
+                .toDF("logit", "target").cache();
         scores.count();
+    }
+
+    /** Row {@code id} of the predictions: model "a" or "b", C logits of scale 10^-3 .. 10^3, a label. */
+    static Tuple3<String, float[], Integer> pred(long id) {
+        SplittableRandom random = new SplittableRandom(id * 0x9E3779B97F4A7C15L + 20261129);
+        double scale = Math.pow(10, 6 * random.nextDouble() - 3);
+        float[] row = new float[C];
+        for (int k = 0; k < C; k++) {
+            row[k] = (float) (scale * random.nextGaussian());
+        }
+        return new Tuple3<>(random.nextInt(3) == 0 ? "b" : "a", row, random.nextInt(C));
+    }
+
+    /** Row {@code id} of the scores: a logit of scale 10^-2 .. 10^3, a 0/1 or soft target. */
+    static Tuple2<Float, Float> score(long id) {
+        SplittableRandom random = new SplittableRandom(id * 0xD1B54A32D192ED03L + 11);
+        float logit = (float) (Math.pow(10, 5 * random.nextDouble() - 2) * random.nextGaussian());
+        float target = random.nextInt(4) == 0 ? (float) random.nextDouble() : random.nextInt(2);
+        return new Tuple2<>(logit, target);
     }
 
     @AfterAll
