@@ -226,6 +226,31 @@ class SparkAggregatorsTest {
         }
     }
 
+    /** The README's snippet ("Apache Spark"), as written there, on a 3-class table. */
+    @Test
+    void readmeSnippet() {
+        spark.sql("SELECT * FROM VALUES ('a', array(1.0f, 2.0f, 3.0f), 0), ('a', array(0.5f, 0.0f, -1.0f), 2), "
+                + "('b', array(2.0f, -2.0f, 0.0f), 1) AS t(model, logits, label)").createOrReplaceTempView("preds");
+        Dataset<Row> preds = spark.table("preds");
+        // --- the README's lines
+        VeclossFunctions.register(spark);   // cross_entropy and binary_cross_entropy_with_logits, PyTorch's defaults
+        spark.sql("SELECT model, cross_entropy(logits, label) AS loss FROM preds GROUP BY model").show();
+
+        // Dataset API; options (weight, ignore_index, label_smoothing, sum) make a function of their own
+        CrossEntropy.Options opts = CrossEntropy.Options.defaults()
+                .withWeight(Tensor.of(new float[] {1f, 2f, 0.5f})).withLabelSmoothing(0.1).withReduction(Reduction.SUM);
+        preds.groupBy("model").agg(VeclossFunctions.crossEntropy(opts).apply(col("logits"), col("label")));
+        spark.udf().register("ce_smoothed", VeclossFunctions.crossEntropy(opts));   // and in SQL
+        // ---
+        double b = spark.sql("SELECT ce_smoothed(logits, label) FROM preds WHERE model = 'b'").first().getDouble(0);
+        assertBits(CrossEntropy.crossEntropy(Tensor.of(new float[] {2f, -2f, 0f}, 1, 3), Tensor.of(new long[] {1}), opts),
+                b, "ce_smoothed");
+        Row a = preds.groupBy("model").agg(VeclossFunctions.crossEntropy(opts).apply(col("logits"), col("label")))
+                .where("model = 'a'").first();
+        assertBits(CrossEntropy.crossEntropy(Tensor.of(new float[] {1f, 2f, 3f, 0.5f, 0f, -1f}, 2, 3),
+                Tensor.of(new long[] {0, 2}), opts), a.getDouble(1), "groupBy");
+    }
+
     @Test
     void typedDatasetApi() {
         double expected = CrossEntropy.crossEntropy(Tensor.of(logits, N, C), Tensor.of(labels));
