@@ -105,6 +105,20 @@ class LossBufferTest {
     }
 
     @Test
+    void rowsAreCheckedAgainstTheWeightsLength() {
+        CrossEntropyAggregator agg = CrossEntropyAggregator.of(
+                CrossEntropy.Options.defaults().withWeight(Tensor.of(new float[] {1, 2, 3, 4})));
+        LossBuffer b = agg.zero();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> agg.reduce(b, new Tuple2<>(new float[5], 1L)));
+        assertEquals("cross_entropy: a row's logits array has 5 elements, expected 4 (the number of classes, "
+                + "the weight's length) (label 1)", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> agg.reduce(b, new Tuple2<>(new float[4], 4L)));
+        assertEquals("cross_entropy: label 4 is out of range [0, 4) (and is not ignore_index -100)", e.getMessage());
+        assertEquals(0, b.rows, "a rejected row is not staged");
+    }
+
+    @Test
     void optionsAnAggregateCannotHave() {
         assertThrows(IllegalArgumentException.class,
                 () -> CrossEntropyAggregator.of(CrossEntropy.Options.defaults().withReduction(Reduction.NONE)));
