@@ -72,6 +72,11 @@ final class BinaryCrossEntropyCommands {
                     ? BinaryCrossEntropy.binaryCrossEntropyWithLogits(x, target,
                             o.withPosWeight(files.floatingLike(POS_WEIGHT.name(), x)), losses, grad)
                     : BinaryCrossEntropy.binaryCrossEntropy(x, target, o, losses, grad);
+        }, (files, dtype, shards) -> {
+            BinaryCrossEntropy.Options o = options.withWeight(files.floatingLike("--weight", dtype));
+            return logits
+                    ? BinaryCrossEntropy.withLogitsAccumulator(o.withPosWeight(files.floatingLike(POS_WEIGHT.name(), dtype)))
+                    : BinaryCrossEntropy.accumulator(o);
         });
     }
 }

@@ -70,7 +70,8 @@ final class FocalCommands {
                 .withReduction(reduction).withThreads(threads)
                 .withEmptyMean(emptyMean);
         LossFiles.evaluate(call, reduction, shape -> shape,
-                (files, x, target, losses, grad) -> Focal.sigmoidFocalLoss(x, target, options, losses, grad));
+                (files, x, target, losses, grad) -> Focal.sigmoidFocalLoss(x, target, options, losses, grad),
+                (files, dtype, shards) -> Focal.sigmoidAccumulator(options));
     }
 
     private static void runSoftmax(Command.Call call) throws CliError {
@@ -84,6 +85,7 @@ final class FocalCommands {
                 .withGamma(gamma)).withIgnoreIndex(ignoreIndex).withReduction(reduction).withThreads(threads)
                 .withEmptyMean(emptyMean);
         LossFiles.evaluate(call, reduction, Layout::positionShape, (files, x, target, losses, grad) ->
-                Focal.softmaxFocalLoss(x, target, options.withAlpha(files.floatingLike("--weight", x)), losses, grad));
+                Focal.softmaxFocalLoss(x, target, options.withAlpha(files.floatingLike("--weight", x)), losses, grad),
+                (files, dtype, shards) -> Focal.softmaxAccumulator(options.withAlpha(files.floatingLike("--weight", dtype))));
     }
 }

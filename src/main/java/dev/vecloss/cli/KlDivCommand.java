@@ -47,6 +47,7 @@ final class KlDivCommand {
                 .withThreads(threads)
                 .withEmptyMean(emptyMean);
         LossFiles.evaluate(call, reduction, shape -> shape,
-                (files, x, target, losses, grad) -> KlDiv.klDiv(x, target, options, losses, grad));
+                (files, x, target, losses, grad) -> KlDiv.klDiv(x, target, options, losses, grad),
+                (files, dtype, shards) -> KlDiv.accumulator(options));
     }
 }

@@ -73,7 +73,13 @@ final class MarginCommands {
                 .withEmptyMean(emptyMean);
         LossFiles.evaluate(call, reduction, shape -> shape, (files, x, target, losses, grad) -> squared
                 ? Hinge.squaredHinge(x, target, options, losses, grad)
-                : Hinge.hinge(x, target, options, losses, grad));
+                : Hinge.hinge(x, target, options, losses, grad), (files, dtype, shards) -> {
+                    // Keras's rule over the whole dataset, as the one call applies it to its one
+                    // target: a pass over every target shard first.
+                    Hinge.Options o = options.withLabels(shards.targetsAllZeroOne()
+                            ? Hinge.Labels.ZERO_ONE : Hinge.Labels.PLUS_MINUS_ONE);
+                    return squared ? Hinge.squaredHingeAccumulator(o) : Hinge.hingeAccumulator(o);
+                });
     }
 
     private static void runMultiMargin(Command.Call call) throws CliError {
@@ -87,6 +93,8 @@ final class MarginCommands {
                 .withThreads(threads)
                 .withEmptyMean(emptyMean);
         LossFiles.evaluate(call, reduction, Layout::positionShape, (files, x, target, losses, grad) ->
-                Hinge.multiMarginLoss(x, target, options.withWeight(files.floatingLike("--weight", x)), losses, grad));
+                Hinge.multiMarginLoss(x, target, options.withWeight(files.floatingLike("--weight", x)), losses, grad),
+                (files, dtype, shards) -> Hinge.multiMarginAccumulator(
+                        options.withWeight(files.floatingLike("--weight", dtype))));
     }
 }
