@@ -19,7 +19,8 @@ final class ClassWeightsCommand {
     private ClassWeightsCommand() {}
 
     static final Option TARGET = Option.input("--target", "T.npy",
-            "class labels, any shape; int64, int32, uint8 or bool", true);
+            "class labels, any shape; int64, int32, uint8 or bool; or several\n"
+            + "files, a folder or a pattern (counts summed, see below)", true);
     static final Option NUM_CLASSES = new Option("--num-classes", "C", Command.Kind.VALUE, true,
             "the number of classes; labels must be in [0, C) or the ignore index", null, List.of());
     static final Option SCHEME = Option.choice("--scheme", "S",
@@ -51,6 +52,13 @@ final class ClassWeightsCommand {
             --threads. median-frequency is median(n)/n over the classes seen (LOSSES.md 9's
             f = n/N), or with --per-image Eigen and Fergus's median(f)/f, f = n/P, P the
             non-ignored labels of the images in which the class occurs.
+
+            Several label files: --target takes a list, a folder (its *.npy files) or a quoted
+            pattern ('masks/*.npy'), as the losses do. Each file is counted in turn (mapped,
+            counted, unmapped) and the exact counts, and with --per-image the per-image pixel
+            totals, are summed: the weights are those of the labels concatenated along the
+            first axis. The files may differ in shape and integer dtype. Every header is read
+            before counting; --output may not be one of the files.
 
             """ + LossOptions.FILES_NOTE,
             ClassWeightsCommand::run);

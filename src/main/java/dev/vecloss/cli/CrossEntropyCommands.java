@@ -32,7 +32,7 @@ final class CrossEntropyCommands {
                     LossOptions.OUTPUT,
                     LossOptions.GRAD,
                     LossOptions.THREADS),
-            LossOptions.FILES_NOTE,
+            LossOptions.SHARDED_FILES_NOTE,
             call -> run(call, false));
 
     static final Command NLL_LOSS = new Command("nll-loss",
@@ -46,7 +46,7 @@ final class CrossEntropyCommands {
                     LossOptions.OUTPUT,
                     LossOptions.GRAD,
                     LossOptions.THREADS),
-            LossOptions.FILES_NOTE,
+            LossOptions.SHARDED_FILES_NOTE,
             call -> run(call, true));
 
     /** Reads the options, then evaluates through the public API ({@link LossFiles#evaluate}). */

@@ -35,7 +35,7 @@ final class FocalCommands {
             As torchvision, the default reduction is none: give --output, or --reduction mean or
             sum for a value. mean divides by the element count.
 
-            """ + LossOptions.FILES_NOTE,
+            """ + LossOptions.SHARDED_FILES_NOTE,
             FocalCommands::runSigmoid);
 
     static final Command SOFTMAX_FOCAL_LOSS = new Command("softmax-focal-loss",
@@ -54,7 +54,7 @@ final class FocalCommands {
             mean divides by the number of positions not ignored (alpha does not normalise it);
             gamma 0 without --weight is cross-entropy.
 
-            """ + LossOptions.FILES_NOTE,
+            """ + LossOptions.SHARDED_FILES_NOTE,
             FocalCommands::runSoftmax);
 
     private static void runSigmoid(Command.Call call) throws CliError {

@@ -34,7 +34,7 @@ final class KlDivCommand {
             """
             Per element t (log t - q), 0 where t = 0; with --log-target, exp(t) (t - q).
 
-            """ + LossOptions.FILES_NOTE,
+            """ + LossOptions.SHARDED_FILES_NOTE,
             KlDivCommand::run);
 
     private static void run(Command.Call call) throws CliError {

@@ -38,7 +38,9 @@ final class MarginCommands {
                         LossOptions.OUTPUT_PER_ELEMENT,
                         LossOptions.GRAD,
                         LossOptions.THREADS),
-                "mean divides by the element count (Keras's mean too).\n\n" + LossOptions.FILES_NOTE,
+                "mean divides by the element count (Keras's mean too). Over several files, the\n"
+                + "0/1 label rule is decided over every target file, in a pass before the losses,\n"
+                + "as one call decides it over its one target.\n\n" + LossOptions.SHARDED_FILES_NOTE,
                 call -> runBinary(call, squared));
     }
 
@@ -59,7 +61,7 @@ final class MarginCommands {
             Per sample (1/C) sum over i != y of w_y max(0, margin - x_y + x_i)^p. There is no
             ignore index: every label must be in [0, C). mean divides by N.
 
-            """ + LossOptions.FILES_NOTE,
+            """ + LossOptions.SHARDED_FILES_NOTE,
             MarginCommands::runMultiMargin);
 
     private static void runBinary(Command.Call call, boolean squared) throws CliError {

@@ -27,7 +27,12 @@ final class Progress implements AutoCloseable {
      * @param isTerminal whether to draw at all
      * @param nanoTime the clock, {@link System#nanoTime} but in tests
      */
-    record Terminal(boolean isTerminal, LongSupplier nanoTime) {
+    record Terminal(boolean isTerminal, LongSupplier nanoTime, boolean pauseAfterErase) {
+        /** A terminal (or not) without the pause of {@link Progress#close()}: for tests. */
+        Terminal(boolean isTerminal, LongSupplier nanoTime) {
+            this(isTerminal, nanoTime, false);
+        }
+
         /**
          * This process's: what {@code bin/vecloss} says in {@value #TERMINAL_ENV} ({@code 1} or
          * {@code 0}; the launcher sends stderr through a filter, a pipe, so the JVM cannot tell
@@ -45,7 +50,7 @@ final class Progress implements AutoCloseable {
                 java.io.Console c = System.console();
                 tty = c != null && c.isTerminal();
             }
-            return new Terminal(tty, System::nanoTime);
+            return new Terminal(tty, System::nanoTime, "1".equals(env));
         }
 
         /** The terminal of {@code call}: its own when set (tests), else {@link #detect()}. */
@@ -57,12 +62,15 @@ final class Progress implements AutoCloseable {
     private final PrintStream err;
     private final boolean enabled;
     private final LongSupplier clock;
+    private final boolean pauseAfterErase;
     private final int files;
     private final long elements;
     private final long start;
     private long lastDraw;
     /** The length of the line on screen, 0 when none: what a redraw or {@link #close()} blanks out. */
     private int shown;
+    /** Whether anything was drawn: every line but the first starts with {@code \r}. */
+    private boolean drawn;
 
     /**
      * @param files the number of files (or pairs of files) of the run
@@ -72,6 +80,7 @@ final class Progress implements AutoCloseable {
         this.err = err;
         this.enabled = terminal.isTerminal();
         this.clock = terminal.nanoTime();
+        this.pauseAfterErase = terminal.pauseAfterErase();
         this.files = files;
         this.elements = elements;
         this.start = enabled ? clock.getAsLong() : 0;
@@ -104,20 +113,34 @@ final class Progress implements AutoCloseable {
     }
 
     private void draw(String text) {
-        // Pad over the longer previous line; \r goes back to its start without a new line.
+        // Pad over the longer previous line; \r goes back to its start without a new line. The
+        // first line starts with its text, so that bin/vecloss's filter sees "vecloss: " at once.
         int pad = Math.max(0, shown - text.length());
-        err.print("\r" + text + " ".repeat(pad));
+        err.print((drawn ? "\r" : "") + text + " ".repeat(pad));
+        drawn = true;
         err.flush();
         shown = text.length();
     }
 
-    /** Erases the line, if one was drawn, so that what follows starts on a clean line. */
+    /**
+     * Erases the line, if one was drawn, so that what follows starts on a clean line. Through
+     * {@code bin/vecloss} stderr reaches the terminal through a filter process, stdout directly:
+     * a short pause after the erase lets it arrive before the result is printed (the line was
+     * drawn, so the run has taken a quarter of a second at least).
+     */
     @Override
     public void close() {
         if (enabled && shown > 0) {
             err.print("\r" + " ".repeat(shown) + "\r");
             err.flush();
             shown = 0;
+            if (pauseAfterErase) {
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
         }
     }
 
