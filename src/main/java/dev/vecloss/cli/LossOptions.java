@@ -84,7 +84,8 @@ final class LossOptions {
             a quoted pattern that vecloss expands ('preds/shard-*.npy'; Java's glob syntax, **
             across folders). A folder or pattern is taken in natural order (shard-2 before
             shard-10), a list as given; the i-th input file is paired with the i-th target
-            file, and their counts must match. The result is that of one file holding the
+            file, and their counts must match (no file may come twice, nor be both an input
+            and a target). The result is that of one file holding the
             arrays concatenated along the first axis, to the last bit: every header is read
             first (input shards of one dtype and one shape past the first axis, target shards
             likewise), then each pair is memory-mapped, added to one exact accumulator and
