@@ -186,7 +186,8 @@ final class Shards {
                 throw new CliError(option + " " + value + ": cannot list the folder: " + reason(e));
             }
             if (files.isEmpty()) {
-                throw new CliError(option + " " + value + ": a folder without .npy files");
+                throw new CliError(option + " " + value
+                        + ": is a directory without .npy files (a folder of shards holds *.npy files)");
             }
             files.sort(NATURAL);
             return files;

@@ -373,7 +373,7 @@ class ShardsTest extends CliTestBase {
         Path empty = Files.createDirectories(dir.resolve("empty"));
         Files.writeString(empty.resolve("readme.txt"), "x");
         fails(args("cross-entropy", List.of(p(dir.resolve("in"))), List.of(p(empty))),
-                "--target .*empty: a folder without .npy files");
+                "--target .*empty: is a directory without .npy files");
     }
 
     @Test
