@@ -41,7 +41,8 @@ import java.util.stream.Stream;
  *   <li>an existing folder: its {@code *.npy} regular files (not those whose name starts with a
  *       dot), in natural order;
  *   <li>an existing file: that file, whatever characters its name holds;
- *   <li>a pattern with {@code * ? [ {}: expanded by vecloss itself (so it works quoted), with
+ *   <li>a pattern with one of {@code *}, {@code ?}, {@code [} or <code>&#123;</code>: expanded by
+ *       vecloss itself (so it works quoted), with
  *       Java's glob syntax ({@code **} crosses folders), to the regular files it matches (not
  *       dot files unless the pattern's last part starts with a dot), in natural order;
  *   <li>anything else: a file, reported missing when read.
