@@ -11,6 +11,8 @@ import dev.vecloss.internal.Mem;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorSpecies;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
@@ -72,7 +74,11 @@ final class ClassSums {
         final float[] zero = new float[V];
         /** 1 / sum of the exponentials (softmax). */
         final float[] inv = new float[V];
+        /** Exact double sums of a tile by bands of 16 float binades ({@link #addTile}). */
+        final double[] bands = new double[16];
     }
+
+    private static final VectorSpecies<Integer> I = F.vectorShape().withLanes(int.class);
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
@@ -346,13 +352,54 @@ final class ClassSums {
             return;
         }
         for (int j = 0; j < 3 * c; j++) {
-            addTile(tile[j], n, out[j]);
+            addTile(sc, tile[j], n, out[j]);
         }
     }
 
-    /** {@code a[0, n)} ({@code n} a multiple of V) added exactly to {@code acc}. */
-    private static void addTile(float[] a, int n, ExactSum acc) {
-        acc.add(a, 0, n);
+    /** Binades of float exponents a double sum of up to 2^8 floats holds exactly: 20 + 24 + 8 bits <= 53. */
+    private static final int EXACT_SPAN = 20;
+
+    /**
+     * {@code a[0, n)} ({@code n} a multiple of V, at most 256) added exactly to {@code acc}, as
+     * {@code acc.add(a, 0, n)} but faster (to be replaced by {@code ExactTiles.add} when it lands).
+     * The tile's non-zero values have biased exponents in {@code [lo, hi]}: each is a multiple of
+     * 2^(lo - 150) below 2^(hi - 126), so when {@code hi - lo <= 20} every partial sum of up to
+     * 2^8 of them fits in 53 bits and a plain double sum is exact (and one add). Wider tiles go by
+     * bands of 16 binades, each band's double sum exact by the same bound; infinities and NaN value by value.
+     */
+    private static void addTile(Scratch sc, float[] a, int n, ExactSum acc) {
+        IntVector hi = IntVector.zero(I);
+        IntVector lo = IntVector.broadcast(I, 255);
+        for (int i = 0; i < n; i += V) {
+            IntVector bits = FloatVector.fromArray(F, a, i).reinterpretAsInts().and(0x7fff_ffff);
+            IntVector e = bits.lanewise(VectorOperators.LSHR, 23);
+            hi = hi.max(e);
+            // a subnormal has the unit of exponent 1; a zero adds nothing and does not count
+            lo = lo.min(e.max(1).blend(255, bits.compare(VectorOperators.EQ, 0)));
+        }
+        int top = hi.reduceLanes(VectorOperators.MAX), bottom = lo.reduceLanes(VectorOperators.MIN);
+        if (top == 255) { // an infinity or NaN
+            acc.add(a, 0, n);
+        } else if (top - bottom <= EXACT_SPAN) { // also for an all-zero tile (bottom 255)
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            for (int i = 0; i < n; i += 4) {
+                s0 += a[i];
+                s1 += a[i + 1];
+                s2 += a[i + 2];
+                s3 += a[i + 3];
+            }
+            acc.add((s0 + s1) + (s2 + s3)); // exact: the order does not matter
+        } else {
+            double[] bands = sc.bands;
+            Arrays.fill(bands, 0.0);
+            for (int i = 0; i < n; i++) {
+                int e = (Float.floatToRawIntBits(a[i]) >>> 23) & 0xff;
+                bands[e >>> 4] += a[i];
+            }
+            for (double b : bands) {
+                acc.add(b);
+            }
+        }
     }
 
     /** {@code a = (1 - sgn(pe - te)) / 2}: 1 below the target, 0 above, 1/2 at it (and for NaN). */
