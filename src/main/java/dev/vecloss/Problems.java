@@ -1,6 +1,7 @@
 package dev.vecloss;
 
 import dev.vecloss.internal.ElementProblem;
+import dev.vecloss.internal.ExactSum;
 import dev.vecloss.internal.KernelProvider;
 import dev.vecloss.internal.LossKernels;
 import dev.vecloss.internal.Parallel;
@@ -53,9 +54,12 @@ final class Problems {
     static double reduceElements(String what, ElementProblem p, long numel, Reduction reduction, double denominator,
             int threads, EmptyMean empty) {
         try {
+            ExactSum total = p.total();
+            total.clear();
             LossAccumulator.Sums sink = SINK.get();
             if (sink != null) {
-                sink.sum(0).add(Parallel.sum(numel, Parallel.grain(1), threads, ElementProblem::chunk, p));
+                Parallel.exactSum(numel, Parallel.grain(1), threads, ElementProblem::chunk, p, total);
+                sink.sum(0).add(total);
                 sink.sum(1).add(denominator);
                 sink.count += numel;
                 return 0;
@@ -68,13 +72,14 @@ final class Problems {
             if (mean) {
                 p.gradScale(1.0 / denominator);
             }
-            double sum = Parallel.sum(numel, Parallel.grain(1), threads, ElementProblem::chunk, p);
+            Parallel.exactSum(numel, Parallel.grain(1), threads, ElementProblem::chunk, p, total);
             if (mean && denominator == 0 && empty == EmptyMean.ZERO) {
                 if (zeroGrad != null) {
                     zeroGrad.fill((byte) 0); // +0.0 in float32 and float64 alike
                 }
                 return 0.0;
             }
+            double sum = total.get();
             return canonical(mean ? sum / denominator : sum);
         } finally {
             p.clear();
@@ -126,26 +131,32 @@ final class Problems {
      * ({@link #emptyMean}).
      */
     static double reduceRows(String what, RowProblem p, Reduction reduction, int threads,
-            Parallel.RangeSum<RowProblem> denominator, EmptyMean empty) {
+            Parallel.RangeExact<RowProblem> denominator, EmptyMean empty) {
         try {
             long positions = p.positions();
-            double d = positions;
+            ExactSum total = p.total(), den = p.denominator();
+            total.clear();
+            den.clear();
             if (denominator != null) {
                 try {
-                    d = Parallel.sum(positions, Parallel.grain(1), threads, denominator, p);
+                    Parallel.exactSum(positions, Parallel.grain(1), threads, denominator, p, den);
                 } catch (Targets.BadTarget e) {
                     throw new IllegalArgumentException(what + ": target " + e.value + " is out of bounds at flat index "
                             + e.position + " of the target (classes 0.." + (p.c() - 1)
                             + (p.ignores() ? ", ignore_index " + p.ignoreIndex() : "") + ")");
                 }
+            } else {
+                den.add((double) positions);
             }
             LossAccumulator.Sums sink = SINK.get();
             if (sink != null) {
-                sink.sum(0).add(Parallel.sum(positions, Parallel.grain(p.c()), threads, RowProblem::chunk, p));
-                sink.sum(1).add(d);
+                Parallel.exactSum(positions, Parallel.grain(p.c()), threads, RowProblem::chunk, p, total);
+                sink.sum(0).add(total);
+                sink.sum(1).add(den);
                 sink.count += positions;
                 return 0;
             }
+            double d = den.get();
             boolean mean = reduction == Reduction.MEAN;
             MemorySegment zeroGrad = mean && d == 0 ? emptyMean(what, empty, p.grad()) : null;
             if (zeroGrad != null) {
@@ -156,14 +167,16 @@ final class Problems {
             }
             boolean zero = mean && d == 0 && empty == EmptyMean.ZERO;
             // ZERO needs the pass only for the per-position losses
-            double sum = zero && p.losses() == null ? 0
-                    : Parallel.sum(positions, Parallel.grain(p.c()), threads, RowProblem::chunk, p);
+            if (!zero || p.losses() != null) {
+                Parallel.exactSum(positions, Parallel.grain(p.c()), threads, RowProblem::chunk, p, total);
+            }
             if (zero) {
                 if (zeroGrad != null) {
                     zeroGrad.fill((byte) 0); // +0.0 in float32 and float64 alike
                 }
                 return 0.0;
             }
+            double sum = total.get();
             return canonical(mean ? sum / d : sum);
         } finally {
             p.clear();

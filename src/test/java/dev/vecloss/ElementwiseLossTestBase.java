@@ -3,6 +3,7 @@ package dev.vecloss;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.vecloss.internal.ExactSum;
 import dev.vecloss.internal.ElementOp;
 import dev.vecloss.internal.ElementProblem;
 import dev.vecloss.internal.KernelProvider;
@@ -403,8 +404,10 @@ abstract class ElementwiseLossTestBase<P> extends LossTestBase<ElementwiseLossTe
             double scale = 0.37; // an arbitrary gradient scale, as for mean
             Output l1 = ep.output(arena, n), l2 = ep.output(arena, n), g1 = ep.output(arena, n), g2 = ep.output(arena, n);
             ElementOp op = op(k.params());
-            double want = scalar.elements(op, problem(arena, k, scale, l1, g1), from, to);
-            double got = selected.elements(op, problem(arena, k, scale, l2, g2), from, to);
+            ExactSum sum1 = new ExactSum(), sum2 = new ExactSum();
+            scalar.elements(op, problem(arena, k, scale, l1, g1), from, to, sum1);
+            selected.elements(op, problem(arena, k, scale, l2, g2), from, to, sum2);
+            double want = sum1.get(), got = sum2.get();
             String where = k + ", range [" + from + ", " + to + "), " + selected.name() + " vs scalar";
             for (Output o : List.of(l1, l2, g1, g2)) {
                 o.assertGuards(where);

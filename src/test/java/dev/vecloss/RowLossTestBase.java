@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.vecloss.internal.ExactSum;
 import dev.vecloss.internal.KernelProvider;
 import dev.vecloss.internal.LossKernels;
 import dev.vecloss.internal.RowOp;
@@ -461,8 +462,10 @@ abstract class RowLossTestBase extends LossTestBase<RowLossTestBase.Config, RowL
             double scale = 0.37; // an arbitrary gradient scale, as for mean
             Output l1 = ep.output(arena, m), l2 = ep.output(arena, m);
             Output g1 = ep.output(arena, k.x().length), g2 = ep.output(arena, k.x().length);
-            double want = scalar.rows(op(), problem(arena, k, scale, l1.tensor().segment(), g1.tensor().segment()), from, to);
-            double got = selected.rows(op(), problem(arena, k, scale, l2.tensor().segment(), g2.tensor().segment()), from, to);
+            ExactSum sum1 = new ExactSum(), sum2 = new ExactSum();
+            scalar.rows(op(), problem(arena, k, scale, l1.tensor().segment(), g1.tensor().segment()), from, to, sum1);
+            selected.rows(op(), problem(arena, k, scale, l2.tensor().segment(), g2.tensor().segment()), from, to, sum2);
+            double want = sum1.get(), got = sum2.get();
             String where = k + ", range [" + from + ", " + to + "), " + selected.name() + " vs scalar";
             for (Output o : List.of(l1, l2, g1, g2)) {
                 o.assertGuards(where);

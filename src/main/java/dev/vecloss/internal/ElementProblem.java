@@ -53,8 +53,8 @@ public final class ElementProblem extends LossProblem<ElementProblem, ElementOp>
     }
 
     /** {@link #op()} by this problem's kernels over elements {@code [from, to)}: the chunk function of {@link Parallel}. */
-    public static double chunk(ElementProblem p, long from, long to) {
-        return p.kernels().elements(p.op(), p, from, to);
+    public static void chunk(ElementProblem p, long from, long to, ExactSum acc) {
+        p.kernels().elements(p.op(), p, from, to, acc);
     }
 
     /** Input and target of shape {@code dims} (not copied: it must not change), float32 or float64. */

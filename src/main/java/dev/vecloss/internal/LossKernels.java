@@ -28,13 +28,13 @@ public interface LossKernels {
     String name();
 
     /**
-     * Row loss {@code op} over positions {@code [from, to)}; index targets were checked by
-     * {@link Targets}.
+     * Row loss {@code op} over positions {@code [from, to)}, each position's loss added to
+     * {@code acc}; index targets were checked by {@link Targets}.
      */
-    double rows(RowOp op, RowProblem p, long from, long to);
+    void rows(RowOp op, RowProblem p, long from, long to, ExactSum acc);
 
-    /** Elementwise loss {@code op} over elements {@code [from, to)}; the operands were checked. */
-    double elements(ElementOp op, ElementProblem p, long from, long to);
+    /** Elementwise loss {@code op} over elements {@code [from, to)}, each loss added to {@code acc}; the operands were checked. */
+    void elements(ElementOp op, ElementProblem p, long from, long to, ExactSum acc);
 
     /**
      * The number of targets in {@code [from, to)} that are neither 0 nor 1 (Keras's hinge label

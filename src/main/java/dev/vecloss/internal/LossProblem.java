@@ -18,6 +18,8 @@ public abstract sealed class LossProblem<P extends LossProblem<P, O>, O> permits
     private boolean lossesF64;
     private MemorySegment grad;
     private boolean gradF64;
+    /** The exact sums of a reduction (the losses', the mean's denominator), reused per thread. */
+    private final ExactSum total = new ExactSum(), denominator = new ExactSum();
 
     LossProblem() {}
 
@@ -62,7 +64,14 @@ public abstract sealed class LossProblem<P extends LossProblem<P, O>, O> permits
         op = null;
         losses = grad = null;
         gradScale = 1;
+        total.clear();
+        denominator.clear();
     }
+
+    /** This problem's exact sum of the losses, cleared with it. */
+    public final ExactSum total() { return total; }
+    /** This problem's exact sum of the mean's denominator, cleared with it. */
+    public final ExactSum denominator() { return denominator; }
 
     public final LossKernels kernels() { return kernels; }
     public final O op() { return op; }

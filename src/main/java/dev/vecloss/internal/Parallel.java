@@ -38,6 +38,15 @@ public final class Parallel {
         double apply(P problem, long from, long to);
     }
 
+    /**
+     * A kernel over a range of items that adds its items' values (the losses) to {@code acc},
+     * exactly. Pass a non-capturing lambda or a static method reference.
+     */
+    @FunctionalInterface
+    public interface RangeExact<P> {
+        void apply(P problem, long from, long to, ExactSum acc);
+    }
+
     /** A kernel over a range of items that adds its per-lane results into {@code out[off, off + width)}. */
     @FunctionalInterface
     public interface RangeSums<P> {
@@ -116,6 +125,40 @@ public final class Parallel {
             partial[i] = fn.apply(problem, from, Math.min(total, from + grain));
         });
         return tree(partial, 0, partial.length);
+    }
+
+    /**
+     * Adds the values of {@code fn} over {@code [0, total)}, in chunks of {@code grain}, to
+     * {@code out}, exactly: each worker thread adds its chunks to an accumulator of its own, and
+     * these are added to {@code out}. An exact sum does not depend on the order of its terms, so
+     * the result has the same bits at any thread count and for any chunking: the chunks only
+     * share the work (and align the vector blocks of the kernels across positions). On one
+     * thread the chunks add straight to {@code out}, and nothing is allocated.
+     */
+    public static <P> void exactSum(long total, long grain, int threads, RangeExact<P> fn, P problem, ExactSum out) {
+        if (total <= 0) {
+            return;
+        }
+        long chunks = chunks(total, grain);
+        if (threads <= 1 || chunks == 1) {
+            for (long i = 0; i < chunks; i++) { // no lambda: nothing to allocate
+                long from = i * grain;
+                fn.apply(problem, from, Math.min(total, from + grain), out);
+            }
+            return;
+        }
+        int workers = (int) Math.min(Math.max(1, threads), chunks);
+        ExactSum[] partial = new ExactSum[workers];
+        for (int w = 0; w < workers; w++) {
+            partial[w] = new ExactSum();
+        }
+        run(chunks, workers, (i, worker) -> {
+            long from = i * grain;
+            fn.apply(problem, from, Math.min(total, from + grain), partial[worker]);
+        });
+        for (ExactSum s : partial) {
+            out.add(s);
+        }
     }
 
     /**

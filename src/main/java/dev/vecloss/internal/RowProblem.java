@@ -53,8 +53,8 @@ public final class RowProblem extends LossProblem<RowProblem, RowOp> {
     }
 
     /** {@link #op()} by this problem's kernels over positions {@code [from, to)}: the chunk function of {@link Parallel}. */
-    public static double chunk(RowProblem p, long from, long to) {
-        return p.kernels().rows(p.op(), p, from, to);
+    public static void chunk(RowProblem p, long from, long to, ExactSum acc) {
+        p.kernels().rows(p.op(), p, from, to, acc);
     }
 
     /** The scores (logits or log-probabilities), (N, C, S), float32 or float64. */

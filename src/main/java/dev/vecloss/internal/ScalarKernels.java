@@ -30,9 +30,8 @@ public final class ScalarKernels implements LossKernels {
      * position function (which also writes the position's gradient), the loss stored and summed.
      */
     @Override
-    public double rows(RowOp op, RowProblem p, long from, long to) {
+    public void rows(RowOp op, RowProblem p, long from, long to, ExactSum acc) {
         final long c = p.c(), s = p.s();
-        double total = 0;
         for (long pos = from; pos < to; pos++) {
             long base = (pos / s) * c * s + pos % s;
             double loss = switch (op) {
@@ -43,12 +42,11 @@ public final class ScalarKernels implements LossKernels {
                 case MULTI_MARGIN -> multiMargin(p, pos, base);
                 case CATEGORICAL_HINGE -> categoricalHinge(p, base);
             };
-            total += loss;
+            acc.add(loss);
             if (p.losses() != null) {
                 Mem.set(p.losses(), p.lossesF64(), pos, loss);
             }
         }
-        return total;
     }
 
     /** Cross-entropy with an index target at one position (LOSSES.md 1.1); writes its gradient. */
@@ -110,11 +108,10 @@ public final class ScalarKernels implements LossKernels {
      * gradient from the operation's formulas, times the element's weight.
      */
     @Override
-    public double elements(ElementOp op, ElementProblem p, long from, long to) {
+    public void elements(ElementOp op, ElementProblem p, long from, long to, ExactSum acc) {
         final MemorySegment x = p.input(), y = p.target(), w = p.weight(), pw = p.posWeight();
         final boolean f64 = p.f64();
         final double sigma = p.gradScale();
-        double total = 0;
         for (long i = from; i < to; ) {
             final long end = p.runEnd(i, to);
             long wi = w == null ? 0 : p.weightOffset(i);
@@ -135,7 +132,7 @@ public final class ScalarKernels implements LossKernels {
                     case SQUARED_HINGE -> squaredHinge(xv, yv, p.margin(), false);
                     case KL_DIV -> klDiv(xv, yv, p.logTarget(), false);
                 };
-                total += loss;
+                acc.add(loss);
                 if (p.losses() != null) {
                     Mem.set(p.losses(), p.lossesF64(), i, loss);
                 }
@@ -158,7 +155,6 @@ public final class ScalarKernels implements LossKernels {
                 }
             }
         }
-        return total;
     }
 
     /** Lovász-softmax and the Lovász hinge: {@link ScalarLovasz}. */

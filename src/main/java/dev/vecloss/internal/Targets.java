@@ -10,26 +10,27 @@ public final class Targets {
     private Targets() {}
 
     /**
-     * Sum of target weights over positions {@code [from, to)}.
+     * Adds the target weights of positions {@code [from, to)} to {@code acc}, exactly.
      *
      * @throws BadTarget for the first active target of the range outside {@code [0, C)}
      */
-    public static double weightSum(RowProblem p, long from, long to) {
-        return scan(p, from, to, true);
+    public static void weightSum(RowProblem p, long from, long to, ExactSum acc) {
+        scan(p, from, to, true, acc);
     }
 
     /**
-     * The number of active positions in {@code [from, to)}: the mean's denominator where weights
+     * Adds the number of active positions in {@code [from, to)} to {@code acc}: the mean's denominator where weights
      * do not enter it (the softmax focal loss).
      *
      * @throws BadTarget as {@link #weightSum}
      */
-    public static double activeCount(RowProblem p, long from, long to) {
-        return scan(p, from, to, false);
+    public static void activeCount(RowProblem p, long from, long to, ExactSum acc) {
+        scan(p, from, to, false, acc);
     }
 
-    private static double scan(RowProblem p, long from, long to, boolean weighted) {
-        double w = 0;
+    /** Adds the range's weights (each exactly) or its count of active positions to {@code acc}. */
+    private static void scan(RowProblem p, long from, long to, boolean weighted, ExactSum acc) {
+        long count = 0;
         long c = p.c();
         for (long pos = from; pos < to; pos++) {
             long y = Mem.getIndex(p.target(), p.targetKind(), pos);
@@ -39,9 +40,13 @@ public final class Targets {
             if (y < 0 || y >= c) {
                 throw new BadTarget(pos, y);
             }
-            w += weighted ? ScalarKernels.weight(p, y) : 1;
+            if (weighted) {
+                acc.add(ScalarKernels.weight(p, y));
+            } else {
+                count++;
+            }
         }
-        return w;
+        acc.add((double) count); // exact below 2^53
     }
 
     /** An active target outside {@code [0, C)}: its flat position and value. */

@@ -4,6 +4,7 @@ import static dev.vecloss.internal.panama.PanamaConstants.F;
 import static dev.vecloss.internal.panama.PanamaConstants.LE;
 import static dev.vecloss.internal.panama.PanamaConstants.V;
 
+import dev.vecloss.internal.ExactSum;
 import dev.vecloss.internal.Mem;
 import dev.vecloss.internal.RowOp;
 import dev.vecloss.internal.RowProblem;
@@ -71,6 +72,8 @@ final class AcrossPositions {
         final float[] spread = new float[V];
         /** The block's losses, the sum S of each lane, and S' (S without the target's term). */
         final float[] loss = new float[V];
+        /** The losses of consecutive blocks, summed exactly when full ({@link ExactTiles}). */
+        final float[] losses = new float[ExactTiles.MAX_TILE];
         /** The factor of each lane's gradient, {@code p_k - [k = y]} times it (but for smoothing's term). */
         final float[] gradFactor = new float[V];
         /** The focal factor {@code (S'/S)^gamma}, and a reference of 0 for {@link VectorMath#expInto}. */
@@ -104,33 +107,48 @@ final class AcrossPositions {
     }
 
     /** {@code op}, cross-entropy or the softmax focal loss, over positions {@code [from, to)}. */
-    static double index(RowOp op, RowProblem p, long from, long to) {
+    static void index(RowOp op, RowProblem p, long from, long to, ExactSum acc) {
         if (p.c() > MAX_C) {
-            return ScalarKernels.INSTANCE.rows(op, p, from, to);
+            ScalarKernels.INSTANCE.rows(op, p, from, to, acc);
+            return;
         }
         final boolean focal = op == RowOp.SOFTMAX_FOCAL;
         final int c = (int) p.c();
         final long sp = p.s();
         final boolean rows = sp == 1;
         final Scratch sc = scratch(c, rows);
-        double total = 0;
+        // the blocks' losses are gathered in a tile and summed exactly a tile at a time
+        int k = 0;
         long pos = from;
         while (pos < to) {
             final long n = pos / sp;
             final long s = pos - n * sp;
             // a full block, or the positions left in the range and, for spatial input, the image
             final int lanes = (int) Math.min(V, rows ? to - pos : Math.min(to - pos, sp - s));
-            total += block(p, sc, rows, focal, c, pos, n * c * sp + s, lanes);
+            block(p, sc, rows, focal, c, pos, n * c * sp + s, lanes);
+            System.arraycopy(sc.loss, 0, sc.losses, k, lanes);
+            k += lanes;
+            if (k > sc.losses.length - V) {
+                k = flush(sc.losses, k, acc);
+            }
             pos += lanes;
         }
-        return total;
+        flush(sc.losses, k, acc);
+    }
+
+    /** Adds the first {@code k} losses of {@code tile} to {@code acc} exactly; returns 0. */
+    private static int flush(float[] tile, int k, ExactSum acc) {
+        int kv = (k + V - 1) / V * V;
+        java.util.Arrays.fill(tile, k, kv, 0f);
+        ExactTiles.add(tile, kv, acc);
+        return 0;
     }
 
     /**
      * Positions {@code [pos, pos + lanes)}, whose class-0 logits start at element {@code base};
      * the lanes from {@code lanes} to V are ignored positions.
      */
-    private static double block(RowProblem p, Scratch sc, boolean rows, boolean focal, int c, long pos, long base, int lanes) {
+    private static void block(RowProblem p, Scratch sc, boolean rows, boolean focal, int c, long pos, long base, int lanes) {
         readTargets(p, sc, pos, lanes);
         final boolean staged = !rows && lanes < V;
         if (rows) {
@@ -164,7 +182,6 @@ final class AcrossPositions {
                 grad(p, sc, c, base, null);
             }
         }
-        return VectorMath.sum(sc.loss, V); // 0 in the ignored lanes
     }
 
     /**

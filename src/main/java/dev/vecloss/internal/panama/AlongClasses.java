@@ -5,6 +5,7 @@ import static dev.vecloss.internal.panama.PanamaConstants.LE;
 import static dev.vecloss.internal.panama.PanamaConstants.LOWEST;
 import static dev.vecloss.internal.panama.PanamaConstants.V;
 
+import dev.vecloss.internal.ExactSum;
 import dev.vecloss.internal.Mem;
 import dev.vecloss.internal.RowProblem;
 import dev.vecloss.internal.ScalarKernels;
@@ -84,13 +85,12 @@ final class AlongClasses {
      * it ({@link ScalarKernels#focalModulator}, {@link ScalarKernels#focalSlope}), whose gradient
      * is {@code alpha_y G (p_k - [k = y])}.
      */
-    static double index(RowProblem p, long from, long to, boolean focal) {
+    static void index(RowProblem p, long from, long to, boolean focal, ExactSum acc) {
         final MemorySegment x = p.input();
         final int c = Math.toIntExact(p.c());
         final double eps = p.eps();
         final MemorySegment w = p.weight();
         final Scratch sc = SCRATCH.get();
-        double total = 0;
         for (long row = from; row < to; row++) {
             final long off = row * c * 4L;
             final long y = Mem.getIndex(p.target(), p.targetKind(), row);
@@ -125,7 +125,7 @@ final class AlongClasses {
             } else {
                 loss = wy * nll;
             }
-            total += loss;
+            acc.add(loss);
             if (p.losses() != null) {
                 p.losses().setAtIndex(Mem.F32, row, (float) loss);
             }
@@ -143,14 +143,12 @@ final class AlongClasses {
                 p.grad().set(Mem.F32, off + yi * 4L, (float) gy);
             }
         }
-        return total;
     }
 
-    static double prob(RowProblem p, long from, long to) {
+    static void prob(RowProblem p, long from, long to, ExactSum acc) {
         final MemorySegment x = p.input();
         final int c = Math.toIntExact(p.c());
         final Scratch sc = SCRATCH.get();
-        double total = 0;
         for (long row = from; row < to; row++) {
             final long off = row * c * 4L;
             if (!maxSums(x, off, c, -1, sc)) {
@@ -166,7 +164,7 @@ final class AlongClasses {
                     : sc.reference == sc.max ? sc.rest : sc.rest * Math.exp(sc.reference - sc.max);
             final double lseOverMax = Math.log1p(u);
             final double loss = lseOverMax * sc.wq + sc.shifted;
-            total += loss;
+            acc.add(loss);
             if (p.losses() != null) {
                 p.losses().setAtIndex(Mem.F32, row, (float) loss);
             }
@@ -176,7 +174,6 @@ final class AlongClasses {
                         sc);
             }
         }
-        return total;
     }
 
     /**

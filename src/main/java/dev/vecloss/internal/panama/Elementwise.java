@@ -6,6 +6,7 @@ import static dev.vecloss.internal.panama.PanamaConstants.LE;
 import static dev.vecloss.internal.panama.PanamaConstants.V;
 
 import dev.vecloss.internal.ElementOp;
+import dev.vecloss.internal.ExactSum;
 import dev.vecloss.internal.ElementProblem;
 import dev.vecloss.internal.Mem;
 import dev.vecloss.internal.Ranges;
@@ -50,6 +51,8 @@ final class Elementwise {
         final float[] zero = new float[V];
         /** kl_div's {@code log t} in double, and a double vector's lanes. */
         final double[] logT = new double[TILE];
+        /** kl_div's losses in double. */
+        final double[] lossD = new double[TILE];
         final double[] lanes = new double[D.length()];
     }
 
@@ -63,15 +66,15 @@ final class Elementwise {
     }
 
     /** The family's loop over elements {@code [from, to)} of a float32 problem. */
-    static double elements(ElementOp op, ElementProblem p, long from, long to) {
+    static void elements(ElementOp op, ElementProblem p, long from, long to, ExactSum acc) {
         if (op == ElementOp.KL_DIV && !p.logTarget()) {
-            return klDivProb(p, from, to);
+            klDivProb(p, from, to, acc);
+            return;
         }
         final Scratch sc = SCRATCH.get();
         final MemorySegment w = p.weight(), pw = p.posWeight();
         final boolean wantGrad = p.grad() != null;
         final float sigma = (float) p.gradScale();
-        double total = 0;
         for (long i = from; i < to; ) {
             final long end = p.runEnd(i, to);
             long wi = w == null ? 0 : p.weightOffset(i);
@@ -96,7 +99,7 @@ final class Elementwise {
                     operand(w, wi, p.weightContiguous(), n, nv, sc.w);
                 }
                 finish(sc, n, nv, w != null, wantGrad, sigma);
-                total += VectorMath.sum(sc.loss, nv);
+                ExactTiles.add(sc.loss, nv, acc);
                 if (p.losses() != null) {
                     MemorySegment.copy(sc.loss, 0, p.losses(), Mem.F32, i * 4L, n);
                 }
@@ -112,7 +115,6 @@ final class Elementwise {
                 }
             }
         }
-        return total;
     }
 
     /** {@code n} floats from element {@code i} into {@code a}, zeros up to {@code nv}. */
@@ -246,17 +248,17 @@ final class Elementwise {
      * {@code -(0 q)}, 0 (NaN for an infinite q); a negative t NaN; {@code t = +inf} and NaN as
      * {@code t log t - t q} does.
      */
-    private static double klDivProb(ElementProblem p, long from, long to) {
+    private static void klDivProb(ElementProblem p, long from, long to, ExactSum acc) {
         final Scratch sc = SCRATCH.get();
         final double sigma = -p.gradScale();
-        double total = 0;
         for (long i = from; i < to; ) {
             final int n = (int) Math.min(TILE, to - i);
             final int nv = (n + V - 1) / V * V;
             load(p.input(), i, n, nv, sc.x);
             load(p.target(), i, n, nv, sc.y); // the padding: t = 0, q = 0, a term of 0
             VectorMath.logDoubleInto(sc.y, sc.logT, nv);
-            total += klDivProbTile(sc, nv, sigma, p.grad() != null);
+            klDivProbTile(sc, nv, sigma, p.grad() != null);
+            acc.add(sc.lossD, 0, n); // doubles: each added to the accumulator
             if (p.losses() != null) {
                 MemorySegment.copy(sc.loss, 0, p.losses(), Mem.F32, i * 4L, n);
             }
@@ -265,13 +267,14 @@ final class Elementwise {
             }
             i += n;
         }
-        return total;
     }
 
-    /** The tile of {@link #klDivProb}: losses and gradients (times {@code -sigma}) as float32, the sum in double. */
-    private static double klDivProbTile(Scratch sc, int nv, double sigma, boolean wantGrad) {
+    /**
+     * The tile of {@link #klDivProb}: losses in double (summed by the caller) and as float32, and
+     * gradients (times {@code -sigma}) as float32.
+     */
+    private static void klDivProbTile(Scratch sc, int nv, double sigma, boolean wantGrad) {
         final int half = D.length();
-        DoubleVector acc = DoubleVector.zero(D);
         for (int i = 0; i < nv; i += V) {
             FloatVector tf = FloatVector.fromArray(F, sc.y, i);
             FloatVector qf = FloatVector.fromArray(F, sc.x, i);
@@ -281,7 +284,8 @@ final class Elementwise {
             DoubleVector q1 = (DoubleVector) qf.convertShape(VectorOperators.F2D, D, 1);
             DoubleVector l0 = t0.fma(DoubleVector.fromArray(D, sc.logT, i), t0.mul(q0).neg());
             DoubleVector l1 = t1.fma(DoubleVector.fromArray(D, sc.logT, i + half), t1.mul(q1).neg());
-            acc = acc.add(l0).add(l1);
+            l0.intoArray(sc.lossD, i);
+            l1.intoArray(sc.lossD, i + half);
             // two halves of floats into one vector, each lane rounded once: part 0 fills the low
             // lanes, part -1 the high ones, the others are +0, whose bits OR leaves alone (written
             // out here and below: a vector passed to a call C2 leaves out of line is boxed)
@@ -294,8 +298,6 @@ final class Elementwise {
                 glo.or(ghi).reinterpretAsFloats().intoArray(sc.grad, i);
             }
         }
-        acc.intoArray(sc.lanes, 0);
-        return VectorMath.sum(sc.lanes);
     }
 
     /** The BCE gradient's floor of {@code p (1 - p)}, as PyTorch's (float32 1e-12). */

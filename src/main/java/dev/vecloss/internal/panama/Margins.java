@@ -5,6 +5,7 @@ import static dev.vecloss.internal.panama.PanamaConstants.F;
 import static dev.vecloss.internal.panama.PanamaConstants.LE;
 import static dev.vecloss.internal.panama.PanamaConstants.V;
 
+import dev.vecloss.internal.ExactSum;
 import dev.vecloss.internal.Mem;
 import dev.vecloss.internal.RowProblem;
 import java.lang.foreign.MemorySegment;
@@ -51,14 +52,13 @@ final class Margins {
         }
     }
 
-    static double multiMargin(RowProblem p, long from, long to) {
+    static void multiMargin(RowProblem p, long from, long to, ExactSum acc) {
         final MemorySegment x = p.input();
         final int c = Math.toIntExact(p.c());
         final boolean square = p.power() == 2;
         final Scratch sc = SCRATCH.get();
         final int whole = F.loopBound(c);
         final FloatVector iota = FloatVector.fromArray(F, IOTA, 0);
-        double total = 0;
         for (long row = from; row < to; row++) {
             final long off = row * c * 4L;
             final int y = (int) Mem.getIndex(p.target(), p.targetKind(), row);
@@ -94,7 +94,7 @@ final class Margins {
             slopes.intoArray(sc.lanes, 0);
             final double slope = (double) VectorMath.sum(sc.lanes, V) + tailSlopes;
             final double loss = wy * sum / c;
-            total += loss;
+            acc.add(loss);
             if (p.losses() != null) {
                 p.losses().setAtIndex(Mem.F32, row, (float) loss);
             }
@@ -103,7 +103,6 @@ final class Margins {
                 p.grad().set(Mem.F32, off + y * 4L, (float) (-p.gradScale() * wy / c * slope));
             }
         }
-        return total;
     }
 
     /** The row's gradient but the target's entry: {@code g} (or {@code 2 g z}) where {@code z > 0}, else 0. */
@@ -121,13 +120,12 @@ final class Margins {
         }
     }
 
-    static double categoricalHinge(RowProblem p, long from, long to) {
+    static void categoricalHinge(RowProblem p, long from, long to, ExactSum acc) {
         final MemorySegment x = p.input();
         final MemorySegment t = p.probTarget();
         final int c = Math.toIntExact(p.c());
         final int whole = F.loopBound(c);
         final double[] lanes = SCRATCH.get().doubleLanes;
-        double total = 0;
         for (long row = from; row < to; row++) {
             final long off = row * c * 4L;
             DoubleVector pos0 = DoubleVector.zero(D);
@@ -158,7 +156,7 @@ final class Margins {
             }
             final double z = neg - pos + p.margin();
             final double loss = Math.max(z, 0);
-            total += loss;
+            acc.add(loss);
             if (p.losses() != null) {
                 p.losses().setAtIndex(Mem.F32, row, (float) loss);
             }
@@ -166,7 +164,6 @@ final class Margins {
                 categoricalHingeGrad(p, off, c, whole, z > 0 ? p.gradScale() : 0, neg);
             }
         }
-        return total;
     }
 
     /**

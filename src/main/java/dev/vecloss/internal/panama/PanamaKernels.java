@@ -8,6 +8,7 @@ import dev.vecloss.internal.ClassSumOp;
 import dev.vecloss.internal.ClassSumProblem;
 import dev.vecloss.internal.CountProblem;
 import dev.vecloss.internal.ElementOp;
+import dev.vecloss.internal.ExactSum;
 import dev.vecloss.internal.ElementProblem;
 import dev.vecloss.internal.LossKernels;
 import dev.vecloss.internal.LovaszProblem;
@@ -65,21 +66,31 @@ public final class PanamaKernels implements LossKernels {
     }
 
     @Override
-    public double rows(RowOp op, RowProblem p, long from, long to) {
-        return switch (op) {
-            case CROSS_ENTROPY -> p.s() == 1 && p.c() >= ALONG_CLASSES_MIN_C ? AlongClasses.index(p, from, to, false)
-                    : p.s() == 1 || p.s() >= V ? AcrossPositions.index(op, p, from, to)
-                    : SCALAR.rows(op, p, from, to);
-            case CROSS_ENTROPY_PROB -> p.s() == 1 && p.c() >= V ? AlongClasses.prob(p, from, to)
-                    : SCALAR.rows(op, p, from, to);
-            case MULTI_MARGIN -> p.s() == 1 && p.c() >= V ? Margins.multiMargin(p, from, to) : SCALAR.rows(op, p, from, to);
-            case SOFTMAX_FOCAL -> p.s() == 1 && p.c() >= ALONG_CLASSES_MIN_C ? AlongClasses.index(p, from, to, true)
-                    : p.s() == 1 || p.s() >= V ? AcrossPositions.index(op, p, from, to)
-                    : SCALAR.rows(op, p, from, to);
-            case CATEGORICAL_HINGE -> p.s() == 1 && p.c() >= V ? Margins.categoricalHinge(p, from, to)
-                    : SCALAR.rows(op, p, from, to);
-            case NLL -> SCALAR.rows(op, p, from, to);
-        };
+    public void rows(RowOp op, RowProblem p, long from, long to, ExactSum acc) {
+        final boolean rows = p.s() == 1;
+        switch (op) {
+            case CROSS_ENTROPY, SOFTMAX_FOCAL -> {
+                if (rows && p.c() >= ALONG_CLASSES_MIN_C) {
+                    AlongClasses.index(p, from, to, op == RowOp.SOFTMAX_FOCAL, acc);
+                } else if (rows || p.s() >= V) {
+                    AcrossPositions.index(op, p, from, to, acc);
+                } else {
+                    SCALAR.rows(op, p, from, to, acc);
+                }
+            }
+            case CROSS_ENTROPY_PROB, MULTI_MARGIN, CATEGORICAL_HINGE -> {
+                if (!rows || p.c() < V) {
+                    SCALAR.rows(op, p, from, to, acc);
+                } else if (op == RowOp.CROSS_ENTROPY_PROB) {
+                    AlongClasses.prob(p, from, to, acc);
+                } else if (op == RowOp.MULTI_MARGIN) {
+                    Margins.multiMargin(p, from, to, acc);
+                } else {
+                    Margins.categoricalHinge(p, from, to, acc);
+                }
+            }
+            case NLL -> SCALAR.rows(op, p, from, to, acc);
+        }
     }
 
     @Override
@@ -93,8 +104,12 @@ public final class PanamaKernels implements LossKernels {
     }
 
     @Override
-    public double elements(ElementOp op, ElementProblem p, long from, long to) {
-        return Elementwise.covers(op, p) ? Elementwise.elements(op, p, from, to) : SCALAR.elements(op, p, from, to);
+    public void elements(ElementOp op, ElementProblem p, long from, long to, ExactSum acc) {
+        if (Elementwise.covers(op, p)) {
+            Elementwise.elements(op, p, from, to, acc);
+        } else {
+            SCALAR.elements(op, p, from, to, acc);
+        }
     }
 
     /** The per-class sums: {@link ClassSums} where it covers the problem, else the scalar kernel. */
