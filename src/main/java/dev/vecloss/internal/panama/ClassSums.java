@@ -11,8 +11,6 @@ import dev.vecloss.internal.Mem;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorSpecies;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
@@ -27,7 +25,8 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p>Per class the block stores {@code pe}, {@code te} and {@code |pe - te|} (floats) into a
  * tile in L1, block after block; every {@link #FLUSH} blocks (and at the chunk's end) each row of
- * the tile is added exactly to its class's {@link ExactSum}. A position's three values depend on
+ * the tile is added exactly to its class's {@link ExactSum} ({@link ExactTiles#add}: {@code FLUSH * V}
+ * floats, within its {@link ExactTiles#MAX_TILE}). A position's three values depend on
  * its own inputs only (each lane computes its position alone, and a short block's lanes by the
  * same operations), and exact sums do not depend on the order of their terms: so the per-class
  * sums are the same for any chunking, thread count, or split of the batch along N.
@@ -74,11 +73,7 @@ final class ClassSums {
         final float[] zero = new float[V];
         /** 1 / sum of the exponentials (softmax). */
         final float[] inv = new float[V];
-        /** Exact double sums of a tile by bands of 16 float binades ({@link #addTile}). */
-        final double[] bands = new double[16];
     }
-
-    private static final VectorSpecies<Integer> I = F.vectorShape().withLanes(int.class);
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
@@ -352,53 +347,7 @@ final class ClassSums {
             return;
         }
         for (int j = 0; j < 3 * c; j++) {
-            addTile(sc, tile[j], n, out[j]);
-        }
-    }
-
-    /** Binades of float exponents a double sum of up to 2^8 floats holds exactly: 20 + 24 + 8 bits <= 53. */
-    private static final int EXACT_SPAN = 20;
-
-    /**
-     * {@code a[0, n)} ({@code n} a multiple of V, at most 256) added exactly to {@code acc}, as
-     * {@code acc.add(a, 0, n)} but faster (to be replaced by {@code ExactTiles.add} when it lands).
-     * The tile's non-zero values have biased exponents in {@code [lo, hi]}: each is a multiple of
-     * 2^(lo - 150) below 2^(hi - 126), so when {@code hi - lo <= 20} every partial sum of up to
-     * 2^8 of them fits in 53 bits and a plain double sum is exact (and one add). Wider tiles go by
-     * bands of 16 binades, each band's double sum exact by the same bound; infinities and NaN value by value.
-     */
-    private static void addTile(Scratch sc, float[] a, int n, ExactSum acc) {
-        IntVector hi = IntVector.zero(I);
-        IntVector lo = IntVector.broadcast(I, 255);
-        for (int i = 0; i < n; i += V) {
-            IntVector bits = FloatVector.fromArray(F, a, i).reinterpretAsInts().and(0x7fff_ffff);
-            IntVector e = bits.lanewise(VectorOperators.LSHR, 23);
-            hi = hi.max(e);
-            // a subnormal has the unit of exponent 1; a zero adds nothing and does not count
-            lo = lo.min(e.max(1).blend(255, bits.compare(VectorOperators.EQ, 0)));
-        }
-        int top = hi.reduceLanes(VectorOperators.MAX), bottom = lo.reduceLanes(VectorOperators.MIN);
-        if (top == 255) { // an infinity or NaN
-            acc.add(a, 0, n);
-        } else if (top - bottom <= EXACT_SPAN) { // also for an all-zero tile (bottom 255)
-            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-            for (int i = 0; i < n; i += 4) {
-                s0 += a[i];
-                s1 += a[i + 1];
-                s2 += a[i + 2];
-                s3 += a[i + 3];
-            }
-            acc.add((s0 + s1) + (s2 + s3)); // exact: the order does not matter
-        } else {
-            double[] bands = sc.bands;
-            Arrays.fill(bands, 0.0);
-            for (int i = 0; i < n; i++) {
-                int e = (Float.floatToRawIntBits(a[i]) >>> 23) & 0xff;
-                bands[e >>> 4] += a[i];
-            }
-            for (double b : bands) {
-                acc.add(b);
-            }
+            ExactTiles.add(tile[j], n, out[j]);
         }
     }
 
