@@ -19,7 +19,7 @@ import java.lang.foreign.ValueLayout;
  *
  * <p>Filled by the public API with the named setters after every check has passed, per thread
  * ({@link #forThisThread()}), and {@link #clear()}ed after: the arrays it keeps for the call
- * (coefficients, partial sums) only grow, so a reduced call allocates nothing once warm.
+ * (coefficients, exact sums) only grow, so a reduced call allocates nothing once warm.
  */
 public final class ClassSumProblem {
     private static final ThreadLocal<ClassSumProblem> PER_THREAD = ThreadLocal.withInitial(ClassSumProblem::new);
@@ -38,7 +38,6 @@ public final class ClassSumProblem {
     private long ignoreIndex;
     private double[] coefA = new double[0];
     private double[] coefB = new double[0];
-    private double[] scratch = new double[0];
     private double[] totals = new double[0];
     private ExactSum[][] exact = new ExactSum[0][0];
     private MemorySegment grad;
@@ -115,14 +114,6 @@ public final class ClassSumProblem {
     public double[] coefB() {
         coefA();
         return coefB;
-    }
-
-    /** A grow-only array of at least {@code length} doubles for the partial sums of {@link Parallel#sums}. */
-    public double[] scratch(long length) {
-        if (scratch.length < length) {
-            scratch = new double[(int) length];
-        }
-        return scratch;
     }
 
     /** A grow-only array of at least {@code length} doubles for the global sums. */

@@ -1,6 +1,8 @@
 package dev.vecloss.internal.panama;
 
+import static dev.vecloss.internal.panama.PanamaConstants.D;
 import static dev.vecloss.internal.panama.PanamaConstants.F;
+import static dev.vecloss.internal.panama.PanamaConstants.I;
 import static dev.vecloss.internal.panama.PanamaConstants.LE;
 import static dev.vecloss.internal.panama.PanamaConstants.V;
 
@@ -10,7 +12,9 @@ import dev.vecloss.internal.ExactSum;
 import dev.vecloss.internal.Mem;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
@@ -51,7 +55,7 @@ final class ClassSums {
     static final int MAX_C = (1 << 20) / V;
 
     /** Blocks staged in the tile before its rows are added to the exact sums. */
-    private static final int FLUSH = 16;
+    private static final int FLUSH = 8;
 
     /** Per-thread buffers of a block, laid out class by class ({@code [k*V, k*V + V)}); they only grow. */
     private static final class Scratch {
@@ -347,7 +351,39 @@ final class ClassSums {
             return;
         }
         for (int j = 0; j < 3 * c; j++) {
-            ExactTiles.add(tile[j], n, out[j]);
+            addTile(tile[j], n, out[j]);
+        }
+    }
+
+    /** Binades a tile's non-zero floats may span for its double sum to be exact: 24 + 20 + 8 bits (2^8 floats) <= 53. */
+    private static final int EXACT_SPAN = 20;
+
+    /**
+     * {@code a[0, n)} ({@code n} a multiple of V, at most {@code FLUSH * V <= 128}) added exactly
+     * to {@code acc}. One pass sums the tile in double vectors and finds the largest and the
+     * smallest non-zero magnitude: when their exponents lie within {@link #EXACT_SPAN} binades
+     * (and none is infinite or NaN) every partial sum was exact, so the double is the exact sum
+     * (the common case: a tile's probabilities rarely span more); else {@link ExactTiles#add}
+     * sums it band by band. Half the passes of {@link ExactTiles#add} alone.
+     */
+    private static void addTile(float[] a, int n, ExactSum acc) {
+        IntVector hi = IntVector.zero(I);
+        IntVector lo = IntVector.broadcast(I, Integer.MAX_VALUE);
+        DoubleVector s0 = DoubleVector.zero(D), s1 = DoubleVector.zero(D);
+        for (int i = 0; i < n; i += V) {
+            FloatVector x = FloatVector.fromArray(F, a, i);
+            IntVector b = x.reinterpretAsInts().and(0x7fff_ffff);
+            hi = hi.max(b);
+            lo = lo.min(b.blend(Integer.MAX_VALUE, b.compare(VectorOperators.EQ, 0)));
+            s0 = s0.add((DoubleVector) x.convertShape(VectorOperators.F2D, D, 0));
+            s1 = s1.add((DoubleVector) x.convertShape(VectorOperators.F2D, D, 1));
+        }
+        int top = hi.reduceLanes(VectorOperators.MAX) >>> 23;
+        int bottom = Math.max(1, lo.reduceLanes(VectorOperators.MIN) >>> 23); // a subnormal has the unit of exponent 1
+        if (top < 0xff && top - bottom <= EXACT_SPAN) { // also an all-zero tile (bottom 0xff)
+            acc.add(s0.add(s1).reduceLanes(VectorOperators.ADD)); // exact partial sums: any order
+        } else {
+            ExactTiles.add(a, n, acc);
         }
     }
 
