@@ -37,6 +37,18 @@ class ReadmeExampleTest {
         checkBlock(dir, readme, 0, PYTORCH);
     }
 
+    /** {@code F.cross_entropy} of the accumulator example with label_smoothing 0.1, torch 2.13, float64. */
+    private static final double ACCUMULATED = 0.967399373937876;
+
+    @Test
+    void accumulatorExampleRunsAndPrintsTheOneCallsValue(@TempDir Path dir) throws Exception {
+        String readme = Files.readString(Path.of("README.md"));
+        int section = readme.indexOf("### Datasets in batches");
+        assertTrue(section >= 0, "README.md has an accumulator section");
+        List<String> lines = checkBlock(dir, readme, section, new double[] {ACCUMULATED, ACCUMULATED});
+        assertEquals(lines.get(0), lines.get(1), "the accumulator prints the one call's value, digit for digit");
+    }
+
     @Test
     void segmentationExampleRunsAndMatchesSmp(@TempDir Path dir) throws Exception {
         String readme = Files.readString(Path.of("README.md"));
@@ -48,9 +60,9 @@ class ReadmeExampleTest {
     /**
      * Compiles and runs the first ```java block of {@code readme} from {@code from} (its import
      * lines above a method holding the rest), and checks that it prints {@code expected}, one
-     * value a line, within 1e-6 relative, values the README quotes.
+     * value a line, within 1e-6 relative, values the README quotes; returns the lines.
      */
-    private void checkBlock(Path dir, String readme, int from, double[] expected) throws Exception {
+    private List<String> checkBlock(Path dir, String readme, int from, double[] expected) throws Exception {
         Matcher m = Pattern.compile("```java\\n(.*?)```", Pattern.DOTALL).matcher(readme);
         assertTrue(m.find(from), "README.md has a ```java block after offset " + from);
         StringBuilder imports = new StringBuilder();
@@ -81,5 +93,6 @@ class ReadmeExampleTest {
             assertEquals(expected[i], got, 1e-6 * expected[i], "line " + (i + 1));
             assertTrue(readme.contains(Double.toString(expected[i])), "README quotes " + expected[i]);
         }
+        return lines;
     }
 }

@@ -202,7 +202,7 @@ public final class ExactSum {
 
     /**
      * The state as longs (the normalized digits, then the counts of +inf, -inf and NaN, then 1 if
-     * nothing was added), for {@link #fromLongs}: the same value, whatever order built it, gives the same longs.
+     * nothing was added), for {@link #addLongs}: the same value, whatever order built it, gives the same longs.
      */
     public long[] toLongs() {
         normalize();

@@ -49,11 +49,8 @@ final class Elementwise {
         final float[] a2 = new float[TILE];
         final float[] a3 = new float[TILE];
         final float[] zero = new float[V];
-        /** kl_div's {@code log t} in double, and a double vector's lanes. */
+        /** kl_div's {@code log t} in double. */
         final double[] logT = new double[TILE];
-        /** kl_div's losses in double. */
-        final double[] lossD = new double[TILE];
-        final double[] lanes = new double[D.length()];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -258,7 +255,11 @@ final class Elementwise {
             load(p.target(), i, n, nv, sc.y); // the padding: t = 0, q = 0, a term of 0
             VectorMath.logDoubleInto(sc.y, sc.logT, nv);
             klDivProbTile(sc, nv, sigma, p.grad() != null);
-            acc.add(sc.lossD, 0, n); // doubles: each added to the accumulator
+            // each double loss is its float32 rounding plus the float32 rounding of the rest:
+            // both tiles summed exactly, 48 bits of each loss (the double sum this replaces kept
+            // fewer), and the same value wherever the element sits
+            ExactTiles.add(sc.loss, nv, acc);
+            ExactTiles.add(sc.a1, nv, acc);
             if (p.losses() != null) {
                 MemorySegment.copy(sc.loss, 0, p.losses(), Mem.F32, i * 4L, n);
             }
@@ -270,8 +271,9 @@ final class Elementwise {
     }
 
     /**
-     * The tile of {@link #klDivProb}: losses in double (summed by the caller) and as float32, and
-     * gradients (times {@code -sigma}) as float32.
+     * The tile of {@link #klDivProb}: losses in double, stored as their float32 rounding (in
+     * {@code loss}) and the float32 rounding of the rest (in {@code a1}), and gradients (times
+     * {@code -sigma}) as float32.
      */
     private static void klDivProbTile(Scratch sc, int nv, double sigma, boolean wantGrad) {
         final int half = D.length();
@@ -284,14 +286,19 @@ final class Elementwise {
             DoubleVector q1 = (DoubleVector) qf.convertShape(VectorOperators.F2D, D, 1);
             DoubleVector l0 = t0.fma(DoubleVector.fromArray(D, sc.logT, i), t0.mul(q0).neg());
             DoubleVector l1 = t1.fma(DoubleVector.fromArray(D, sc.logT, i + half), t1.mul(q1).neg());
-            l0.intoArray(sc.lossD, i);
-            l1.intoArray(sc.lossD, i + half);
             // two halves of floats into one vector, each lane rounded once: part 0 fills the low
             // lanes, part -1 the high ones, the others are +0, whose bits OR leaves alone (written
             // out here and below: a vector passed to a call C2 leaves out of line is boxed)
-            IntVector lo = ((FloatVector) l0.convertShape(VectorOperators.D2F, F, 0)).reinterpretAsInts();
-            IntVector hi = ((FloatVector) l1.convertShape(VectorOperators.D2F, F, -1)).reinterpretAsInts();
-            lo.or(hi).reinterpretAsFloats().intoArray(sc.loss, i);
+            FloatVector f0 = (FloatVector) l0.convertShape(VectorOperators.D2F, F, 0);
+            FloatVector f1 = (FloatVector) l1.convertShape(VectorOperators.D2F, F, -1);
+            FloatVector f = f0.reinterpretAsInts().or(f1.reinterpretAsInts()).reinterpretAsFloats();
+            f.intoArray(sc.loss, i);
+            // the rest of each loss past its float32 rounding (exact in double), rounded to float32
+            DoubleVector r0 = l0.sub((DoubleVector) f.convertShape(VectorOperators.F2D, D, 0));
+            DoubleVector r1 = l1.sub((DoubleVector) f.convertShape(VectorOperators.F2D, D, 1));
+            IntVector rlo = ((FloatVector) r0.convertShape(VectorOperators.D2F, F, 0)).reinterpretAsInts();
+            IntVector rhi = ((FloatVector) r1.convertShape(VectorOperators.D2F, F, -1)).reinterpretAsInts();
+            rlo.or(rhi).reinterpretAsFloats().intoArray(sc.a1, i);
             if (wantGrad) {
                 IntVector glo = ((FloatVector) t0.mul(sigma).convertShape(VectorOperators.D2F, F, 0)).reinterpretAsInts();
                 IntVector ghi = ((FloatVector) t1.mul(sigma).convertShape(VectorOperators.D2F, F, -1)).reinterpretAsInts();

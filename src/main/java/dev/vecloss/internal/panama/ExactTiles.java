@@ -20,7 +20,9 @@ import jdk.incubator.vector.VectorOperators;
  * exactly in double in any order: the smallest has its last bit at 2^(e - 23) and the sum is
  * below 2^(e + 21 + 9), 53 bits at most. So the tile is summed band by band, from its largest
  * magnitude down: each pass adds, in double vectors, the lanes in the band and finds the largest
- * magnitude below it, and hands its exact double to the accumulator. Losses of one tile usually
+ * magnitude below it, and hands its exact double to the accumulator. A first pass finds the
+ * tile's largest and smallest non-zero magnitudes and sums it in double: when they lie in one
+ * band, the common case, that sum is exact and the tile is done. Losses of one tile usually
  * span a band or two (a saturated loss of 1e-14 next to ones of order 1 takes three). A tile
  * with an infinity or a NaN goes to the accumulator element by element, which counts them.
  */
@@ -40,16 +42,30 @@ final class ExactTiles {
      */
     static void add(float[] a, int n, ExactSum acc) {
         final int v = F.length();
-        IntVector hi = IntVector.zero(I);
+        // one pass: the largest magnitude and the smallest non-zero one, as bits (integer order
+        // is the floats' order for magnitudes, and integer max/min are exact in any lane order),
+        // and the double sum, which is exact when they lie in one band: the common case
+        IntVector hi = IntVector.zero(I), lo = IntVector.broadcast(I, Integer.MAX_VALUE);
+        DoubleVector s0 = DoubleVector.zero(D), s1 = DoubleVector.zero(D);
         for (int i = 0; i < n; i += v) {
-            hi = hi.max(FloatVector.fromArray(F, a, i).reinterpretAsInts().and(ABS));
+            FloatVector x = FloatVector.fromArray(F, a, i);
+            IntVector b = x.reinterpretAsInts().and(ABS);
+            hi = hi.max(b);
+            lo = lo.min(b.blend(Integer.MAX_VALUE, b.compare(VectorOperators.EQ, 0)));
+            s0 = s0.add((DoubleVector) x.convertShape(VectorOperators.F2D, D, 0));
+            s1 = s1.add((DoubleVector) x.convertShape(VectorOperators.F2D, D, 1));
         }
-        int top = hi.reduceLanes(VectorOperators.MAX); // an integer maximum: any order is exact
+        int top = hi.reduceLanes(VectorOperators.MAX);
         if (top == 0) {
             return;
         }
         if (top >= INF_BITS) {
             acc.add(a, 0, n);
+            return;
+        }
+        if ((top >>> 23) - Math.max(1, lo.reduceLanes(VectorOperators.MIN) >>> 23) <= BAND) {
+            // every partial sum was exact, so any order of the lanes gives the same double
+            acc.add(s0.add(s1).reduceLanes(VectorOperators.ADD));
             return;
         }
         int e = top >>> 23;
@@ -58,7 +74,7 @@ final class ExactTiles {
             // whose last bit they share
             final int low = e - BAND <= 1 ? 0 : e - BAND;
             final int lowBits = low << 23;
-            DoubleVector s0 = DoubleVector.zero(D), s1 = DoubleVector.zero(D);
+            DoubleVector b0 = DoubleVector.zero(D), b1 = DoubleVector.zero(D);
             IntVector below = IntVector.zero(I);
             for (int i = 0; i < n; i += v) {
                 FloatVector x = FloatVector.fromArray(F, a, i);
@@ -67,12 +83,12 @@ final class ExactTiles {
                 VectorMask<Integer> under = b.compare(VectorOperators.LT, lowBits);
                 VectorMask<Integer> over = b.compare(VectorOperators.GE, (e + 1) << 23);
                 FloatVector in = x.blend(0f, under.or(over).cast(F));
-                s0 = s0.add((DoubleVector) in.convertShape(VectorOperators.F2D, D, 0));
-                s1 = s1.add((DoubleVector) in.convertShape(VectorOperators.F2D, D, 1));
+                b0 = b0.add((DoubleVector) in.convertShape(VectorOperators.F2D, D, 0));
+                b1 = b1.add((DoubleVector) in.convertShape(VectorOperators.F2D, D, 1));
                 below = below.max(b.blend(0, under.not()));
             }
             // every partial sum is exact, so any order of the lanes gives the same double
-            acc.add(s0.add(s1).reduceLanes(VectorOperators.ADD));
+            acc.add(b0.add(b1).reduceLanes(VectorOperators.ADD));
             int next = below.reduceLanes(VectorOperators.MAX);
             if (next == 0) {
                 return;
