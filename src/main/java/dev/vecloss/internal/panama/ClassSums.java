@@ -1,8 +1,6 @@
 package dev.vecloss.internal.panama;
 
-import static dev.vecloss.internal.panama.PanamaConstants.D;
 import static dev.vecloss.internal.panama.PanamaConstants.F;
-import static dev.vecloss.internal.panama.PanamaConstants.I;
 import static dev.vecloss.internal.panama.PanamaConstants.LE;
 import static dev.vecloss.internal.panama.PanamaConstants.V;
 
@@ -12,9 +10,7 @@ import dev.vecloss.internal.ExactSum;
 import dev.vecloss.internal.Mem;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
-import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
@@ -69,6 +65,12 @@ final class ClassSums {
         float[] mcols = new float[0];
         /** The tile: rows of {@code FLUSH * V} values, Sp's of class k at row k, St's at C + k, D's at 2C + k. */
         float[][] tile = new float[0][];
+        /**
+         * Index ops: per class and lane, the count of the block's positions labelled with the
+         * class ({@code te} is 0 or 1), in float: exact, as at most {@code FLUSH} are added before
+         * a flush. Cheaper than a tile row for St.
+         */
+        float[] labelled = new float[0];
         /** Index targets as floats: -1 for an ignored position and past the block's lanes. */
         final float[] targets = new float[V];
         /** 1 for a kept position of the block, else 0. */
@@ -89,6 +91,7 @@ final class ClassSums {
             s.exps = new float[n];
             s.tcols = new float[n];
             s.mcols = new float[n];
+            s.labelled = new float[n];
         }
         if (s.tile.length < 3 * c) {
             s.tile = new float[3 * c][FLUSH * V];
@@ -106,6 +109,7 @@ final class ClassSums {
         final int c = (int) p.c();
         final long sp = p.s();
         final Scratch sc = scratch(c);
+        Arrays.fill(sc.labelled, 0, c * V, 0f); // a chunk that threw may have left counts
         int blocks = 0;
         long pos = from;
         while (pos < to) {
@@ -122,12 +126,12 @@ final class ClassSums {
                 accumulateDense(sc, c, op == ClassSumOp.SIGMOID, blocks * V);
             }
             if (++blocks == FLUSH) {
-                flush(sc, c, out, blocks);
+                flush(sc, c, out, blocks, op.indexTargets());
                 blocks = 0;
             }
             pos += lanes;
         }
-        flush(sc, c, out, blocks);
+        flush(sc, c, out, blocks, op.indexTargets());
     }
 
     static double grad(ClassSumOp op, ClassSumProblem p, long from, long to) {
@@ -254,12 +258,13 @@ final class ClassSums {
         final FloatVector f = FloatVector.fromArray(F, scale, 0).mul(act); // active twice for the input itself: 1 or 0 either way
         final FloatVector zero = FloatVector.zero(F);
         final float[][] tile = sc.tile;
+        final float[] labelled = sc.labelled;
         for (int k = 0; k < c; k++) {
             final int o = k * V;
             FloatVector pe = FloatVector.fromArray(F, src, o).mul(f);
             FloatVector te = zero.blend(1f, t.compare(VectorOperators.EQ, (float) k));
             pe.intoArray(tile[k], at);
-            te.intoArray(tile[c + k], at);
+            FloatVector.fromArray(F, labelled, o).add(te).intoArray(labelled, o);
             pe.sub(te).abs().intoArray(tile[2 * c + k], at);
         }
     }
@@ -343,47 +348,29 @@ final class ClassSums {
         }
     }
 
-    /** The tile's first {@code blocks} blocks, row by row, added exactly to the sums. */
-    private static void flush(Scratch sc, int c, ExactSum[] out, int blocks) {
+    /**
+     * The tile's first {@code blocks} blocks, row by row, added exactly to the sums; for index
+     * ops St from the label counts instead (small integers: their double sum is exact).
+     */
+    private static void flush(Scratch sc, int c, ExactSum[] out, int blocks, boolean index) {
         final float[][] tile = sc.tile;
         final int n = blocks * V;
         if (n == 0) {
             return;
         }
         for (int j = 0; j < 3 * c; j++) {
-            addTile(tile[j], n, out[j]);
-        }
-    }
-
-    /** Binades a tile's non-zero floats may span for its double sum to be exact: 24 + 20 + 8 bits (2^8 floats) <= 53. */
-    private static final int EXACT_SPAN = 20;
-
-    /**
-     * {@code a[0, n)} ({@code n} a multiple of V, at most {@code FLUSH * V <= 128}) added exactly
-     * to {@code acc}. One pass sums the tile in double vectors and finds the largest and the
-     * smallest non-zero magnitude: when their exponents lie within {@link #EXACT_SPAN} binades
-     * (and none is infinite or NaN) every partial sum was exact, so the double is the exact sum
-     * (the common case: a tile's probabilities rarely span more); else {@link ExactTiles#add}
-     * sums it band by band. Half the passes of {@link ExactTiles#add} alone.
-     */
-    private static void addTile(float[] a, int n, ExactSum acc) {
-        IntVector hi = IntVector.zero(I);
-        IntVector lo = IntVector.broadcast(I, Integer.MAX_VALUE);
-        DoubleVector s0 = DoubleVector.zero(D), s1 = DoubleVector.zero(D);
-        for (int i = 0; i < n; i += V) {
-            FloatVector x = FloatVector.fromArray(F, a, i);
-            IntVector b = x.reinterpretAsInts().and(0x7fff_ffff);
-            hi = hi.max(b);
-            lo = lo.min(b.blend(Integer.MAX_VALUE, b.compare(VectorOperators.EQ, 0)));
-            s0 = s0.add((DoubleVector) x.convertShape(VectorOperators.F2D, D, 0));
-            s1 = s1.add((DoubleVector) x.convertShape(VectorOperators.F2D, D, 1));
-        }
-        int top = hi.reduceLanes(VectorOperators.MAX) >>> 23;
-        int bottom = Math.max(1, lo.reduceLanes(VectorOperators.MIN) >>> 23); // a subnormal has the unit of exponent 1
-        if (top < 0xff && top - bottom <= EXACT_SPAN) { // also an all-zero tile (bottom 0xff)
-            acc.add(s0.add(s1).reduceLanes(VectorOperators.ADD)); // exact partial sums: any order
-        } else {
-            ExactTiles.add(a, n, acc);
+            if (index && j >= c && j < 2 * c) {
+                final float[] labelled = sc.labelled;
+                final int o = (j - c) * V;
+                double count = 0;
+                for (int l = 0; l < V; l++) {
+                    count += labelled[o + l];
+                    labelled[o + l] = 0f;
+                }
+                out[j].add(count);
+            } else {
+                ExactTiles.add(tile[j], n, out[j]);
+            }
         }
     }
 
