@@ -469,10 +469,21 @@ class ShardsTest extends CliTestBase {
     }
 
     @Test
-    void commandsWithoutAnAccumulatorTakeOneFile() throws IOException {
+    void regionLossesAreTheConcatenation() throws IOException {
+        Dataset d = dataset("logits", "index");
+        sameAsConcatenation("dice-loss", d, "--mode", "multiclass", "--ignore-index", "-100");
+        sameAsConcatenation("jaccard-loss", d, "--mode", "multiclass", "--ignore-index", "-100", "--log-loss");
+        sameAsConcatenation("tversky-loss", d, "--mode", "multiclass", "--ignore-index", "-100", "--alpha", "0.3",
+                "--beta", "0.7", "--gamma", "1.5");
+        sameAsConcatenation("lovasz-loss", d, "--mode", "multiclass", "--per-image", "--ignore-index", "-100");
+        sameAsConcatenation("dice-loss", dataset("logits", "binary"), "--mode", "multilabel");
+    }
+
+    @Test
+    void lovaszOverShardsNeedsPerImage() throws IOException {
         dataset("logits", "index");
-        fails(new String[] {"dice-loss", "--mode", "multiclass", "--input", p(dir.resolve("in")), "--target",
-                p(dir.resolve("tg"))}, "dice-loss takes one --input and one --target file, not 4");
+        fails(new String[] {"lovasz-loss", "--mode", "multiclass", "--input", p(dir.resolve("in")), "--target",
+                p(dir.resolve("tg"))}, "an accumulator needs per_image");
     }
 
     @Test
