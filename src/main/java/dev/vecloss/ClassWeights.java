@@ -248,6 +248,151 @@ public final class ClassWeights {
         public boolean hasImagePixels() {
             return imagePixels != null;
         }
+
+        /**
+         * The counts of no label: {@code classes} zeros, with zero pixel totals when
+         * {@code imagePixels}. The identity of {@link #plus}.
+         */
+        public static Counts empty(int classes, boolean imagePixels) {
+            if (classes < 0) {
+                throw new IllegalArgumentException("class_weights: " + classes + " classes");
+            }
+            return new Counts(new long[classes], imagePixels ? new long[classes] : null);
+        }
+
+        /**
+         * The counts of this and {@code other}'s labels together: {@code n_j} and {@code P_j}
+         * added class by class. Counts are exact and each image is counted within its batch, so
+         * the sum over batches is the counts of the concatenated labels (split along the image
+         * axis), in any order. The pixel totals are kept only when both have them.
+         *
+         * @throws IllegalArgumentException for another number of classes
+         * @throws ArithmeticException if a count overflows a long
+         */
+        public Counts plus(Counts other) {
+            Objects.requireNonNull(other, "other");
+            if (other.counts.length != counts.length) {
+                throw new IllegalArgumentException("class_weights: cannot add counts of " + other.counts.length
+                        + " classes to counts of " + counts.length);
+            }
+            long[] n = new long[counts.length];
+            long[] p = imagePixels != null && other.imagePixels != null ? new long[counts.length] : null;
+            for (int j = 0; j < n.length; j++) {
+                n[j] = Math.addExact(counts[j], other.counts[j]);
+                if (p != null) {
+                    p[j] = Math.addExact(imagePixels[j], other.imagePixels[j]);
+                }
+            }
+            return new Counts(n, p);
+        }
+    }
+
+    /**
+     * Counts of labels that arrive in batches (files, shards, threads, machines), mergeable:
+     * {@link #accept} one batch after another, {@link #combine} counters filled apart, then
+     * {@link #counts()} for {@link #weights(Counts, Scheme, Options)}. The result is the counts
+     * (and, with image pixels, the per-image totals {@code P_j}) of one call over the labels
+     * concatenated along their first axis, so the weights have the same bits. A batch that fails
+     * its checks leaves the counter as it was. Not thread-safe: one per thread, then combine.
+     */
+    public static final class Counter {
+        private final int numClasses;
+        private final Options options;
+        private final boolean imagePixels;
+        private Counts total;
+
+        private Counter(int numClasses, Options options, boolean imagePixels) {
+            this.numClasses = numClasses;
+            this.options = options;
+            this.imagePixels = imagePixels;
+            this.total = Counts.empty(numClasses, imagePixels);
+        }
+
+        /**
+         * Adds the counts of {@code labels} ({@link ClassWeights#counts}, or
+         * {@link ClassWeights#countsWithImagePixels} for a counter of image pixels, whose batches
+         * then need an image axis).
+         *
+         * @return this
+         * @throws IllegalArgumentException as the one call; the counter is then unchanged
+         */
+        public Counter accept(Tensor labels) {
+            Objects.requireNonNull(labels, "labels");
+            Counts batch;
+            if (imagePixels) {
+                if (labels.rank() < 2) {
+                    throw new IllegalArgumentException("class_weights: a counter of per-image pixel totals needs labels "
+                            + "with an image axis (images, d1, ...), got shape " + Arrays.toString(labels.dims()));
+                }
+                batch = countsWithImagePixels(labels, numClasses, options);
+            } else {
+                batch = Counts.of(ClassWeights.counts(labels, numClasses, options));
+            }
+            total = total.plus(batch);
+            return this;
+        }
+
+        /**
+         * Adds the counts of {@code other}, a counter of as many classes and the same kind
+         * ({@code other} is unchanged).
+         *
+         * @return this
+         * @throws IllegalArgumentException for another number of classes or kind, or another ignore_index
+         */
+        public Counter combine(Counter other) {
+            Objects.requireNonNull(other, "other");
+            if (other.numClasses != numClasses || other.imagePixels != imagePixels
+                    || other.options.ignoreIndex() != options.ignoreIndex()) {
+                throw new IllegalArgumentException("class_weights: cannot combine a counter of " + other.numClasses
+                        + " classes" + (other.imagePixels ? " with image pixels" : "") + ", ignore_index "
+                        + other.options.ignoreIndex() + " with one of " + numClasses + " classes"
+                        + (imagePixels ? " with image pixels" : "") + ", ignore_index " + options.ignoreIndex());
+            }
+            total = total.plus(other.total);
+            return this;
+        }
+
+        /**
+         * Adds counts made elsewhere (another JVM: {@link Counts#counts()} and
+         * {@link Counts#imagePixels()} are plain longs), of as many classes; a counter of image
+         * pixels needs them.
+         *
+         * @return this
+         */
+        public Counter combine(Counts other) {
+            Objects.requireNonNull(other, "other");
+            if (imagePixels && !other.hasImagePixels()) {
+                throw new IllegalArgumentException("class_weights: counts without image pixel totals for a counter of them");
+            }
+            total = total.plus(other);
+            return this;
+        }
+
+        /** The counts so far (a copy). */
+        public Counts counts() {
+            return new Counts(total.counts().clone(), total.imagePixels() == null ? null : total.imagePixels().clone());
+        }
+
+        /** The weights of {@code scheme} for the counts so far, as {@link ClassWeights#weights(Counts, Scheme, Options)}. */
+        public Weights weights(Scheme scheme) {
+            return ClassWeights.weights(counts(), scheme, options);
+        }
+    }
+
+    /**
+     * A {@link Counter} of {@code numClasses} classes with these options (ignore_index, threads,
+     * and the schemes' options for {@link Counter#weights}); with {@code imagePixels}, it also
+     * totals Eigen and Fergus's {@code P_j} (batches need an image axis).
+     *
+     * @throws IllegalArgumentException for a class count outside {@code [1, MAX_CLASSES]}
+     */
+    public static Counter counter(int numClasses, Options options, boolean imagePixels) {
+        Objects.requireNonNull(options, "options");
+        if (numClasses < 1 || numClasses > MAX_CLASSES) {
+            throw new IllegalArgumentException("class_weights: the number of classes must be in [1, " + MAX_CLASSES
+                    + "], got " + numClasses);
+        }
+        return new Counter(numClasses, options, imagePixels);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.vecloss;
 
+import dev.vecloss.internal.ExactSum;
 import dev.vecloss.internal.LovaszProblem;
 import dev.vecloss.internal.Mem;
 import dev.vecloss.internal.Parallel;
@@ -37,8 +38,10 @@ import java.util.Objects;
  *       for each class {@code c} present among the labels, {@code e = |[y == c] - p_c|} and
  *       {@code l_c = sum_k e_k Delta_k}; the loss is the mean of {@code l_c} over the present
  *       classes, 0 when none is present.</li>
- *   <li>{@code perImage}: the mean of the images' losses; an image whose labels are all ignored
- *       has loss 0 and counts in the mean (LOSSES.md 12: smp returns an empty tensor or fails).</li>
+ *   <li>{@code perImage}: the mean of the images' losses (their exact sum, rounded once, over N:
+ *       the same bits however the images are batched, see {@link #accumulator}); an image whose
+ *       labels are all ignored has loss 0 and counts in the mean (LOSSES.md 12: smp returns an
+ *       empty tensor or fails).</li>
  * </ul>
  * Errors are sorted with ties in index order (a stable sort). The loss does not depend on the
  * order of ties, but its gradient does: PyTorch's {@code torch.sort} is stable on CPU only for up
@@ -165,11 +168,100 @@ public final class Lovasz {
             if (softmax && grad != null) {
                 Parallel.sum(positions, Parallel.grain(c), threads, LovaszProblem::backward, p);
             }
+            if (o.perImage()) {
+                ExactSum images = imageLosses(p);
+                LossAccumulator.Sums sink = Problems.SINK.get();
+                if (sink != null) { // an accumulator's batch: the exact sum of its images' losses
+                    sink.sum(0).add(images);
+                    sink.count += n;
+                    return 0;
+                }
+                return perImageMean(images, n);
+            }
             double loss = combine(p);
             return loss != loss ? Double.NaN : loss;
         } finally {
             p.clear();
         }
+    }
+
+    /**
+     * An accumulator of the per_image loss over batches of {@code classes} classes (see
+     * {@link LossAccumulator}): its state is the exact sum of the images' losses and the number
+     * of images, so any split of the batch along N, accepted and combined in any order, gives the
+     * bits of the one call over the concatenated batch (whose per_image mean is that same exact
+     * sum over N). {@link LossAccumulator#count()} counts images.
+     *
+     * @throws IllegalArgumentException without per_image: the loss over the whole batch sorts all
+     *         of its errors together, which no finite state of earlier batches can be merged into;
+     *         or for a class count that does not fit the mode
+     */
+    public static LossAccumulator accumulator(int classes, Options o) {
+        Objects.requireNonNull(o, "options");
+        String mode = o.mode().name().toLowerCase(java.util.Locale.ROOT);
+        if (!o.perImage()) {
+            throw new IllegalArgumentException("lovasz_loss (" + mode + "): an accumulator needs per_image: without it the "
+                    + "loss sorts the errors of the whole batch together, and no finite state of the batches seen so far "
+                    + "can be merged with a new one (use perImage, or one call over the whole batch)");
+        }
+        if (classes < 1 || (o.mode() == SegmentationMode.MULTICLASS && classes < 2)
+                || (o.mode() == SegmentationMode.BINARY && classes != 1)) {
+            throw new IllegalArgumentException("lovasz_loss (" + mode + "): an accumulator of " + classes
+                    + " classes (binary has 1, multiclass at least 2)");
+        }
+        String name = "lovasz_loss (" + mode + ", per_image, C = " + classes
+                + (o.ignoreIndex() != null ? ", ignore_index " + o.ignoreIndex() : "") + ")";
+        return new LossAccumulator(name, 1, (input, target) -> {
+            Objects.requireNonNull(input, "input");
+            if (input.rank() >= 2 && input.dims()[1] != classes) {
+                throw new IllegalArgumentException(name + ": a batch of C = " + input.dims()[1]
+                        + " classes (input shape " + Arrays.toString(input.dims()) + ") for an accumulator of "
+                        + classes);
+            }
+            lovaszLoss(input, target, o, null);
+        }, sums -> perImageMean(sums.sum(0), sums.count));
+    }
+
+    /** The per_image mean: the exact sum of the images' losses over their number, 0 for none. */
+    private static double perImageMean(ExactSum images, long n) {
+        if (n == 0) {
+            return 0; // smp's empty mean, as combine gives for no group
+        }
+        double loss = images.get() / n;
+        return loss != loss ? Double.NaN : loss;
+    }
+
+    /**
+     * Each image's loss ({@link #combine}'s per-group value), summed exactly into the problem's
+     * {@link LovaszProblem#imageLosses()}: a sum that does not depend on how the images were
+     * batched.
+     */
+    private static ExactSum imageLosses(LovaszProblem p) {
+        ExactSum sum = p.imageLosses();
+        sum.clear();
+        int groups = (int) p.groups();
+        for (int g = 0; g < groups; g++) {
+            sum.add(groupLoss(p, g));
+        }
+        return sum;
+    }
+
+    /** Group g's loss: the classes' losses summed in class order over their count (softmax), or the task's (hinge). */
+    private static double groupLoss(LovaszProblem p, int g) {
+        if (!p.softmax()) {
+            return p.taskLoss()[g];
+        }
+        int c = (int) p.c();
+        int k = 0;
+        double a = 0;
+        for (int cls = 0; cls < c; cls++) {
+            if (p.counts()[g * c + cls] > 0) {
+                double l = p.taskLoss()[g * c + cls];
+                a = k == 0 ? l : a + l;
+                k++;
+            }
+        }
+        return k <= 1 ? a : a / k;
     }
 
     /**
@@ -180,22 +272,7 @@ public final class Lovasz {
         int groups = (int) p.groups();
         double acc = 0;
         for (int g = 0; g < groups; g++) {
-            double gl;
-            if (p.softmax()) {
-                int c = (int) p.c();
-                int k = 0;
-                double a = 0;
-                for (int cls = 0; cls < c; cls++) {
-                    if (p.counts()[g * c + cls] > 0) {
-                        double l = p.taskLoss()[g * c + cls];
-                        a = k == 0 ? l : a + l;
-                        k++;
-                    }
-                }
-                gl = k <= 1 ? a : a / k;
-            } else {
-                gl = p.taskLoss()[g];
-            }
+            double gl = groupLoss(p, g);
             acc = g == 0 ? gl : acc + gl;
         }
         return groups <= 1 ? acc : acc / groups;

@@ -2,6 +2,7 @@ package dev.vecloss;
 
 import dev.vecloss.internal.ClassSumOp;
 import dev.vecloss.internal.ClassSumProblem;
+import dev.vecloss.internal.ExactSum;
 import dev.vecloss.internal.Parallel;
 import dev.vecloss.internal.Targets;
 import java.util.Arrays;
@@ -40,8 +41,11 @@ import java.util.Objects;
  * gradient is autograd's but at one corner: Tversky with gamma below 1 whose aggregate is 0 has
  * gradient 0 where autograd gives NaN (LOSSES.md 8.2).
  *
- * <p>Results have the same bits at any thread count. The float32 kernels sum in float over at
- * most 16 positions per lane and in double beyond; a reduced call allocates nothing once warm.
+ * <p>The per-class sums are exact (each position's {@code pe}, {@code te} and {@code |pe - te|}
+ * added to a superaccumulator, rounded once): results have the same bits at any thread count and
+ * for any split of the batch along N, which is what the accumulators ({@link #diceAccumulator},
+ * ...) rely on. A reduced call allocates nothing once warm; each thread keeps
+ * {@code 3C} exact sums (some 600 bytes each) for the largest C it has seen.
  */
 public final class RegionLoss {
     private RegionLoss() {}
@@ -181,6 +185,57 @@ public final class RegionLoss {
         return loss("tversky_loss", input, target, o, o.alpha(), o.beta(), o.gamma(), grad);
     }
 
+    /**
+     * An accumulator of {@link #dice} over batches of {@code classes} classes (see
+     * {@link LossAccumulator}): its state is the exact per-class sums {@code Sp}, {@code St} and
+     * {@code D}, so any split of the batch along N, accepted and combined in any order, gives the
+     * bits of the one call over the concatenated batch. {@link LossAccumulator#count()} counts
+     * positions ({@code N * d1 * ... * dk}).
+     *
+     * @throws IllegalArgumentException for fewer than 1 class, or options that do not fit {@code classes}
+     */
+    public static LossAccumulator diceAccumulator(int classes, Options o) {
+        return accumulator("dice_loss", classes, o, 0.5, 0.5, 1);
+    }
+
+    /** An accumulator of {@link #jaccard}, as {@link #diceAccumulator}. */
+    public static LossAccumulator jaccardAccumulator(int classes, Options o) {
+        return accumulator("jaccard_loss", classes, o, 1, 1, 1);
+    }
+
+    /** An accumulator of {@link #tversky} with the options' alpha, beta and gamma, as {@link #diceAccumulator}. */
+    public static LossAccumulator tverskyAccumulator(int classes, Options o) {
+        Objects.requireNonNull(o, "options");
+        return accumulator("tversky_loss", classes, o, o.alpha(), o.beta(), o.gamma());
+    }
+
+    private static LossAccumulator accumulator(String what, int classes, Options o, double alpha, double beta,
+            double gamma) {
+        Objects.requireNonNull(o, "options");
+        if (classes < 1 || classes > (Integer.MAX_VALUE - 8) / 3) {
+            throw new IllegalArgumentException(what + ": an accumulator needs 1 to " + (Integer.MAX_VALUE - 8) / 3
+                    + " classes, got " + classes);
+        }
+        if (o.mode() == SegmentationMode.BINARY && classes != 1) {
+            throw new IllegalArgumentException(what + ": mode binary has 1 class, got " + classes);
+        }
+        checkClasses(what, o, classes);
+        // the state's identity: what the sums are of (the finishing options only read them)
+        String name = what + " (" + o.mode().name().toLowerCase(java.util.Locale.ROOT) + ", C = " + classes
+                + (o.fromLogits() ? ", from logits" : ", probabilities")
+                + (o.ignoreIndex() != null ? ", ignore_index " + o.ignoreIndex() : "") + ")";
+        return new LossAccumulator(name, 3 * classes,
+                (input, target) -> loss(what, input, target, o, alpha, beta, gamma, null),
+                sums -> {
+                    double[] totals = new double[3 * classes];
+                    for (int j = 0; j < totals.length; j++) {
+                        totals[j] = sums.sum(j).get();
+                    }
+                    double value = finish(o, alpha, beta, gamma, classes, totals, null);
+                    return value != value ? Double.NaN : value;
+                });
+    }
+
     private static double loss(String what, Tensor input, Tensor target, Options o, double alpha, double beta,
             double gamma, Tensor grad) {
         Objects.requireNonNull(input, "input");
@@ -192,6 +247,11 @@ public final class RegionLoss {
             throw new IllegalArgumentException(what + ": " + c + " classes is too many (at most " + (Integer.MAX_VALUE - 8) / 3 + ")");
         }
         checkClasses(what, o, c);
+        LossAccumulator.Sums batch = Problems.SINK.get();
+        if (batch != null && batch.sums.length != 3 * c) {
+            throw new IllegalArgumentException(what + ": a batch of C = " + c + " classes for an accumulator of "
+                    + batch.sums.length / 3 + " classes (input shape " + Arrays.toString(in) + ")");
+        }
         Checks.outputs(what, Reduction.MEAN, null, null, in, grad, input, target, null, null);
         int threads = Checks.threads(o.threads(), input.numel(), input, target, grad, null, null, null);
         boolean f64 = input.dtype() == DType.FLOAT64;
@@ -211,14 +271,18 @@ public final class RegionLoss {
             int width = (int) (3 * c);
             long positions = n * s;
             long grain = Parallel.grain(c);
+            ExactSum[] exact = classSums(what, o, p, positions, grain, threads, width);
+            LossAccumulator.Sums sink = Problems.SINK.get();
+            if (sink != null) { // an accumulator's batch: its exact sums, not their loss
+                for (int j = 0; j < width; j++) {
+                    sink.sum(j).add(exact[j]);
+                }
+                sink.count += positions;
+                return 0;
+            }
             double[] sums = p.totals(width);
-            try {
-                Parallel.sums(positions, grain, threads, width, ClassSumProblem::sumsChunk, p, sums,
-                        p.scratch(Parallel.sumsLength(positions, grain, width)));
-            } catch (Targets.BadTarget e) {
-                throw new IllegalArgumentException(what + ": target " + e.value + " is out of bounds at flat index "
-                        + e.position + " of the target (classes 0.." + (c - 1)
-                        + (o.ignoreIndex() != null ? ", ignore_index " + o.ignoreIndex() : ", no ignore_index") + ")");
+            for (int j = 0; j < width; j++) {
+                sums[j] = exact[j].get();
             }
             double value = finish(o, alpha, beta, gamma, (int) c, sums, grad == null ? null : p);
             if (grad != null) {
@@ -228,6 +292,24 @@ public final class RegionLoss {
         } finally {
             p.clear();
         }
+    }
+
+    /**
+     * The exact per-class sums {@code [Sp | St | D]} over every position (each the exact sum of the
+     * positions' values, rounded once when read): the same for any split of the batch.
+     */
+    private static ExactSum[] classSums(String what, Options o, ClassSumProblem p, long positions, long grain,
+            int threads, int width) {
+        long chunks = positions <= 0 ? 1 : (positions + grain - 1) / grain;
+        ExactSum[][] rows = p.exactSums((int) Math.max(1, Math.min(Math.max(1, threads), chunks)), width);
+        try {
+            Parallel.exactSums(positions, grain, threads, width, ClassSumProblem::sumsChunk, p, rows);
+        } catch (Targets.BadTarget e) {
+            throw new IllegalArgumentException(what + ": target " + e.value + " is out of bounds at flat index "
+                    + e.position + " of the target (classes 0.." + (p.c() - 1)
+                    + (o.ignoreIndex() != null ? ", ignore_index " + o.ignoreIndex() : ", no ignore_index") + ")");
+        }
+        return rows[0];
     }
 
     /**

@@ -9,6 +9,7 @@ import dev.vecloss.SegmentationMode;
 import dev.vecloss.RegionLoss.Options;
 import dev.vecloss.internal.ClassSumOp;
 import dev.vecloss.internal.ClassSumProblem;
+import dev.vecloss.internal.ExactSum;
 import dev.vecloss.internal.KernelProvider;
 import dev.vecloss.internal.Parallel;
 import dev.vecloss.oracle.RegionOracle;
@@ -226,11 +227,14 @@ class RegionLossTest {
                             .input(x.segment(), false, d.n(), c, d.s())
                             .target(y.segment(), op.indexTargets() ? ClassSumProblem.T_I64 : ClassSumProblem.T_F32)
                             .ignore(false, 0);
-                    double[] out = new double[3 * c];
-                    long positions = (long) d.n() * d.s();
-                    Parallel.sums(positions, Parallel.grain(c), 1, 3 * c, ClassSumProblem::sumsChunk, p, out);
+                    ExactSum[][] rows = {new ExactSum[3 * c]};
                     for (int j = 0; j < 3 * c; j++) {
-                        assertClose("sum " + j, want.sums()[j], out[j], 1e-6, 1e-6);
+                        rows[0][j] = new ExactSum();
+                    }
+                    long positions = (long) d.n() * d.s();
+                    Parallel.exactSums(positions, Parallel.grain(c), 1, 3 * c, ClassSumProblem::sumsChunk, p, rows);
+                    for (int j = 0; j < 3 * c; j++) {
+                        assertClose("sum " + j, want.sums()[j], rows[0][j].get(), 1e-6, 1e-6);
                     }
                 }));
             }

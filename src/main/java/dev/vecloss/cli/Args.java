@@ -1,6 +1,8 @@
 package dev.vecloss.cli;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -12,18 +14,30 @@ import java.util.Set;
  * checked by {@link #requireOnly} and {@link #requirePresent} against the command's declaration;
  * values are converted by the typed getters, which take the option's default from its
  * declaration and whose errors name the option and, for a number out of range, the range.
+ *
+ * <p>{@link #LISTS} ({@code --input}, {@code --target}) take several values once the command is
+ * known: {@code --input a.npy b.npy c.npy} (what the shell makes of an unquoted glob) gives three,
+ * up to the next argument that starts with {@code -}; {@link #values} returns them, the other
+ * getters the first.
  */
 final class Args {
+    /** The options that take a list of values (the shards of {@link Shards}). */
+    static final Set<String> LISTS = Set.of("--input", "--target");
+
     final String command;
     final boolean verbose;
     final boolean help;
     private final Map<String, String> options;
+    /** Every value of the {@link #LISTS} options given, in order. */
+    private final Map<String, List<String>> lists;
 
-    private Args(String command, boolean verbose, boolean help, Map<String, String> options) {
+    private Args(String command, boolean verbose, boolean help, Map<String, String> options,
+            Map<String, List<String>> lists) {
         this.command = command;
         this.verbose = verbose;
         this.help = help;
         this.options = options;
+        this.lists = lists;
     }
 
     /** {@link #parse(String[], Set)} for a command line without flags. */
@@ -44,6 +58,7 @@ final class Args {
         boolean verbose = false;
         boolean help = false;
         Map<String, String> options = new LinkedHashMap<>();
+        Map<String, List<String>> lists = new LinkedHashMap<>();
         for (int i = 0; i < argv.length; i++) {
             String a = argv[i];
             switch (a) {
@@ -68,6 +83,15 @@ final class Args {
                         if (options.putIfAbsent(name, value) != null) {
                             throw new CliError(name + " is given twice");
                         }
+                        if (LISTS.contains(name)) {
+                            // More values up to the next option; only after the command, so that
+                            // `vecloss --input x.npy cross-entropy` still reads as it did.
+                            List<String> values = new ArrayList<>(List.of(value));
+                            while (command != null && i + 1 < argv.length && !argv[i + 1].startsWith("-")) {
+                                values.add(argv[++i]);
+                            }
+                            lists.put(name, values);
+                        }
                     } else if (a.startsWith("-") && a.length() > 1) {
                         throw new CliError("unknown option " + a);
                     } else if (command == null) {
@@ -78,7 +102,25 @@ final class Args {
                 }
             }
         }
-        return new Args(command, verbose, help, options);
+        return new Args(command, verbose, help, options, lists);
+    }
+
+    /**
+     * Every value of a {@link #LISTS} option, in the order given (one for another option), or an
+     * empty list when it is not given; an empty value is an error.
+     */
+    List<String> values(String name) throws CliError {
+        List<String> v = lists.get(name);
+        if (v == null) {
+            String one = fileName(name);
+            return one == null ? List.of() : List.of(one);
+        }
+        for (String s : v) {
+            if (s.isEmpty()) {
+                throw new CliError(name + " is empty");
+            }
+        }
+        return List.copyOf(v);
     }
 
     /** Fails on the first option not in {@code allowed}. */

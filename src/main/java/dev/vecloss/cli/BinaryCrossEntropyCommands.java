@@ -36,7 +36,7 @@ final class BinaryCrossEntropyCommands {
             flat index (as PyTorch). Each log is clamped at -100; the gradient is PyTorch's,
             w (p - y) / max(p (1 - p), 1e-12). mean divides by the element count.
 
-            """ + LossOptions.FILES_NOTE,
+            """ + LossOptions.SHARDED_FILES_NOTE,
             call -> run(call, false));
 
     static final Command WITH_LOGITS = new Command("binary-cross-entropy-with-logits",
@@ -54,7 +54,7 @@ final class BinaryCrossEntropyCommands {
             mean divides by the element count (weights do not enter it). Infinite or NaN logits
             propagate as in PyTorch.
 
-            """ + LossOptions.FILES_NOTE,
+            """ + LossOptions.SHARDED_FILES_NOTE,
             call -> run(call, true));
 
     /** Reads the options, then evaluates through the public API ({@link LossFiles#evaluate}). */
@@ -72,6 +72,11 @@ final class BinaryCrossEntropyCommands {
                     ? BinaryCrossEntropy.binaryCrossEntropyWithLogits(x, target,
                             o.withPosWeight(files.floatingLike(POS_WEIGHT.name(), x)), losses, grad)
                     : BinaryCrossEntropy.binaryCrossEntropy(x, target, o, losses, grad);
+        }, (files, dtype, shards) -> {
+            BinaryCrossEntropy.Options o = options.withWeight(files.floatingLike("--weight", dtype));
+            return logits
+                    ? BinaryCrossEntropy.withLogitsAccumulator(o.withPosWeight(files.floatingLike(POS_WEIGHT.name(), dtype)))
+                    : BinaryCrossEntropy.accumulator(o);
         });
     }
 }

@@ -117,8 +117,16 @@ record Command(String name, String summary, List<Option> options, String notes, 
      * @param out standard output: results only
      * @param err standard error: {@code vecloss: } lines only
      * @param stdoutProblem why standard output failed, when known (else null)
+     * @param terminal whether stderr is a terminal, and the clock, for {@link Progress}; null:
+     *        found out when needed ({@link Progress.Terminal#detect()})
      */
-    record Call(Command command, Args args, PrintStream out, PrintStream err, Supplier<String> stdoutProblem) {
+    record Call(Command command, Args args, PrintStream out, PrintStream err, Supplier<String> stdoutProblem,
+            Progress.Terminal terminal) {
+        /** A call whose stderr is a terminal as {@link Progress.Terminal#detect()} finds it, if asked. */
+        Call(Command command, Args args, PrintStream out, PrintStream err, Supplier<String> stdoutProblem) {
+            this(command, args, out, err, stdoutProblem, null);
+        }
+
         /**
          * Flushes standard output and fails if anything written to it was lost (a full disk, a
          * closed pipe): PrintStream swallows write errors, so a result that never arrived would

@@ -95,6 +95,10 @@ final class Commands {
         }
         sb.append("""
 
+                several files: the losses with a mean or a sum, and class-weights, take a list, a
+                folder or a pattern as --input and --target ('preds/*.npy'), with the result of
+                the arrays concatenated, to the last bit (see vecloss LOSS --help).
+
                 global flags:
                   -v, --verbose   say on stderr which kernels run and why
                   -h, --help      this text; vecloss LOSS --help for a loss's options and files

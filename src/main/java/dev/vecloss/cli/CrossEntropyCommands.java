@@ -32,7 +32,7 @@ final class CrossEntropyCommands {
                     LossOptions.OUTPUT,
                     LossOptions.GRAD,
                     LossOptions.THREADS),
-            LossOptions.FILES_NOTE,
+            LossOptions.SHARDED_FILES_NOTE,
             call -> run(call, false));
 
     static final Command NLL_LOSS = new Command("nll-loss",
@@ -46,7 +46,7 @@ final class CrossEntropyCommands {
                     LossOptions.OUTPUT,
                     LossOptions.GRAD,
                     LossOptions.THREADS),
-            LossOptions.FILES_NOTE,
+            LossOptions.SHARDED_FILES_NOTE,
             call -> run(call, true));
 
     /** Reads the options, then evaluates through the public API ({@link LossFiles#evaluate}). */
@@ -64,6 +64,9 @@ final class CrossEntropyCommands {
             CrossEntropy.Options o = options.withWeight(files.floatingLike("--weight", x));
             return nll ? CrossEntropy.nllLoss(x, target, o, losses, grad)
                     : CrossEntropy.crossEntropy(x, target, o, losses, grad);
+        }, (files, dtype, shards) -> {
+            CrossEntropy.Options o = options.withWeight(files.floatingLike("--weight", dtype));
+            return nll ? CrossEntropy.nllLossAccumulator(o) : CrossEntropy.accumulator(o);
         });
     }
 }

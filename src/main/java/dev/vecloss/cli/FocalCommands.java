@@ -35,7 +35,7 @@ final class FocalCommands {
             As torchvision, the default reduction is none: give --output, or --reduction mean or
             sum for a value. mean divides by the element count.
 
-            """ + LossOptions.FILES_NOTE,
+            """ + LossOptions.SHARDED_FILES_NOTE,
             FocalCommands::runSigmoid);
 
     static final Command SOFTMAX_FOCAL_LOSS = new Command("softmax-focal-loss",
@@ -54,7 +54,7 @@ final class FocalCommands {
             mean divides by the number of positions not ignored (alpha does not normalise it);
             gamma 0 without --weight is cross-entropy.
 
-            """ + LossOptions.FILES_NOTE,
+            """ + LossOptions.SHARDED_FILES_NOTE,
             FocalCommands::runSoftmax);
 
     private static void runSigmoid(Command.Call call) throws CliError {
@@ -70,7 +70,8 @@ final class FocalCommands {
                 .withReduction(reduction).withThreads(threads)
                 .withEmptyMean(emptyMean);
         LossFiles.evaluate(call, reduction, shape -> shape,
-                (files, x, target, losses, grad) -> Focal.sigmoidFocalLoss(x, target, options, losses, grad));
+                (files, x, target, losses, grad) -> Focal.sigmoidFocalLoss(x, target, options, losses, grad),
+                (files, dtype, shards) -> Focal.sigmoidAccumulator(options));
     }
 
     private static void runSoftmax(Command.Call call) throws CliError {
@@ -84,6 +85,7 @@ final class FocalCommands {
                 .withGamma(gamma)).withIgnoreIndex(ignoreIndex).withReduction(reduction).withThreads(threads)
                 .withEmptyMean(emptyMean);
         LossFiles.evaluate(call, reduction, Layout::positionShape, (files, x, target, losses, grad) ->
-                Focal.softmaxFocalLoss(x, target, options.withAlpha(files.floatingLike("--weight", x)), losses, grad));
+                Focal.softmaxFocalLoss(x, target, options.withAlpha(files.floatingLike("--weight", x)), losses, grad),
+                (files, dtype, shards) -> Focal.softmaxAccumulator(options.withAlpha(files.floatingLike("--weight", dtype))));
     }
 }

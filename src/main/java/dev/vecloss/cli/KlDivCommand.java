@@ -34,7 +34,7 @@ final class KlDivCommand {
             """
             Per element t (log t - q), 0 where t = 0; with --log-target, exp(t) (t - q).
 
-            """ + LossOptions.FILES_NOTE,
+            """ + LossOptions.SHARDED_FILES_NOTE,
             KlDivCommand::run);
 
     private static void run(Command.Call call) throws CliError {
@@ -47,6 +47,7 @@ final class KlDivCommand {
                 .withThreads(threads)
                 .withEmptyMean(emptyMean);
         LossFiles.evaluate(call, reduction, shape -> shape,
-                (files, x, target, losses, grad) -> KlDiv.klDiv(x, target, options, losses, grad));
+                (files, x, target, losses, grad) -> KlDiv.klDiv(x, target, options, losses, grad),
+                (files, dtype, shards) -> KlDiv.accumulator(options));
     }
 }

@@ -23,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.StringJoiner;
 import java.util.function.UnaryOperator;
 
@@ -44,17 +45,25 @@ final class LossFiles implements AutoCloseable {
     private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final Command.Call call;
+    /** Input options read from these paths rather than their values (an expanded pattern). */
+    private final Map<String, Path> resolved;
+    /** Input options not read here (the shards, read one pair at a time by {@link Shards}). */
+    private final Set<String> skipped;
     /** Input option to its path, as given; in the command's order. */
     private final Map<String, Path> inputPaths = new LinkedHashMap<>();
     private final Map<String, NpyArray> inputs = new LinkedHashMap<>();
     /** Output option to its path, as given. */
     private final Map<String, Path> outputPaths = new LinkedHashMap<>();
     private final Map<String, Tensor> outputs = new LinkedHashMap<>();
+    /** Output option to the file it will replace ({@link Npy#destination}). */
+    private final Map<String, Path> destinations = new LinkedHashMap<>();
     /** The outputs' buffers and converted copies of inputs. */
     private final Arena arena = Arena.ofShared();
 
-    private LossFiles(Command.Call call) {
+    private LossFiles(Command.Call call, Map<String, Path> resolved, Set<String> skipped) {
         this.call = call;
+        this.resolved = resolved;
+        this.skipped = skipped;
     }
 
     /**
@@ -78,8 +87,27 @@ final class LossFiles implements AutoCloseable {
      */
     static void evaluate(Command.Call call, Reduction reduction, UnaryOperator<long[]> lossShape, Evaluation evaluation)
             throws CliError {
+        evaluate(call, reduction, lossShape, evaluation, null);
+    }
+
+    /**
+     * {@link #evaluate(Command.Call, Reduction, UnaryOperator, Evaluation)}, or, when
+     * {@code --input} and {@code --target} name several files ({@link Shards}), their run
+     * through the loss's accumulator made by {@code accumulating} (null for a command that takes
+     * one file of each).
+     */
+    static void evaluate(Command.Call call, Reduction reduction, UnaryOperator<long[]> lossShape, Evaluation evaluation,
+            Shards.Accumulating accumulating) throws CliError {
+        Shards shards = Shards.of(call);
+        if (!shards.single()) {
+            if (accumulating == null) {
+                throw oneFileOnly(call, shards.size());
+            }
+            shards.evaluate(call, reduction, accumulating);
+            return;
+        }
         LossOptions.requireOutputForNone(call.command(), reduction, call.args());
-        try (LossFiles files = open(call)) {
+        try (LossFiles files = open(call, Map.of("--input", shards.input(0), "--target", shards.target(0)), Set.of())) {
             Tensor x = files.input("--input");
             Tensor target = files.input("--target");
             // Outputs are float32 (CLI.md), in PyTorch's shapes; the library checks them too.
@@ -107,7 +135,31 @@ final class LossFiles implements AutoCloseable {
      * @throws CliError naming the option and the path for the first problem found
      */
     static LossFiles open(Command.Call call) throws CliError {
-        LossFiles files = new LossFiles(call);
+        Map<String, Path> resolved = new LinkedHashMap<>();
+        for (String option : Args.LISTS) {
+            if (call.command().optionNames().contains(option) && call.args().has(option)) {
+                List<Path> files = Shards.expand(option, call.args().values(option));
+                if (files.size() != 1) {
+                    throw oneFileOnly(call, files.size());
+                }
+                resolved.put(option, files.get(0));
+            }
+        }
+        return open(call, resolved, Set.of());
+    }
+
+    /** {@link #open(Command.Call)} without reading the input options in {@code skipped}. */
+    static LossFiles open(Command.Call call, Set<String> skipped) throws CliError {
+        return open(call, Map.of(), skipped);
+    }
+
+    private static CliError oneFileOnly(Command.Call call, int n) {
+        return new CliError(call.command().name() + " takes one --input and one --target file, not " + n
+                + " (several shards: the losses with a mean or a sum, see vecloss --help)");
+    }
+
+    private static LossFiles open(Command.Call call, Map<String, Path> resolved, Set<String> skipped) throws CliError {
+        LossFiles files = new LossFiles(call, resolved, skipped);
         try {
             files.checkAndRead();
             return files;
@@ -119,13 +171,12 @@ final class LossFiles implements AutoCloseable {
 
     private void checkAndRead() throws CliError {
         Args args = call.args();
-        Map<String, Path> destinations = new LinkedHashMap<>();
         for (Command.Option o : call.command().options()) {
             String value = args.fileName(o.name());
-            if (value == null) {
+            if (value == null || skipped.contains(o.name())) {
                 continue;
             }
-            Path path = path(o.name(), value);
+            Path path = resolved.containsKey(o.name()) ? resolved.get(o.name()) : path(o.name(), value);
             if (o.kind() == Command.Kind.INPUT_FILE) {
                 inputPaths.put(o.name(), path);
             } else if (o.kind() == Command.Kind.OUTPUT_FILE) {
@@ -156,6 +207,22 @@ final class LossFiles implements AutoCloseable {
         }
         for (Map.Entry<String, Path> in : inputPaths.entrySet()) {
             inputs.put(in.getKey(), read(in.getKey(), in.getValue()));
+        }
+    }
+
+    /**
+     * Fails if an output would replace one of {@code shards}, files of input {@code option} that
+     * are read later, one at a time ({@link Shards}), and so not among the inputs checked by
+     * {@link #open}.
+     */
+    void refuseReplacing(String option, List<Path> shards) throws CliError {
+        for (Map.Entry<String, Path> d : destinations.entrySet()) {
+            for (Path p : shards) {
+                if (sameFile(d.getValue(), p)) {
+                    throw new CliError(d.getKey() + " " + outputPaths.get(d.getKey()) + " is the same file as " + option
+                            + " shard " + p + ": an output may not replace an input");
+                }
+            }
         }
     }
 
@@ -227,6 +294,11 @@ final class LossFiles implements AutoCloseable {
      * @throws CliError if the file is not float32 or float64
      */
     Tensor floatingLike(String option, Tensor x) throws CliError {
+        return floatingLike(option, x.dtype());
+    }
+
+    /** {@link #floatingLike(String, Tensor)} for an input of {@code dtype}. */
+    Tensor floatingLike(String option, DType dtype) throws CliError {
         Tensor w = input(option);
         if (w == null) {
             return null;
@@ -234,12 +306,12 @@ final class LossFiles implements AutoCloseable {
         if (!w.dtype().isFloating()) {
             throw new CliError(option + " " + inputPaths.get(option) + ": must be float32 or float64, got " + w.dtype());
         }
-        if (w.dtype() == x.dtype() || !x.dtype().isFloating()) {
+        if (w.dtype() == dtype || !dtype.isFloating()) {
             return w;
         }
-        Tensor copy = Tensor.allocate(arena, x.dtype(), w.shape());
+        Tensor copy = Tensor.allocate(arena, dtype, w.shape());
         for (long i = 0; i < w.numel(); i++) {
-            if (x.dtype() == DType.FLOAT64) {
+            if (dtype == DType.FLOAT64) {
                 copy.segment().setAtIndex(F64, i, w.getDouble(i));
             } else {
                 copy.segment().setAtIndex(F32, i, (float) w.getDouble(i));

@@ -77,7 +77,25 @@ final class LossOptions {
             device (/dev/null too) is refused, not written through (to discard a result, leave
             its option out), and so is a symbolic link (give the file's own path).""";
 
-    /** {@code --threads}: 0 (all cores) or more. */
+    /** What the help of a loss with an accumulator adds: several files, a folder or a pattern ({@link Shards}). */
+    static final String SHARDS_NOTE = """
+            Several files (shards): --input and --target each take a list (--input a.npy b.npy,
+            or a pattern the shell expands), a folder (its *.npy files, dot files left out) or
+            a quoted pattern that vecloss expands ('preds/shard-*.npy'; Java's glob syntax, **
+            across folders). A folder or pattern is taken in natural order (shard-2 before
+            shard-10), a list as given; the i-th input file is paired with the i-th target
+            file, and their counts must match (no file may come twice, nor be both an input
+            and a target). The result is that of one file holding the
+            arrays concatenated along the first axis, to the last bit: every header is read
+            first (input shards of one dtype and one shape past the first axis, target shards
+            likewise), then each pair is memory-mapped, added to one exact accumulator and
+            unmapped, so memory stays bounded. Not with --reduction none, --output or --grad
+            (one array's values). When stderr is a terminal a progress line is redrawn there
+            (files done, elements/s, time left); otherwise nothing is added to stderr.""";
+
+    /** {@link #FILES_NOTE}, then {@link #SHARDS_NOTE}. */
+    static final String SHARDED_FILES_NOTE = FILES_NOTE + "\n\n" + SHARDS_NOTE;
+
     /** {@link #MODE}'s value. */
     static SegmentationMode mode(Args args) throws CliError {
         return SegmentationMode.valueOf(args.choice(MODE).toUpperCase(Locale.ROOT));
@@ -88,6 +106,7 @@ final class LossOptions {
         return args.has(SEGMENTATION_IGNORE_INDEX.name()) ? args.longValue(SEGMENTATION_IGNORE_INDEX.name(), 0) : null;
     }
 
+    /** {@code --threads}: 0 (all cores) or more. */
     static int threads(Args args) throws CliError {
         return args.intValue(THREADS, 0, Integer.MAX_VALUE);
     }

@@ -37,7 +37,10 @@ final class LovaszCommand {
             |[y == c] - softmax(x)_c| sorted (classes='present'). Ties are sorted in index
             order (a stable sort).
 
-            """ + LossOptions.FILES_NOTE,
+            Several --input files (shards) need --per-image: the loss over the whole batch sorts
+            all of its errors together.
+
+            """ + LossOptions.SHARDED_FILES_NOTE,
             LovaszCommand::run);
 
     private static void run(Command.Call call) throws CliError {
@@ -50,6 +53,7 @@ final class LovaszCommand {
                 .withIgnoreIndex(LossOptions.segmentationIgnoreIndex(args))
                 .withThreads(threads);
         LossFiles.evaluate(call, Reduction.MEAN, shape -> shape,
-                (files, x, target, losses, grad) -> Lovasz.lovaszLoss(x, target, options, grad));
+                (files, x, target, losses, grad) -> Lovasz.lovaszLoss(x, target, options, grad),
+                (files, dtype, shards) -> Lovasz.accumulator(RegionLossCommands.classes(mode, shards), options));
     }
 }

@@ -68,6 +68,16 @@ public final class Main {
 
     /** {@link #run(String[], PrintStream, PrintStream)}, told why {@code out} failed, when it did. */
     static int run(String[] argv, PrintStream out, PrintStream err, Supplier<String> stdoutProblem) {
+        return run(argv, out, err, stdoutProblem, null);
+    }
+
+    /**
+     * {@link #run(String[], PrintStream, PrintStream, Supplier)} with stderr taken to be a terminal
+     * or not as {@code terminal} says (tests of the progress line), or as
+     * {@link Progress.Terminal#detect()} finds it when null.
+     */
+    static int run(String[] argv, PrintStream out, PrintStream err, Supplier<String> stdoutProblem,
+            Progress.Terminal terminal) {
         Level level = LIBRARY_LOG.getLevel();
         boolean parents = LIBRARY_LOG.getUseParentHandlers();
         Handler verboseHandler = null;
@@ -81,7 +91,7 @@ public final class Main {
                 LIBRARY_LOG.setLevel(Level.OFF);
             }
             LIBRARY_LOG.setUseParentHandlers(false);
-            return dispatch(args, out, err, stdoutProblem);
+            return dispatch(args, out, err, stdoutProblem, terminal);
         } catch (CliError e) {
             err.println("vecloss: " + oneLine(e.getMessage()));
             return 2;
@@ -100,8 +110,8 @@ public final class Main {
         }
     }
 
-    private static int dispatch(Args args, PrintStream out, PrintStream err, Supplier<String> stdoutProblem)
-            throws CliError {
+    private static int dispatch(Args args, PrintStream out, PrintStream err, Supplier<String> stdoutProblem,
+            Progress.Terminal terminal) throws CliError {
         if (args.command == null) {
             if (args.help) {
                 out.print(Commands.mainHelp());
@@ -111,7 +121,7 @@ public final class Main {
             throw new CliError("no loss given: vecloss LOSS [OPTIONS] (see vecloss --help)");
         }
         Command cmd = Commands.find(args.command);
-        Command.Call call = new Command.Call(cmd, args, out, err, stdoutProblem);
+        Command.Call call = new Command.Call(cmd, args, out, err, stdoutProblem, terminal);
         if (args.help) {
             out.print(cmd.help());
             call.flushOut();

@@ -38,7 +38,9 @@ final class MarginCommands {
                         LossOptions.OUTPUT_PER_ELEMENT,
                         LossOptions.GRAD,
                         LossOptions.THREADS),
-                "mean divides by the element count (Keras's mean too).\n\n" + LossOptions.FILES_NOTE,
+                "mean divides by the element count (Keras's mean too). Over several files, the\n"
+                + "0/1 label rule is decided over every target file, in a pass before the losses,\n"
+                + "as one call decides it over its one target.\n\n" + LossOptions.SHARDED_FILES_NOTE,
                 call -> runBinary(call, squared));
     }
 
@@ -59,7 +61,7 @@ final class MarginCommands {
             Per sample (1/C) sum over i != y of w_y max(0, margin - x_y + x_i)^p. There is no
             ignore index: every label must be in [0, C). mean divides by N.
 
-            """ + LossOptions.FILES_NOTE,
+            """ + LossOptions.SHARDED_FILES_NOTE,
             MarginCommands::runMultiMargin);
 
     private static void runBinary(Command.Call call, boolean squared) throws CliError {
@@ -73,7 +75,13 @@ final class MarginCommands {
                 .withEmptyMean(emptyMean);
         LossFiles.evaluate(call, reduction, shape -> shape, (files, x, target, losses, grad) -> squared
                 ? Hinge.squaredHinge(x, target, options, losses, grad)
-                : Hinge.hinge(x, target, options, losses, grad));
+                : Hinge.hinge(x, target, options, losses, grad), (files, dtype, shards) -> {
+                    // Keras's rule over the whole dataset, as the one call applies it to its one
+                    // target: a pass over every target shard first.
+                    Hinge.Options o = options.withLabels(shards.targetsAllZeroOne()
+                            ? Hinge.Labels.ZERO_ONE : Hinge.Labels.PLUS_MINUS_ONE);
+                    return squared ? Hinge.squaredHingeAccumulator(o) : Hinge.hingeAccumulator(o);
+                });
     }
 
     private static void runMultiMargin(Command.Call call) throws CliError {
@@ -87,6 +95,8 @@ final class MarginCommands {
                 .withThreads(threads)
                 .withEmptyMean(emptyMean);
         LossFiles.evaluate(call, reduction, Layout::positionShape, (files, x, target, losses, grad) ->
-                Hinge.multiMarginLoss(x, target, options.withWeight(files.floatingLike("--weight", x)), losses, grad));
+                Hinge.multiMarginLoss(x, target, options.withWeight(files.floatingLike("--weight", x)), losses, grad),
+                (files, dtype, shards) -> Hinge.multiMarginAccumulator(
+                        options.withWeight(files.floatingLike("--weight", dtype))));
     }
 }

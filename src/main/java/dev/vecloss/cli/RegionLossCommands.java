@@ -1,11 +1,13 @@
 package dev.vecloss.cli;
 
+import dev.vecloss.LossAccumulator;
 import dev.vecloss.Reduction;
 import dev.vecloss.RegionLoss;
 import dev.vecloss.SegmentationMode;
 import dev.vecloss.Tensor;
 import dev.vecloss.cli.Command.Kind;
 import dev.vecloss.cli.Command.Option;
+import dev.vecloss.npy.NpyArray;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -35,21 +37,45 @@ final class RegionLossCommands {
         double apply(Tensor input, Tensor target, RegionLoss.Options o, Tensor grad);
     }
 
+    /** The loss's accumulator over shards of {@code classes} classes. */
+    @FunctionalInterface
+    private interface Accumulator {
+        LossAccumulator make(int classes, RegionLoss.Options o);
+    }
+
+    /**
+     * The class count of the shards (the first input shard's, which the loss checks against every
+     * other): 1 in binary mode, else the input's second axis.
+     */
+    static int classes(SegmentationMode mode, Shards shards) throws CliError {
+        if (mode == SegmentationMode.BINARY) {
+            return 1;
+        }
+        try (NpyArray a = Shards.read("--input", shards.input(0), 0, shards.size())) {
+            long[] shape = a.tensor().shape();
+            if (shape.length < 2 || shape[1] > Integer.MAX_VALUE) {
+                throw new CliError("--input " + shards.input(0) + ": " + mode.name().toLowerCase(java.util.Locale.ROOT)
+                        + " mode needs (N, C, ...) predictions, got shape " + java.util.Arrays.toString(shape));
+            }
+            return (int) shape[1];
+        }
+    }
+
     private static final String NOTES = """
             Per class over the whole batch: TP, FP, FN from the sums of p, t and |p - t|;
             score = (TP + smooth) / max(TP + alpha FP + beta FN + smooth, eps); classes absent
             from the target have loss 0 and still count in the mean (smp's rule).
 
-            """ + LossOptions.FILES_NOTE;
+            """ + LossOptions.SHARDED_FILES_NOTE;
 
     static final Command DICE_LOSS = command("dice-loss", "segmentation_models_pytorch.losses.DiceLoss", false,
-            RegionLoss::dice);
+            RegionLoss::dice, RegionLoss::diceAccumulator);
     static final Command JACCARD_LOSS = command("jaccard-loss", "segmentation_models_pytorch.losses.JaccardLoss", false,
-            RegionLoss::jaccard);
+            RegionLoss::jaccard, RegionLoss::jaccardAccumulator);
     static final Command TVERSKY_LOSS = command("tversky-loss", "segmentation_models_pytorch.losses.TverskyLoss", true,
-            RegionLoss::tversky);
+            RegionLoss::tversky, RegionLoss::tverskyAccumulator);
 
-    private static Command command(String name, String summary, boolean tversky, Loss loss) {
+    private static Command command(String name, String summary, boolean tversky, Loss loss, Accumulator accumulator) {
         List<Option> options = new ArrayList<>(List.of(
                 LossOptions.input("predictions (N, C, d1, ..., dk) or (N, C); float32 or float64"),
                 LossOptions.target("multiclass: class indices (N, d1, ..., dk), int64/int32/uint8/bool;\n"
@@ -60,10 +86,10 @@ final class RegionLossCommands {
             options.addAll(List.of(ALPHA, BETA, GAMMA));
         }
         options.addAll(List.of(LossOptions.GRAD, LossOptions.THREADS));
-        return new Command(name, summary, options, NOTES, call -> run(call, tversky, loss));
+        return new Command(name, summary, options, NOTES, call -> run(call, tversky, loss, accumulator));
     }
 
-    private static void run(Command.Call call, boolean tversky, Loss loss) throws CliError {
+    private static void run(Command.Call call, boolean tversky, Loss loss, Accumulator accumulator) throws CliError {
         Args args = call.args();
         SegmentationMode mode = LossOptions.mode(args);
         boolean fromLogits = args.choice(FROM_LOGITS).equals("true");
@@ -85,6 +111,7 @@ final class RegionLossCommands {
             options = withEps;
         }
         LossFiles.evaluate(call, Reduction.MEAN, shape -> shape,
-                (files, x, target, losses, grad) -> loss.apply(x, target, options, grad));
+                (files, x, target, losses, grad) -> loss.apply(x, target, options, grad),
+                (files, dtype, shards) -> accumulator.make(classes(mode, shards), options));
     }
 }

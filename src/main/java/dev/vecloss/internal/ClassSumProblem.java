@@ -11,7 +11,7 @@ import java.lang.foreign.ValueLayout;
  * one value per input element ({@code (N, C, S)}), of any of the library's dtypes.
  *
  * <p>Two passes use it: {@link #sumsChunk} adds, per class {@code k}, {@code Sp_k}, {@code St_k}
- * and {@code D_k} into {@code out[off + k]}, {@code out[off + C + k]} and {@code out[off + 2C + k]};
+ * and {@code D_k} exactly into {@code out[k]}, {@code out[C + k]} and {@code out[2C + k]};
  * then, once the caller has set the gradient's coefficients from the global sums,
  * {@link #gradChunk} writes {@code dL/dx}: with {@code a = (1 - sgn(p - t)) / 2} at an element of
  * class {@code k}, {@code dL/dp = m (a A_k + B_k)} ({@code m} the ignore mask), then through the
@@ -19,7 +19,7 @@ import java.lang.foreign.ValueLayout;
  *
  * <p>Filled by the public API with the named setters after every check has passed, per thread
  * ({@link #forThisThread()}), and {@link #clear()}ed after: the arrays it keeps for the call
- * (coefficients, partial sums) only grow, so a reduced call allocates nothing once warm.
+ * (coefficients, exact sums) only grow, so a reduced call allocates nothing once warm.
  */
 public final class ClassSumProblem {
     private static final ThreadLocal<ClassSumProblem> PER_THREAD = ThreadLocal.withInitial(ClassSumProblem::new);
@@ -38,8 +38,8 @@ public final class ClassSumProblem {
     private long ignoreIndex;
     private double[] coefA = new double[0];
     private double[] coefB = new double[0];
-    private double[] scratch = new double[0];
     private double[] totals = new double[0];
+    private ExactSum[][] exact = new ExactSum[0][0];
     private MemorySegment grad;
     private boolean gradF64;
 
@@ -116,14 +116,6 @@ public final class ClassSumProblem {
         return coefB;
     }
 
-    /** A grow-only array of at least {@code length} doubles for the partial sums of {@link Parallel#sums}. */
-    public double[] scratch(long length) {
-        if (scratch.length < length) {
-            scratch = new double[(int) length];
-        }
-        return scratch;
-    }
-
     /** A grow-only array of at least {@code length} doubles for the global sums. */
     public double[] totals(int length) {
         if (totals.length < length) {
@@ -132,9 +124,28 @@ public final class ClassSumProblem {
         return totals;
     }
 
-    /** {@link LossKernels#classSums} of the problem's kernels: the chunk function of {@link Parallel#sums}. */
-    public static void sumsChunk(ClassSumProblem p, long from, long to, double[] out, int off) {
-        p.kernels.classSums(p.op, p, from, to, out, off);
+    /** {@link LossKernels#classSums} of the problem's kernels: the chunk function of {@link Parallel#exactSums}. */
+    public static void sumsChunk(ClassSumProblem p, long from, long to, ExactSum[] out) {
+        p.kernels.classSums(p.op, p, from, to, out);
+    }
+
+    /**
+     * Grow-only exact sums for {@link Parallel#exactSums}: at least {@code workers} rows of at
+     * least {@code width} (kept for the thread's life, so a reduced call allocates nothing once warm).
+     */
+    public ExactSum[][] exactSums(int workers, int width) {
+        if (exact.length < workers || exact[0].length < width) {
+            int rows = Math.max(workers, exact.length);
+            int cols = Math.max(width, exact.length == 0 ? 0 : exact[0].length);
+            ExactSum[][] e = new ExactSum[rows][cols];
+            for (int r = 0; r < rows; r++) {
+                for (int j = 0; j < cols; j++) {
+                    e[r][j] = r < exact.length && j < exact[r].length ? exact[r][j] : new ExactSum();
+                }
+            }
+            exact = e;
+        }
+        return exact;
     }
 
     /** {@link LossKernels#classSumsGrad} of the problem's kernels: a chunk function of {@link Parallel#sum}. */

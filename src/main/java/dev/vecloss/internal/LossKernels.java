@@ -52,12 +52,14 @@ public interface LossKernels {
 
     /**
      * The per-class sums of {@code op} over positions {@code [from, to)}: for each class {@code k},
-     * {@code Sp_k}, {@code St_k} and {@code D_k} added into {@code out[off + k]},
-     * {@code out[off + C + k]} and {@code out[off + 2C + k]} (see {@link ClassSumProblem}).
+     * {@code Sp_k}, {@code St_k} and {@code D_k} added exactly into {@code out[k]},
+     * {@code out[C + k]} and {@code out[2C + k]} (see {@link ClassSumProblem}). Each position's
+     * values must not depend on the range (nor on where the position sits in a vector block), so
+     * that any split of the positions gives the same sums.
      *
      * @throws Targets.BadTarget for the lowest position of the range whose active label is outside {@code [0, C)}
      */
-    void classSums(ClassSumOp op, ClassSumProblem p, long from, long to, double[] out, int off);
+    void classSums(ClassSumOp op, ClassSumProblem p, long from, long to, ExactSum[] out);
 
     /** The gradient of a per-class-sum loss over positions {@code [from, to)}, from the problem's coefficients; returns 0. */
     double classSumsGrad(ClassSumOp op, ClassSumProblem p, long from, long to);

@@ -59,6 +59,8 @@ public final class LovaszProblem {
     private float[] invF = new float[0];
     private double[] maxD = new double[0];
     private double[] sumD = new double[0];
+    /** The exact sum of the images' losses (per_image), kept so that a call allocates nothing. */
+    private final ExactSum imageLosses = new ExactSum();
 
     private LovaszProblem() {}
 
@@ -180,6 +182,8 @@ public final class LovaszProblem {
     public double[] scale() { return scale; }
     /** Each task's loss, written by the task. */
     public double[] taskLoss() { return taskLoss; }
+    /** A per-thread exact sum for the images' losses (per_image); the caller clears it. */
+    public ExactSum imageLosses() { return imageLosses; }
     public float[] maxF() { return maxF; }
     public float[] invF() { return invF; }
     public double[] maxD() { return maxD; }

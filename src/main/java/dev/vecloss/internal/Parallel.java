@@ -272,6 +272,51 @@ public final class Parallel {
         }
     }
 
+    /** A kernel over a range of items that adds its per-lane values exactly into {@code out[0, width)}. */
+    @FunctionalInterface
+    public interface RangeExactSums<P> {
+        void apply(P problem, long from, long to, ExactSum[] out);
+    }
+
+    /**
+     * The exact lane-wise sums of {@code fn} over {@code [0, total)}, into {@code perWorker[0]}:
+     * each worker thread adds its chunks into its own row of {@code perWorker} (at least
+     * {@code min(threads, chunks)} rows of {@code width} sums, kept by the caller; cleared here),
+     * then the rows are added into the first. Exact sums do not depend on the order of their
+     * additions, so the result is the same at any thread count and for any chunking: only the
+     * kernel's per-item values matter. On one thread nothing is allocated. The error of the lowest
+     * failing chunk is thrown, as by {@link #sum}.
+     */
+    public static <P> void exactSums(long total, long grain, int threads, int width, RangeExactSums<P> fn, P problem,
+            ExactSum[][] perWorker) {
+        long chunks = total <= 0 ? 0 : chunks(total, grain);
+        int workers = (int) Math.max(1, Math.min(Math.max(1, threads), chunks));
+        for (int w = 0; w < workers; w++) {
+            for (int l = 0; l < width; l++) {
+                perWorker[w][l].clear();
+            }
+        }
+        if (chunks == 0) {
+            return;
+        }
+        if (workers == 1) {
+            for (long i = 0; i < chunks; i++) { // no lambda: nothing to allocate
+                long from = i * grain;
+                fn.apply(problem, from, Math.min(total, from + grain), perWorker[0]);
+            }
+            return;
+        }
+        run(chunks, workers, (i, worker) -> {
+            long from = i * grain;
+            fn.apply(problem, from, Math.min(total, from + grain), perWorker[worker]);
+        });
+        for (int w = 1; w < workers; w++) {
+            for (int l = 0; l < width; l++) {
+                perWorker[0][l].add(perWorker[w][l]);
+            }
+        }
+    }
+
     private static long chunks(long total, long grain) {
         long chunks = (total + grain - 1) / grain;
         if (chunks > Integer.MAX_VALUE - 8) {

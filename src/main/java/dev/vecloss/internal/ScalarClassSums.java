@@ -7,7 +7,8 @@ import java.lang.foreign.MemorySegment;
  * position by position, written like smp's pipeline. At an element of class {@code k} with mask
  * {@code m} (0 where the target is ignored, else 1), {@code pe = p m} and {@code te = t m} (smp
  * multiplies by the mask, so a NaN prediction at an ignored place is still NaN), and the pass adds
- * {@code pe} to {@code Sp_k}, {@code te} to {@code St_k} and {@code |pe - te|} to {@code D_k}.
+ * {@code pe} to {@code Sp_k}, {@code te} to {@code St_k} and {@code |pe - te|} to {@code D_k},
+ * exactly ({@link ExactSum}): a position's values depend on its own inputs only.
  *
  * <p>The activations are smp's: the softmax {@code exp(x_k - max) / sum_j exp(x_j - max)} (smp's
  * {@code exp(log_softmax)}, the same value to rounding) and the sigmoid, {@code 1 / (1 + e^-x)}
@@ -18,11 +19,11 @@ import java.lang.foreign.MemorySegment;
 final class ScalarClassSums {
     private ScalarClassSums() {}
 
-    static void sums(ClassSumOp op, ClassSumProblem p, long from, long to, double[] out, int off) {
+    static void sums(ClassSumOp op, ClassSumProblem p, long from, long to, ExactSum[] out) {
         final long c = p.c(), s = p.s();
         final MemorySegment x = p.input();
         final boolean f64 = p.f64();
-        final int sp = off, st = off + (int) c, d = off + 2 * (int) c;
+        final int sp = 0, st = (int) c, d = 2 * (int) c;
         for (long pos = from; pos < to; pos++) {
             final long base = (pos / s) * c * s + pos % s;
             if (op.indexTargets()) {
@@ -38,9 +39,9 @@ final class ScalarClassSums {
                     double pk = op == ClassSumOp.SOFTMAX ? Math.exp(xv - max) / sum : xv;
                     double pe = pk * m;
                     double te = k == y ? 1 : 0;
-                    out[sp + (int) k] += pe;
-                    out[st + (int) k] += te;
-                    out[d + (int) k] += Math.abs(pe - te);
+                    out[sp + (int) k].add(pe);
+                    out[st + (int) k].add(te);
+                    out[d + (int) k].add(Math.abs(pe - te));
                 }
             } else {
                 for (long k = 0; k < c; k++) {
@@ -49,9 +50,9 @@ final class ScalarClassSums {
                     double m = p.kept(i) ? 1 : 0;
                     double pe = (op == ClassSumOp.SIGMOID ? sigmoid(xv) : xv) * m;
                     double te = p.targetValue(i) * m;
-                    out[sp + (int) k] += pe;
-                    out[st + (int) k] += te;
-                    out[d + (int) k] += Math.abs(pe - te);
+                    out[sp + (int) k].add(pe);
+                    out[st + (int) k].add(te);
+                    out[d + (int) k].add(Math.abs(pe - te));
                 }
             }
         }

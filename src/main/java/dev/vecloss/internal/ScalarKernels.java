@@ -538,8 +538,8 @@ public final class ScalarKernels implements LossKernels {
 
     /** The per-class-sum family: {@link ScalarClassSums}. */
     @Override
-    public void classSums(ClassSumOp op, ClassSumProblem p, long from, long to, double[] out, int off) {
-        ScalarClassSums.sums(op, p, from, to, out, off);
+    public void classSums(ClassSumOp op, ClassSumProblem p, long from, long to, ExactSum[] out) {
+        ScalarClassSums.sums(op, p, from, to, out);
     }
 
     @Override

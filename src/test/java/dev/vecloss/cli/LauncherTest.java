@@ -201,4 +201,35 @@ class LauncherTest {
         CliProcessTest.interruptWhileWriting(dir, List.of("bash", launcher.toString(), "cross-entropy",
                 "--input", "big.npy", "--target", "labels.npy", "--grad", "g.npy"));
     }
+
+    /**
+     * Several files through the launcher: the one file's printed value, and stderr empty (not a
+     * terminal here, so no progress line; the launcher says so to the JVM), also with the JVM's
+     * notes to hide.
+     */
+    @Test
+    void shardsThroughTheLauncher() throws Exception {
+        Path x = x();
+        Path t = t();
+        Files.createDirectories(dir.resolve("p"));
+        Files.createDirectories(dir.resolve("l"));
+        NpyFiles.f64(dir.resolve("p/s-1.npy"), new double[] {1, 2, 3}, 1, 3);
+        NpyFiles.f64(dir.resolve("p/s-10.npy"), new double[] {0.5, -1, 4}, 1, 3);
+        NpyFiles.i64(dir.resolve("l/s-1.npy"), new long[] {2}, 1);
+        NpyFiles.i64(dir.resolve("l/s-10.npy"), new long[] {0}, 1);
+        Proc one = launch("cross-entropy", "--input", x.toString(), "--target", t.toString());
+        assertEquals(0, one.status, one.err);
+        Proc shards = launch("cross-entropy", "--input", "p", "--target", "l/s-*.npy");
+        assertEquals("", shards.err);
+        assertEquals(0, shards.status);
+        assertEquals(one.out, shards.out);
+        Proc listed = launch(Map.of("JAVA_TOOL_OPTIONS", "-Dx=1"), dir.resolve("stdout.txt").toFile(), "cross-entropy",
+                "--input", "p/s-1.npy", "p/s-10.npy", "--target", "l/s-1.npy", "l/s-10.npy");
+        assertEquals("", listed.err);
+        assertEquals(one.out, listed.out);
+        Proc bad = launch(Map.of("JAVA_TOOL_OPTIONS", "-Dx=1"), dir.resolve("stdout.txt").toFile(), "cross-entropy",
+                "--input", "p", "--target", "l/nothing-*.npy");
+        assertEquals(2, bad.status);
+        assertEquals("vecloss: --target 'l/nothing-*.npy': no file matches this pattern\n", bad.err);
+    }
 }

@@ -6,6 +6,7 @@ import static dev.vecloss.internal.panama.PanamaConstants.V;
 
 import dev.vecloss.internal.ClassSumOp;
 import dev.vecloss.internal.ClassSumProblem;
+import dev.vecloss.internal.ExactSum;
 import dev.vecloss.internal.Mem;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
@@ -22,12 +23,13 @@ import jdk.incubator.vector.VectorOperators;
  * over the classes and scaled; for the sigmoid {@code exp(-|x|)} goes through the same loop. No
  * probability is stored outside the block's buffers.
  *
- * <p>Per class the block adds {@code pe}, {@code te} and {@code |pe - te|} to float accumulators
- * in L1, lane by lane; every {@link #FLUSH} blocks (and at the chunk's end) their lanes are added,
- * in double and in lane order, to the chunk's sums. A float accumulator thus holds at most
- * {@code FLUSH} terms of at most 1 each: its rounding is that of a 16-term sum, and the chunk's
- * total is a double. Everything depends on the chunk's range only, so {@code Parallel}'s fixed
- * chunks give the same bits at any thread count.
+ * <p>Per class the block stores {@code pe}, {@code te} and {@code |pe - te|} (floats) into a
+ * tile in L1, block after block; every {@link #FLUSH} blocks (and at the chunk's end) each row of
+ * the tile is added exactly to its class's {@link ExactSum} ({@link ExactTiles#add}: {@code FLUSH * V}
+ * floats, within its {@link ExactTiles#MAX_TILE}). A position's three values depend on
+ * its own inputs only (each lane computes its position alone, and a short block's lanes by the
+ * same operations), and exact sums do not depend on the order of their terms: so the per-class
+ * sums are the same for any chunking, thread count, or split of the batch along N.
  *
  * <p>Positions that do not fill a block (an image's last {@code S mod V}, a chunk's end) are
  * staged one by one into the same buffers, with the lanes past them masked out (a lane mask of 0:
@@ -48,8 +50,8 @@ final class ClassSums {
      */
     static final int MAX_C = (1 << 20) / V;
 
-    /** Blocks summed in the float accumulators before they are added to the double sums. */
-    private static final int FLUSH = 16;
+    /** Blocks staged in the tile before its rows are added to the exact sums. */
+    private static final int FLUSH = 8;
 
     /** Per-thread buffers of a block, laid out class by class ({@code [k*V, k*V + V)}); they only grow. */
     private static final class Scratch {
@@ -61,8 +63,14 @@ final class ClassSums {
         float[] tcols = new float[0];
         /** Dense masks: 1 kept, 0 ignored or past the block's lanes. */
         float[] mcols = new float[0];
-        /** Float accumulators: Sp at class k, St at C + k, D at 2C + k. */
-        float[] acc = new float[0];
+        /** The tile: rows of {@code FLUSH * V} values, Sp's of class k at row k, St's at C + k, D's at 2C + k. */
+        float[][] tile = new float[0][];
+        /**
+         * Index ops: per class and lane, the count of the block's positions labelled with the
+         * class ({@code te} is 0 or 1), in float: exact, as at most {@code FLUSH} are added before
+         * a flush. Cheaper than a tile row for St.
+         */
+        float[] labelled = new float[0];
         /** Index targets as floats: -1 for an ignored position and past the block's lanes. */
         final float[] targets = new float[V];
         /** 1 for a kept position of the block, else 0. */
@@ -83,7 +91,10 @@ final class ClassSums {
             s.exps = new float[n];
             s.tcols = new float[n];
             s.mcols = new float[n];
-            s.acc = new float[3 * n];
+            s.labelled = new float[n];
+        }
+        if (s.tile.length < 3 * c) {
+            s.tile = new float[3 * c][FLUSH * V];
         }
         return s;
     }
@@ -94,11 +105,11 @@ final class ClassSums {
                 && (p.op().indexTargets() || p.targetType() != ClassSumProblem.T_F64);
     }
 
-    static void sums(ClassSumOp op, ClassSumProblem p, long from, long to, double[] out, int off) {
+    static void sums(ClassSumOp op, ClassSumProblem p, long from, long to, ExactSum[] out) {
         final int c = (int) p.c();
         final long sp = p.s();
         final Scratch sc = scratch(c);
-        Arrays.fill(sc.acc, 0, 3 * c * V, 0f);
+        Arrays.fill(sc.labelled, 0, c * V, 0f); // a chunk that threw may have left counts
         int blocks = 0;
         long pos = from;
         while (pos < to) {
@@ -109,18 +120,18 @@ final class ClassSums {
             if (op.indexTargets()) {
                 loadIndex(op, p, sc, c, pos, base, lanes);
                 accumulateIndex(sc, c, op == ClassSumOp.SOFTMAX ? sc.exps : sc.cols,
-                        op == ClassSumOp.SOFTMAX ? sc.inv : sc.active);
+                        op == ClassSumOp.SOFTMAX ? sc.inv : sc.active, blocks * V);
             } else {
                 loadDense(op, p, sc, c, base, lanes);
-                accumulateDense(sc, c, op == ClassSumOp.SIGMOID);
+                accumulateDense(sc, c, op == ClassSumOp.SIGMOID, blocks * V);
             }
             if (++blocks == FLUSH) {
-                flush(sc, c, out, off);
+                flush(sc, c, out, blocks, op.indexTargets());
                 blocks = 0;
             }
             pos += lanes;
         }
-        flush(sc, c, out, off);
+        flush(sc, c, out, blocks, op.indexTargets());
     }
 
     static double grad(ClassSumOp op, ClassSumProblem p, long from, long to) {
@@ -239,22 +250,22 @@ final class ClassSums {
 
     /**
      * Index ops: {@code pe = src[k] * scale * active} (the softmax's {@code e / sum}, or the input
-     * itself), {@code te = [label == k]}, added to the accumulators.
+     * itself), {@code te = [label == k]}, stored in the tile at column {@code at}.
      */
-    private static void accumulateIndex(Scratch sc, int c, float[] src, float[] scale) {
+    private static void accumulateIndex(Scratch sc, int c, float[] src, float[] scale, int at) {
         final FloatVector t = FloatVector.fromArray(F, sc.targets, 0);
         final FloatVector act = FloatVector.fromArray(F, sc.active, 0);
         final FloatVector f = FloatVector.fromArray(F, scale, 0).mul(act); // active twice for the input itself: 1 or 0 either way
         final FloatVector zero = FloatVector.zero(F);
-        final float[] acc = sc.acc;
-        final int st = c * V, d = 2 * c * V;
+        final float[][] tile = sc.tile;
+        final float[] labelled = sc.labelled;
         for (int k = 0; k < c; k++) {
             final int o = k * V;
             FloatVector pe = FloatVector.fromArray(F, src, o).mul(f);
             FloatVector te = zero.blend(1f, t.compare(VectorOperators.EQ, (float) k));
-            FloatVector.fromArray(F, acc, o).add(pe).intoArray(acc, o);
-            FloatVector.fromArray(F, acc, st + o).add(te).intoArray(acc, st + o);
-            FloatVector.fromArray(F, acc, d + o).add(pe.sub(te).abs()).intoArray(acc, d + o);
+            pe.intoArray(tile[k], at);
+            FloatVector.fromArray(F, labelled, o).add(te).intoArray(labelled, o);
+            pe.sub(te).abs().intoArray(tile[2 * c + k], at);
         }
     }
 
@@ -317,9 +328,8 @@ final class ClassSums {
         }
     }
 
-    private static void accumulateDense(Scratch sc, int c, boolean sigmoid) {
-        final float[] acc = sc.acc;
-        final int st = c * V, d = 2 * c * V;
+    private static void accumulateDense(Scratch sc, int c, boolean sigmoid, int at) {
+        final float[][] tile = sc.tile;
         for (int k = 0; k < c; k++) {
             final int o = k * V;
             FloatVector x = FloatVector.fromArray(F, sc.cols, o);
@@ -332,23 +342,36 @@ final class ClassSums {
             }
             FloatVector pe = p.mul(FloatVector.fromArray(F, sc.mcols, o));
             FloatVector te = FloatVector.fromArray(F, sc.tcols, o);
-            FloatVector.fromArray(F, acc, o).add(pe).intoArray(acc, o);
-            FloatVector.fromArray(F, acc, st + o).add(te).intoArray(acc, st + o);
-            FloatVector.fromArray(F, acc, d + o).add(pe.sub(te).abs()).intoArray(acc, d + o);
+            pe.intoArray(tile[k], at);
+            te.intoArray(tile[c + k], at);
+            pe.sub(te).abs().intoArray(tile[2 * c + k], at);
         }
     }
 
-    /** The accumulators' lanes, in double and in lane order, into the chunk's sums; the accumulators back to 0. */
-    private static void flush(Scratch sc, int c, double[] out, int off) {
-        final float[] acc = sc.acc;
-        for (int j = 0; j < 3 * c; j++) {
-            double s = 0;
-            for (int l = 0; l < V; l++) {
-                s += acc[j * V + l];
-            }
-            out[off + j] += s;
+    /**
+     * The tile's first {@code blocks} blocks, row by row, added exactly to the sums; for index
+     * ops St from the label counts instead (small integers: their double sum is exact).
+     */
+    private static void flush(Scratch sc, int c, ExactSum[] out, int blocks, boolean index) {
+        final float[][] tile = sc.tile;
+        final int n = blocks * V;
+        if (n == 0) {
+            return;
         }
-        Arrays.fill(acc, 0, 3 * c * V, 0f);
+        for (int j = 0; j < 3 * c; j++) {
+            if (index && j >= c && j < 2 * c) {
+                final float[] labelled = sc.labelled;
+                final int o = (j - c) * V;
+                double count = 0;
+                for (int l = 0; l < V; l++) {
+                    count += labelled[o + l];
+                    labelled[o + l] = 0f;
+                }
+                out[j].add(count);
+            } else {
+                ExactTiles.add(tile[j], n, out[j]);
+            }
+        }
     }
 
     /** {@code a = (1 - sgn(pe - te)) / 2}: 1 below the target, 0 above, 1/2 at it (and for NaN). */

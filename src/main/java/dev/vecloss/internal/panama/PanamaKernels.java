@@ -114,11 +114,11 @@ public final class PanamaKernels implements LossKernels {
 
     /** The per-class sums: {@link ClassSums} where it covers the problem, else the scalar kernel. */
     @Override
-    public void classSums(ClassSumOp op, ClassSumProblem p, long from, long to, double[] out, int off) {
+    public void classSums(ClassSumOp op, ClassSumProblem p, long from, long to, dev.vecloss.internal.ExactSum[] out) {
         if (ClassSums.covers(p)) {
-            ClassSums.sums(op, p, from, to, out, off);
+            ClassSums.sums(op, p, from, to, out);
         } else {
-            SCALAR.classSums(op, p, from, to, out, off);
+            SCALAR.classSums(op, p, from, to, out);
         }
     }
 
