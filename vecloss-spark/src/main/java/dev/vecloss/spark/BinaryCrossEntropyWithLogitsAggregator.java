@@ -10,8 +10,6 @@ import java.io.Serial;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 import org.apache.spark.sql.Encoder;
-import org.apache.spark.sql.Encoders;
-import org.apache.spark.sql.expressions.Aggregator;
 import scala.Tuple2;
 
 /**
@@ -26,7 +24,7 @@ import scala.Tuple2;
  * {@code Dataset<Tuple2<Float, Float>>} encoded with {@link #INPUT}. A null logit or target fails
  * the query with an {@link IllegalArgumentException}; doubles are cast to float by Spark.
  */
-public final class BinaryCrossEntropyWithLogitsAggregator extends Aggregator<Tuple2<Float, Float>, LossBuffer, Double> {
+public final class BinaryCrossEntropyWithLogitsAggregator extends LossAggregator<Tuple2<Float, Float>> {
 
     @Serial
     private static final long serialVersionUID = 1L;
@@ -101,26 +99,6 @@ public final class BinaryCrossEntropyWithLogitsAggregator extends Aggregator<Tup
             b.flush();
         }
         return b;
-    }
-
-    @Override
-    public LossBuffer merge(LossBuffer b1, LossBuffer b2) {
-        return b1.merge(b2);
-    }
-
-    @Override
-    public Double finish(LossBuffer b) {
-        return b.finish();
-    }
-
-    @Override
-    public Encoder<LossBuffer> bufferEncoder() {
-        return Encoders.javaSerialization(LossBuffer.class);
-    }
-
-    @Override
-    public Encoder<Double> outputEncoder() {
-        return Encoders.DOUBLE();
     }
 
     /** The options, as plain serializable values. */

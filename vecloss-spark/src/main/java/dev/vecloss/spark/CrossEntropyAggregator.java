@@ -10,8 +10,6 @@ import java.io.Serial;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 import org.apache.spark.sql.Encoder;
-import org.apache.spark.sql.Encoders;
-import org.apache.spark.sql.expressions.Aggregator;
 import scala.Tuple2;
 
 /**
@@ -31,7 +29,7 @@ import scala.Tuple2;
  * {@link IllegalArgumentException} naming the problem. Logits are read as float32: a column of
  * doubles is cast by Spark, as an {@code int} label is cast to {@code long}.
  */
-public final class CrossEntropyAggregator extends Aggregator<Tuple2<float[], Long>, LossBuffer, Double> {
+public final class CrossEntropyAggregator extends LossAggregator<Tuple2<float[], Long>> {
 
     @Serial
     private static final long serialVersionUID = 1L;
@@ -155,26 +153,6 @@ public final class CrossEntropyAggregator extends Aggregator<Tuple2<float[], Lon
         }
         b.inputs = inputs;
         b.labels = labels;
-    }
-
-    @Override
-    public LossBuffer merge(LossBuffer b1, LossBuffer b2) {
-        return b1.merge(b2);
-    }
-
-    @Override
-    public Double finish(LossBuffer b) {
-        return b.finish();
-    }
-
-    @Override
-    public Encoder<LossBuffer> bufferEncoder() {
-        return Encoders.javaSerialization(LossBuffer.class);
-    }
-
-    @Override
-    public Encoder<Double> outputEncoder() {
-        return Encoders.DOUBLE();
     }
 
     /** The options, as plain serializable values. */
