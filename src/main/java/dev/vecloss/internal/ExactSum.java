@@ -233,6 +233,13 @@ public final class ExactSum {
                 throw new IllegalArgumentException("not an exact sum's state: digit " + i + " is " + s[off + i]);
             }
         }
+        // the top digit holds the sign and bits from 2^(32 * 67): a sum of 2^63 largest doubles
+        // reaches 2^(2098 + 63) units, digit 67 below 2^18; far larger is a forged state, whose
+        // merges could overflow
+        long top = s[off + DIGITS - 1];
+        if (top > MASK || top < -MASK) {
+            throw new IllegalArgumentException("not an exact sum's state: top digit " + top);
+        }
         if ((flags & ~1L) != 0 || s[off + DIGITS] < 0 || s[off + DIGITS + 1] < 0 || s[off + DIGITS + 2] < 0) {
             throw new IllegalArgumentException("not an exact sum's state: bad counts or flags");
         }

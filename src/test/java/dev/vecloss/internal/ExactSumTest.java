@@ -122,6 +122,12 @@ class ExactSumTest {
         bad[3] = -1;
         assertThrows(IllegalArgumentException.class, () -> s.addLongs(bad, 0));
         assertThrows(IllegalArgumentException.class, () -> s.addLongs(new long[3], 0));
+        long[] forged = new long[ExactSum.LONGS];
+        forged[ExactSum.LONGS - 5] = Long.MAX_VALUE; // the top digit
+        assertThrows(IllegalArgumentException.class, () -> s.addLongs(forged, 0));
+        long[] negativeCount = new long[ExactSum.LONGS];
+        negativeCount[ExactSum.LONGS - 2] = -1; // NaN count
+        assertThrows(IllegalArgumentException.class, () -> s.addLongs(negativeCount, 0));
         assertBits(0.0, s.get(), "unchanged");
     }
 
