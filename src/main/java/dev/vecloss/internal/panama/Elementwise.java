@@ -2,6 +2,7 @@ package dev.vecloss.internal.panama;
 
 import static dev.vecloss.internal.panama.PanamaConstants.D;
 import static dev.vecloss.internal.panama.PanamaConstants.F;
+import static dev.vecloss.internal.panama.PanamaConstants.I;
 import static dev.vecloss.internal.panama.PanamaConstants.LE;
 import static dev.vecloss.internal.panama.PanamaConstants.V;
 
@@ -49,6 +50,9 @@ final class Elementwise {
         final float[] a2 = new float[TILE];
         final float[] a3 = new float[TILE];
         final float[] zero = new float[V];
+        /** What {@link #finish} found of the tile's losses, for {@link ExactTiles}. */
+        int top, smallest;
+        double sum;
         /** kl_div's {@code log t} in double. */
         final double[] logT = new double[TILE];
     }
@@ -96,7 +100,7 @@ final class Elementwise {
                     operand(w, wi, p.weightContiguous(), n, nv, sc.w);
                 }
                 finish(sc, n, nv, w != null, wantGrad, sigma);
-                ExactTiles.add(sc.loss, nv, acc);
+                ExactTiles.add(sc.loss, nv, sc.top, sc.smallest, sc.sum, acc);
                 if (p.losses() != null) {
                     MemorySegment.copy(sc.loss, 0, p.losses(), Mem.F32, i * 4L, n);
                 }
@@ -134,6 +138,10 @@ final class Elementwise {
      * padding's losses set to 0 so that the tile sums to the sum of its {@code n} losses.
      */
     private static void finish(Scratch sc, int n, int nv, boolean weighted, boolean wantGrad, float sigma) {
+        // with the losses in registers: what ExactTiles needs of the tile (its largest and
+        // smallest non-zero magnitudes, its double sum), saving it a pass
+        IntVector hi = IntVector.zero(I), lo = IntVector.broadcast(I, Integer.MAX_VALUE);
+        DoubleVector s0 = DoubleVector.zero(D), s1 = DoubleVector.zero(D);
         for (int i = 0; i < nv; i += V) {
             FloatVector l = FloatVector.fromArray(F, sc.loss, i);
             FloatVector s = FloatVector.broadcast(F, sigma);
@@ -146,10 +154,18 @@ final class Elementwise {
                 l = l.blend(0f, F.indexInRange(i, n).not());
             }
             l.intoArray(sc.loss, i);
+            IntVector b = l.reinterpretAsInts().and(0x7fff_ffff);
+            hi = hi.max(b);
+            lo = lo.min(b.blend(Integer.MAX_VALUE, b.compare(VectorOperators.EQ, 0)));
+            s0 = s0.add((DoubleVector) l.convertShape(VectorOperators.F2D, D, 0));
+            s1 = s1.add((DoubleVector) l.convertShape(VectorOperators.F2D, D, 1));
             if (wantGrad) {
                 FloatVector.fromArray(F, sc.grad, i).mul(s).intoArray(sc.grad, i);
             }
         }
+        sc.top = hi.reduceLanes(VectorOperators.MAX);
+        sc.smallest = lo.reduceLanes(VectorOperators.MIN);
+        sc.sum = s0.add(s1).reduceLanes(VectorOperators.ADD);
     }
 
     /**

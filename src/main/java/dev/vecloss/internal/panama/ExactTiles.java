@@ -55,7 +55,18 @@ final class ExactTiles {
             s0 = s0.add((DoubleVector) x.convertShape(VectorOperators.F2D, D, 0));
             s1 = s1.add((DoubleVector) x.convertShape(VectorOperators.F2D, D, 1));
         }
-        int top = hi.reduceLanes(VectorOperators.MAX);
+        add(a, n, hi.reduceLanes(VectorOperators.MAX), lo.reduceLanes(VectorOperators.MIN),
+                s0.add(s1).reduceLanes(VectorOperators.ADD), acc);
+    }
+
+    /**
+     * {@link #add(float[], int, ExactSum)} for a caller that formed, in a pass of its own over
+     * the tile, its largest magnitude's bits {@code top}, its smallest non-zero magnitude's bits
+     * {@code smallest} (any value above {@code top} if none) and its sum in double {@code sum}
+     * (floats converted to double and added in any order).
+     */
+    static void add(float[] a, int n, int top, int smallest, double sum, ExactSum acc) {
+        final int v = F.length();
         if (top == 0) {
             return;
         }
@@ -63,9 +74,9 @@ final class ExactTiles {
             acc.add(a, 0, n);
             return;
         }
-        if ((top >>> 23) - Math.max(1, lo.reduceLanes(VectorOperators.MIN) >>> 23) <= BAND) {
+        if ((top >>> 23) - Math.max(1, smallest >>> 23) <= BAND) {
             // every partial sum was exact, so any order of the lanes gives the same double
-            acc.add(s0.add(s1).reduceLanes(VectorOperators.ADD));
+            acc.add(sum);
             return;
         }
         int e = top >>> 23;
