@@ -65,6 +65,8 @@ final class AlongClasses {
         /** The reference in every lane, for {@link VectorMath#expInto}; and a vector's lanes to sum. */
         final float[] ref = new float[V];
         final float[] lanes = new float[V];
+        /** A row's last partial vector of x, q and w, zero-padded ({@link #tail}). */
+        final float[] tailX = new float[V], tailQ = new float[V], tailW = new float[V];
         /** {@link VectorMath#expSum(MemorySegment, long, int, float, int, float[])}'s staging. */
         final float[] staging = new float[4 * V];
         /**
@@ -256,21 +258,25 @@ final class AlongClasses {
                 sq = sq.add(t);
             }
             if (i < n) {
+                // the last partial vector staged in L1, zero-padded: the values a masked load
+                // gives, without the masked load, which C2 left to its allocating fallback in
+                // some compilations (120 B per call, AllocationTest)
                 final long at = off + (t0 + i) * 4L;
+                final int rest = n - i;
                 final VectorMask<Float> in = F.indexInRange(i, n);
                 FloatVector t = FloatVector.broadcast(F, 1f);
                 if (q != null) {
-                    t = FloatVector.fromMemorySegment(F, q, at, LE, in);
+                    t = FloatVector.fromArray(F, tail(q, at, rest, sc.tailQ), 0);
                     if (smooth) {
                         t = t.mul(keep).add(spread);
                     }
                 }
                 if (w != null) {
-                    t = t.mul(FloatVector.fromMemorySegment(F, w, (t0 + i) * 4L, LE, in));
+                    t = t.mul(FloatVector.fromArray(F, tail(w, (t0 + i) * 4L, rest, sc.tailW), 0));
                 }
                 t = t.blend(0f, in.not());
                 // absent lanes: x reads 0, M - 0 is finite, times 0
-                sd = m.sub(FloatVector.fromMemorySegment(F, x, at, LE, in)).fma(t, sd);
+                sd = m.sub(FloatVector.fromArray(F, tail(x, at, rest, sc.tailX), 0)).fma(t, sd);
                 sq = sq.add(t);
             }
             sd.intoArray(lanes, 0);
@@ -280,6 +286,13 @@ final class AlongClasses {
         }
         sc.shifted = sh;
         sc.wq = wq;
+    }
+
+    /** {@code rest} floats at byte {@code at} of {@code seg} into {@code dst}, zeros after them. */
+    private static float[] tail(MemorySegment seg, long at, int rest, float[] dst) {
+        MemorySegment.copy(seg, Mem.F32, at, dst, 0, rest);
+        java.util.Arrays.fill(dst, rest, V, 0f);
+        return dst;
     }
 
     /** The first index of {@code v} in the {@code c} floats at byte {@code off} of {@code x}, or -1 (for NaN: never asked). */
@@ -316,11 +329,16 @@ final class AlongClasses {
             m2 = m2.max(FloatVector.fromMemorySegment(F, x, off + (i + 2 * V) * 4L, LE));
             m3 = m3.max(FloatVector.fromMemorySegment(F, x, off + (i + 3 * V) * 4L, LE));
         }
-        for (; i < c; i += V) {
-            VectorMask<Float> in = F.indexInRange(i, c);
-            m0 = m0.max(FloatVector.fromMemorySegment(F, x, off + i * 4L, LE, in).blend(Float.NEGATIVE_INFINITY, in.not()));
+        for (; i + V <= c; i += V) {
+            m0 = m0.max(FloatVector.fromMemorySegment(F, x, off + i * 4L, LE));
         }
-        return m0.max(m1).max(m2.max(m3)).reduceLanes(VectorOperators.MAX);
+        // the last C mod V one by one (a maximum has one value in any order, NaN included): a
+        // masked load there was left to C2's allocating fallback in some compilations
+        float tail = Float.NEGATIVE_INFINITY;
+        for (; i < c; i++) {
+            tail = Math.max(tail, x.get(Mem.F32, off + i * 4L));
+        }
+        return Math.max(m0.max(m1).max(m2.max(m3)).reduceLanes(VectorOperators.MAX), tail);
     }
 
     /**
