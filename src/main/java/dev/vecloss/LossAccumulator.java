@@ -103,7 +103,7 @@ public final class LossAccumulator implements DoubleSupplier {
                 evaluator, s -> {
                     double num = s.sum(0).get();
                     if (reduction == Reduction.SUM) {
-                        return canonical(num);
+                        return Problems.canonical(num);
                     }
                     double den = s.sum(1).get();
                     if (den == 0) {
@@ -115,12 +115,8 @@ public final class LossAccumulator implements DoubleSupplier {
                             case NAN -> { }
                         }
                     }
-                    return canonical(num / den);
+                    return Problems.canonical(num / den);
                 });
-    }
-
-    private static double canonical(double v) {
-        return v != v ? Double.NaN : v;
     }
 
     /**

@@ -179,7 +179,7 @@ public final class Lovasz {
                 return perImageMean(images, n);
             }
             double loss = combine(p);
-            return loss != loss ? Double.NaN : loss;
+            return Problems.canonical(loss);
         } finally {
             p.clear();
         }
@@ -228,7 +228,7 @@ public final class Lovasz {
             return 0; // smp's empty mean, as combine gives for no group
         }
         double loss = images.get() / n;
-        return loss != loss ? Double.NaN : loss;
+        return Problems.canonical(loss);
     }
 
     /**

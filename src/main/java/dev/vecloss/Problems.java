@@ -57,14 +57,8 @@ final class Problems {
             ExactSum total = p.total();
             total.clear();
             LossAccumulator.Sums sink = SINK.get();
-            if (sink != null) {
-                Parallel.exactSum(numel, Parallel.grain(1), threads, ElementProblem::chunk, p, total);
-                sink.sum(0).add(total);
-                sink.sum(1).add(denominator);
-                sink.count += numel;
-                return 0;
-            }
-            boolean mean = reduction == Reduction.MEAN || reduction == Reduction.BATCHMEAN;
+            // an accumulator's batch divides nothing: its sums are added to the sink below
+            boolean mean = sink == null && (reduction == Reduction.MEAN || reduction == Reduction.BATCHMEAN);
             MemorySegment zeroGrad = mean && denominator == 0 ? emptyMean(what, empty, p.grad()) : null;
             if (zeroGrad != null) {
                 p.grad(null, false); // the gradient of the constant 0, written below
@@ -73,6 +67,12 @@ final class Problems {
                 p.gradScale(1.0 / denominator);
             }
             Parallel.exactSum(numel, Parallel.grain(1), threads, ElementProblem::chunk, p, total);
+            if (sink != null) {
+                sink.sum(0).add(total);
+                sink.sum(1).add(denominator);
+                sink.count += numel;
+                return 0;
+            }
             if (mean && denominator == 0 && empty == EmptyMean.ZERO) {
                 if (zeroGrad != null) {
                     zeroGrad.fill((byte) 0); // +0.0 in float32 and float64 alike
@@ -149,15 +149,9 @@ final class Problems {
                 den.add((double) positions);
             }
             LossAccumulator.Sums sink = SINK.get();
-            if (sink != null) {
-                Parallel.exactSum(positions, Parallel.grain(p.c()), threads, RowProblem::chunk, p, total);
-                sink.sum(0).add(total);
-                sink.sum(1).add(den);
-                sink.count += positions;
-                return 0;
-            }
             double d = den.get();
-            boolean mean = reduction == Reduction.MEAN;
+            // an accumulator's batch divides nothing: its sums are added to the sink below
+            boolean mean = sink == null && reduction == Reduction.MEAN;
             MemorySegment zeroGrad = mean && d == 0 ? emptyMean(what, empty, p.grad()) : null;
             if (zeroGrad != null) {
                 p.grad(null, false); // the gradient of the constant 0, written below
@@ -169,6 +163,12 @@ final class Problems {
             // ZERO needs the pass only for the per-position losses
             if (!zero || p.losses() != null) {
                 Parallel.exactSum(positions, Parallel.grain(p.c()), threads, RowProblem::chunk, p, total);
+            }
+            if (sink != null) {
+                sink.sum(0).add(total);
+                sink.sum(1).add(den);
+                sink.count += positions;
+                return 0;
             }
             if (zero) {
                 if (zeroGrad != null) {
@@ -188,7 +188,7 @@ final class Problems {
      * arithmetic differ between the interpreter and JIT-compiled code (x86's default NaN is
      * negative), and the returned value must have the same bits on every call.
      */
-    private static double canonical(double v) {
+    static double canonical(double v) {
         return v != v ? Double.NaN : v;
     }
 }

@@ -232,7 +232,7 @@ public final class RegionLoss {
                         totals[j] = sums.sum(j).get();
                     }
                     double value = finish(o, alpha, beta, gamma, classes, totals, null);
-                    return value != value ? Double.NaN : value;
+                    return Problems.canonical(value);
                 });
     }
 
@@ -288,7 +288,7 @@ public final class RegionLoss {
             if (grad != null) {
                 Parallel.sum(positions, grain, threads, ClassSumProblem::gradChunk, p);
             }
-            return value != value ? Double.NaN : value;
+            return Problems.canonical(value);
         } finally {
             p.clear();
         }
