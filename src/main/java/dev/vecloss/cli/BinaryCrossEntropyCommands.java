@@ -72,10 +72,10 @@ final class BinaryCrossEntropyCommands {
                     ? BinaryCrossEntropy.binaryCrossEntropyWithLogits(x, target,
                             o.withPosWeight(files.floatingLike(POS_WEIGHT.name(), x)), losses, grad)
                     : BinaryCrossEntropy.binaryCrossEntropy(x, target, o, losses, grad);
-        }, (files, dtype, shards) -> {
-            BinaryCrossEntropy.Options o = options.withWeight(files.floatingLike("--weight", dtype));
+        }, (files, input, shards) -> {
+            BinaryCrossEntropy.Options o = options.withWeight(files.floatingLike("--weight", input.dtype()));
             return logits
-                    ? BinaryCrossEntropy.withLogitsAccumulator(o.withPosWeight(files.floatingLike(POS_WEIGHT.name(), dtype)))
+                    ? BinaryCrossEntropy.withLogitsAccumulator(o.withPosWeight(files.floatingLike(POS_WEIGHT.name(), input.dtype())))
                     : BinaryCrossEntropy.accumulator(o);
         });
     }

@@ -64,8 +64,8 @@ final class CrossEntropyCommands {
             CrossEntropy.Options o = options.withWeight(files.floatingLike("--weight", x));
             return nll ? CrossEntropy.nllLoss(x, target, o, losses, grad)
                     : CrossEntropy.crossEntropy(x, target, o, losses, grad);
-        }, (files, dtype, shards) -> {
-            CrossEntropy.Options o = options.withWeight(files.floatingLike("--weight", dtype));
+        }, (files, input, shards) -> {
+            CrossEntropy.Options o = options.withWeight(files.floatingLike("--weight", input.dtype()));
             return nll ? CrossEntropy.nllLossAccumulator(o) : CrossEntropy.accumulator(o);
         });
     }

@@ -71,7 +71,7 @@ final class FocalCommands {
                 .withEmptyMean(emptyMean);
         LossFiles.evaluate(call, reduction, shape -> shape,
                 (files, x, target, losses, grad) -> Focal.sigmoidFocalLoss(x, target, options, losses, grad),
-                (files, dtype, shards) -> Focal.sigmoidAccumulator(options));
+                (files, input, shards) -> Focal.sigmoidAccumulator(options));
     }
 
     private static void runSoftmax(Command.Call call) throws CliError {
@@ -86,6 +86,6 @@ final class FocalCommands {
                 .withEmptyMean(emptyMean);
         LossFiles.evaluate(call, reduction, Layout::positionShape, (files, x, target, losses, grad) ->
                 Focal.softmaxFocalLoss(x, target, options.withAlpha(files.floatingLike("--weight", x)), losses, grad),
-                (files, dtype, shards) -> Focal.softmaxAccumulator(options.withAlpha(files.floatingLike("--weight", dtype))));
+                (files, input, shards) -> Focal.softmaxAccumulator(options.withAlpha(files.floatingLike("--weight", input.dtype()))));
     }
 }

@@ -48,6 +48,6 @@ final class KlDivCommand {
                 .withEmptyMean(emptyMean);
         LossFiles.evaluate(call, reduction, shape -> shape,
                 (files, x, target, losses, grad) -> KlDiv.klDiv(x, target, options, losses, grad),
-                (files, dtype, shards) -> KlDiv.accumulator(options));
+                (files, input, shards) -> KlDiv.accumulator(options));
     }
 }

@@ -54,6 +54,6 @@ final class LovaszCommand {
                 .withThreads(threads);
         LossFiles.evaluate(call, Reduction.MEAN, shape -> shape,
                 (files, x, target, losses, grad) -> Lovasz.lovaszLoss(x, target, options, grad),
-                (files, dtype, shards) -> Lovasz.accumulator(RegionLossCommands.classes(mode, shards), options));
+                (files, input, shards) -> Lovasz.accumulator(RegionLossCommands.classes(mode, input), options));
     }
 }

@@ -75,7 +75,7 @@ final class MarginCommands {
                 .withEmptyMean(emptyMean);
         LossFiles.evaluate(call, reduction, shape -> shape, (files, x, target, losses, grad) -> squared
                 ? Hinge.squaredHinge(x, target, options, losses, grad)
-                : Hinge.hinge(x, target, options, losses, grad), (files, dtype, shards) -> {
+                : Hinge.hinge(x, target, options, losses, grad), (files, input, shards) -> {
                     // Keras's rule over the whole dataset, as the one call applies it to its one
                     // target: a pass over every target shard first.
                     Hinge.Options o = options.withLabels(shards.targetsAllZeroOne()
@@ -96,7 +96,7 @@ final class MarginCommands {
                 .withEmptyMean(emptyMean);
         LossFiles.evaluate(call, reduction, Layout::positionShape, (files, x, target, losses, grad) ->
                 Hinge.multiMarginLoss(x, target, options.withWeight(files.floatingLike("--weight", x)), losses, grad),
-                (files, dtype, shards) -> Hinge.multiMarginAccumulator(
-                        options.withWeight(files.floatingLike("--weight", dtype))));
+                (files, input, shards) -> Hinge.multiMarginAccumulator(
+                        options.withWeight(files.floatingLike("--weight", input.dtype()))));
     }
 }

@@ -7,7 +7,6 @@ import dev.vecloss.SegmentationMode;
 import dev.vecloss.Tensor;
 import dev.vecloss.cli.Command.Kind;
 import dev.vecloss.cli.Command.Option;
-import dev.vecloss.npy.NpyArray;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -44,21 +43,19 @@ final class RegionLossCommands {
     }
 
     /**
-     * The class count of the shards (the first input shard's, which the loss checks against every
-     * other): 1 in binary mode, else the input's second axis.
+     * The class count of the shards, from the first input shard's header (the loss checks every
+     * shard against it): 1 in binary mode, else the input's second axis.
      */
-    static int classes(SegmentationMode mode, Shards shards) throws CliError {
+    static int classes(SegmentationMode mode, Shards.Header input) throws CliError {
         if (mode == SegmentationMode.BINARY) {
             return 1;
         }
-        try (NpyArray a = Shards.read("--input", shards.input(0), 0, shards.size())) {
-            long[] shape = a.tensor().shape();
-            if (shape.length < 2 || shape[1] > Integer.MAX_VALUE) {
-                throw new CliError("--input " + shards.input(0) + ": " + mode.name().toLowerCase(java.util.Locale.ROOT)
-                        + " mode needs (N, C, ...) predictions, got shape " + java.util.Arrays.toString(shape));
-            }
-            return (int) shape[1];
+        long[] shape = input.shape();
+        if (shape.length < 2 || shape[1] > Integer.MAX_VALUE) {
+            throw new CliError("--input " + input.path() + ": " + mode.name().toLowerCase(java.util.Locale.ROOT)
+                    + " mode needs (N, C, ...) predictions, got shape " + java.util.Arrays.toString(shape));
         }
+        return (int) shape[1];
     }
 
     private static final String NOTES = """
@@ -112,6 +109,6 @@ final class RegionLossCommands {
         }
         LossFiles.evaluate(call, Reduction.MEAN, shape -> shape,
                 (files, x, target, losses, grad) -> loss.apply(x, target, options, grad),
-                (files, dtype, shards) -> accumulator.make(classes(mode, shards), options));
+                (files, input, shards) -> accumulator.make(classes(mode, input), options));
     }
 }

@@ -65,15 +65,16 @@ import java.util.stream.Stream;
 final class Shards {
     private static final String GLOB_CHARS = "*?[{";
 
-    /** Makes the accumulator of a loss command for its options and the shards' input dtype. */
+    /** Makes the accumulator of a loss command for its options and the shards' input (dtype, shape past N). */
     @FunctionalInterface
     interface Accumulating {
         /**
          * @param files the other input files (weights), read once for the whole run
-         * @param dtype the input shards' dtype (a weight is used in it)
+         * @param input the first input shard's header, read once with the others: the dtype (a
+         *        weight is used in it) and the shape past the first axis, which every shard shares
          * @param shards the shards, for a pass over them when the loss needs one (hinge's labels)
          */
-        LossAccumulator make(LossFiles files, DType dtype, Shards shards) throws CliError;
+        LossAccumulator make(LossFiles files, Header input, Shards shards) throws CliError;
     }
 
     private final List<Path> inputs;
@@ -445,7 +446,7 @@ final class Shards {
         try (LossFiles files = LossFiles.open(call, Set.of("--input", "--target"))) {
             LossAccumulator acc;
             try {
-                acc = accumulating.make(files, in.get(0).dtype(), this);
+                acc = accumulating.make(files, in.get(0), this);
             } catch (IllegalArgumentException e) {
                 throw new CliError(e.getMessage());
             }

@@ -69,13 +69,6 @@ public final class ExactSum {
     }
 
     /** Adds {@code a[from, to)} exactly. */
-    public void add(double[] a, int from, int to) {
-        for (int i = from; i < to; i++) {
-            add(a[i]);
-        }
-    }
-
-    /** Adds {@code a[from, to)} exactly. */
     public void add(float[] a, int from, int to) {
         for (int i = from; i < to; i++) {
             add(a[i]);
@@ -115,11 +108,6 @@ public final class ExactSum {
         pending = 0;
         posInf = negInf = nan = 0;
         empty = true;
-    }
-
-    /** Whether nothing was added. */
-    public boolean isEmpty() {
-        return empty;
     }
 
     /**

@@ -57,7 +57,9 @@ class ExactSumTest {
             double[] v = wild(r, 1 + r.nextInt(200));
             double want = truth(v);
             ExactSum one = new ExactSum();
-            one.add(v, 0, v.length);
+            for (double x : v) {
+                one.add(x);
+            }
             assertBits(want, one.get(), "trial " + t);
             // shuffled, split in parts, merged in reverse
             List<Double> l = new ArrayList<>();
@@ -133,7 +135,9 @@ class ExactSumTest {
 
     private static double sum(double... v) {
         ExactSum s = new ExactSum();
-        s.add(v, 0, v.length);
+        for (double x : v) {
+            s.add(x);
+        }
         return s.get();
     }
 
