@@ -271,7 +271,9 @@ public final class RegionLoss {
             int width = (int) (3 * c);
             long positions = n * s;
             long grain = Parallel.grain(c);
-            ExactSum[] exact = classSums(what, o, p, positions, grain, threads, width);
+            // the sums pass goes by tiles of positions (ClassSumProblem.TILE), a chunk about a grain of positions
+            ExactSum[] exact = classSums(what, o, p, p.tiles(), Math.max(1, grain / Math.max(1, Math.min(ClassSumProblem.TILE, s))),
+                    threads, width);
             LossAccumulator.Sums sink = Problems.SINK.get();
             if (sink != null) { // an accumulator's batch: its exact sums, not their loss
                 for (int j = 0; j < width; j++) {
@@ -295,15 +297,16 @@ public final class RegionLoss {
     }
 
     /**
-     * The exact per-class sums {@code [Sp | St | D]} over every position (each the exact sum of the
-     * positions' values, rounded once when read): the same for any split of the batch.
+     * The exact per-class sums {@code [Sp | St | D]} over every position, by tiles (each the exact
+     * sum of what the kernel gives per tile, rounded once when read): the same for any split of
+     * the batch along N and any thread count.
      */
-    private static ExactSum[] classSums(String what, Options o, ClassSumProblem p, long positions, long grain,
+    private static ExactSum[] classSums(String what, Options o, ClassSumProblem p, long tiles, long grain,
             int threads, int width) {
-        long chunks = positions <= 0 ? 1 : (positions + grain - 1) / grain;
+        long chunks = tiles <= 0 ? 1 : (tiles + grain - 1) / grain;
         ExactSum[][] rows = p.exactSums((int) Math.max(1, Math.min(Math.max(1, threads), chunks)), width);
         try {
-            Parallel.exactSums(positions, grain, threads, width, ClassSumProblem::sumsChunk, p, rows);
+            Parallel.exactSums(tiles, grain, threads, width, ClassSumProblem::sumsChunk, p, rows);
         } catch (Targets.BadTarget e) {
             throw new IllegalArgumentException(what + ": target " + e.value + " is out of bounds at flat index "
                     + e.position + " of the target (classes 0.." + (p.c() - 1)

@@ -231,13 +231,58 @@ class RegionLossTest {
                     for (int j = 0; j < 3 * c; j++) {
                         rows[0][j] = new ExactSum();
                     }
-                    long positions = (long) d.n() * d.s();
-                    Parallel.exactSums(positions, Parallel.grain(c), 1, 3 * c, ClassSumProblem::sumsChunk, p, rows);
+                    // one tile per chunk: the most chunk boundaries the tiling allows
+                    Parallel.exactSums(p.tiles(), 1, 1, 3 * c, ClassSumProblem::sumsChunk, p, rows);
                     for (int j = 0; j < 3 * c; j++) {
                         assertClose("sum " + j, want.sums()[j], rows[0][j].get(), 1e-6, 1e-6);
                     }
                 }));
             }
+        }
+        return tests.stream();
+    }
+
+    /**
+     * The per-class sums are the same bits however the tiles are dealt into chunks: one chunk, a
+     * tile per chunk, or chunks of 2 and 5 tiles. S = 300 cuts each image into tiles of 128, 128
+     * and 44 positions (the last with a short block); a kernel whose tile ran across an image's
+     * end, or began at a chunk's first position rather than at the image's tile boundary, gives
+     * other bits for some of these.
+     */
+    @TestFactory
+    Stream<DynamicTest> sumsDoNotDependOnChunks() {
+        List<DynamicTest> tests = new ArrayList<>();
+        long seed = 300;
+        for (ClassSumOp op : ClassSumOp.values()) {
+            long sd = seed++;
+            tests.add(DynamicTest.dynamicTest(op.toString(), () -> {
+                SegmentationMode mode = op.indexTargets() ? SegmentationMode.MULTICLASS : SegmentationMode.MULTILABEL;
+                boolean logits = op == ClassSumOp.SOFTMAX || op == ClassSumOp.SIGMOID;
+                Data d = data(mode, logits, true, sd, null, 99, new long[] {3, 5, 300});
+                int c = d.c();
+                ClassSumProblem p = ClassSumProblem.create().kernels(KernelProvider.get()).op(op)
+                        .input(d.input().segment(), false, d.n(), c, d.s())
+                        .target(d.target().segment(), op.indexTargets() ? ClassSumProblem.T_I64 : ClassSumProblem.T_F32)
+                        .ignore(false, 0);
+                assertEquals(9, p.tiles());
+                long[] want = null;
+                for (long grain : new long[] {p.tiles(), 1, 2, 5}) {
+                    ExactSum[][] rows = {new ExactSum[3 * c]};
+                    for (int j = 0; j < 3 * c; j++) {
+                        rows[0][j] = new ExactSum();
+                    }
+                    Parallel.exactSums(p.tiles(), grain, 1, 3 * c, ClassSumProblem::sumsChunk, p, rows);
+                    long[] got = new long[3 * c];
+                    for (int j = 0; j < 3 * c; j++) {
+                        got[j] = Double.doubleToRawLongBits(rows[0][j].get());
+                    }
+                    if (want == null) {
+                        want = got;
+                    } else {
+                        assertArrayEquals(want, got, "chunks of " + grain + " tiles");
+                    }
+                }
+            }));
         }
         return tests.stream();
     }

@@ -124,9 +124,38 @@ public final class ClassSumProblem {
         return totals;
     }
 
-    /** {@link LossKernels#classSums} of the problem's kernels: the chunk function of {@link Parallel#exactSums}. */
+    /**
+     * Positions per tile: each image's positions are cut into tiles of {@code TILE} from its first
+     * (its last tile may be shorter), and the sums pass is chunked by whole tiles. A kernel may
+     * then round within a tile (the SIMD kernel sums a tile in float accumulators): what it adds
+     * to the exact sums depends on the tiles' inputs only, not on where a chunk, a thread's share
+     * or a split of the batch along N begins.
+     */
+    public static final int TILE = 128;
+
+    /** Tiles per image: {@code ceil(S / TILE)}. */
+    private long tilesPerImage() {
+        return (s + TILE - 1) / TILE;
+    }
+
+    /** The number of tiles, {@code N * ceil(S / TILE)}: the items of {@link #sumsChunk}. */
+    public long tiles() {
+        return n * tilesPerImage();
+    }
+
+    /** The first position of tile {@code t} ({@code t <= tiles()}; {@code tiles()} gives N*S). */
+    public long tileStart(long t) {
+        long per = tilesPerImage();
+        long image = t / per;
+        return image * s + (t - image * per) * TILE;
+    }
+
+    /**
+     * {@link LossKernels#classSums} of the problem's kernels over tiles {@code [from, to)}: the
+     * chunk function of {@link Parallel#exactSums}.
+     */
     public static void sumsChunk(ClassSumProblem p, long from, long to, ExactSum[] out) {
-        p.kernels.classSums(p.op, p, from, to, out);
+        p.kernels.classSums(p.op, p, p.tileStart(from), p.tileStart(to), out);
     }
 
     /**

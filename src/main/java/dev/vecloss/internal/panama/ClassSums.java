@@ -23,13 +23,21 @@ import jdk.incubator.vector.VectorOperators;
  * over the classes and scaled; for the sigmoid {@code exp(-|x|)} goes through the same loop. No
  * probability is stored outside the block's buffers.
  *
- * <p>Per class the block stores {@code pe}, {@code te} and {@code |pe - te|} (floats) into a
- * tile in L1, block after block; every {@link #flushBlocks} blocks (and at the chunk's end) each row of
- * the tile is added exactly to its class's {@link ExactSum} ({@link ExactTiles#add}: {@code flushBlocks * V}
- * floats, within its {@link ExactTiles#MAX_TILE}). A position's three values depend on
- * its own inputs only (each lane computes its position alone, and a short block's lanes by the
- * same operations), and exact sums do not depend on the order of their terms: so the per-class
- * sums are the same for any chunking, thread count, or split of the batch along N.
+ * <p>Per class the block adds {@code pe}, {@code te} and {@code |pe - te|} to float accumulators
+ * in L1, lane by lane, over a tile of {@link ClassSumProblem#TILE} positions of one image (the
+ * tiles are fixed in each image: {@link ClassSumProblem#sumsChunk} hands this kernel whole tiles);
+ * at the tile's end the accumulators' lanes are added in double, in lane order, and each class's
+ * tile sum is added exactly to its {@link ExactSum}. A tile sum depends on the tile's inputs only
+ * (each lane computes its position alone, and a short block's lanes by the same operations), and
+ * exact sums do not depend on the order of their terms: so the per-class sums are the same for
+ * any chunking, thread count, or split of the batch along N. A float accumulator holds at most
+ * {@code TILE / V} terms of at most 1 each. For index targets {@code te} is 0 or 1: its counts
+ * are exact in float within a tile and kept in a long per class for the chunk.
+ *
+ * <p>(The positions' values summed exactly one by one, through a tile of stored floats
+ * ({@link ExactTiles}), cost 30 % of the kernel's throughput for 21 classes in JMH; a tile's
+ * float sums are as accurate as the accumulators of the kernel before exact sums, and cost one
+ * exact addition per class and 2688 logits.)
  *
  * <p>Positions that do not fill a block (an image's last {@code S mod V}, a chunk's end) are
  * staged one by one into the same buffers, with the lanes past them masked out (a lane mask of 0:
@@ -50,16 +58,6 @@ final class ClassSums {
      */
     static final int MAX_C = (1 << 20) / V;
 
-    /**
-     * Blocks staged in the tile before its rows are added to the exact sums: 32 up to 64 classes
-     * (a tile of at most 192 KiB; each row's exact addition, with its fixed cost, then covers 256
-     * values: 1.22-1.25x the throughput of 8 blocks for 21 classes in JMH), 8 above, so that
-     * the per-thread tile stays small for wide class counts.
-     */
-    static int flushBlocks(int c) {
-        return c <= 64 ? 32 : 8;
-    }
-
     /** Per-thread buffers of a block, laid out class by class ({@code [k*V, k*V + V)}); they only grow. */
     private static final class Scratch {
         /** The block's inputs; in the gradient pass, then {@code dL/dx}. */
@@ -70,16 +68,16 @@ final class ClassSums {
         float[] tcols = new float[0];
         /** Dense masks: 1 kept, 0 ignored or past the block's lanes. */
         float[] mcols = new float[0];
-        /** Blocks per flush ({@link #flushBlocks}). */
-        int flush = 8;
-        /** The tile: rows of {@code flush * V} values, Sp's of class k at row k, St's at C + k, D's at 2C + k. */
-        float[][] tile = new float[0][];
+        /** The tile's float accumulators, {@code [k*V, k*V + V)}: Sp's of class k, then St's at {@code C*V}, D's at {@code 2C*V}. */
+        float[] acc = new float[0];
         /**
-         * Index ops: per class and lane, the count of the block's positions labelled with the
-         * class ({@code te} is 0 or 1), in float: exact, as at most {@code flush} (32) are added before
-         * a flush. Cheaper than a tile row for St.
+         * Index ops: per class and lane, the count of the tile's positions labelled with the
+         * class ({@code te} is 0 or 1), in float: exact within a tile. Cheaper than an accumulator
+         * of St.
          */
         float[] labelled = new float[0];
+        /** Index ops: the chunk's label counts per class, from {@link #labelled} at each tile's end. */
+        long[] counts = new long[0];
         /** Index targets as floats: -1 for an ignored position and past the block's lanes. */
         final float[] targets = new float[V];
         /** 1 for a kept position of the block, else 0. */
@@ -101,10 +99,8 @@ final class ClassSums {
             s.tcols = new float[n];
             s.mcols = new float[n];
             s.labelled = new float[n];
-        }
-        s.flush = flushBlocks(c);
-        if (s.tile.length < 3 * c || s.tile[0].length < s.flush * V) {
-            s.tile = new float[3 * c][s.flush * V];
+            s.acc = new float[3 * n];
+            s.counts = new long[c];
         }
         return s;
     }
@@ -115,11 +111,19 @@ final class ClassSums {
                 && (p.op().indexTargets() || p.targetType() != ClassSumProblem.T_F64);
     }
 
+    /**
+     * Adds the per-class sums of positions {@code [from, to)} to {@code out}; {@code from} and
+     * {@code to} are tile boundaries ({@link ClassSumProblem#tileStart}).
+     */
     static void sums(ClassSumOp op, ClassSumProblem p, long from, long to, ExactSum[] out) {
         final int c = (int) p.c();
         final long sp = p.s();
+        final int tileBlocks = ClassSumProblem.TILE / V;
         final Scratch sc = scratch(c);
-        Arrays.fill(sc.labelled, 0, c * V, 0f); // a chunk that threw may have left counts
+        // a chunk that threw may have left partial sums
+        Arrays.fill(sc.acc, 0, 3 * c * V, 0f);
+        Arrays.fill(sc.labelled, 0, c * V, 0f);
+        Arrays.fill(sc.counts, 0, c, 0L);
         int blocks = 0;
         long pos = from;
         while (pos < to) {
@@ -130,18 +134,25 @@ final class ClassSums {
             if (op.indexTargets()) {
                 loadIndex(op, p, sc, c, pos, base, lanes);
                 accumulateIndex(sc, c, op == ClassSumOp.SOFTMAX ? sc.exps : sc.cols,
-                        op == ClassSumOp.SOFTMAX ? sc.inv : sc.active, blocks * V);
+                        op == ClassSumOp.SOFTMAX ? sc.inv : sc.active);
             } else {
                 loadDense(op, p, sc, c, base, lanes);
-                accumulateDense(sc, c, op == ClassSumOp.SIGMOID, blocks * V);
-            }
-            if (++blocks == sc.flush) {
-                flush(sc, c, out, blocks, op.indexTargets());
-                blocks = 0;
+                accumulateDense(sc, c, op == ClassSumOp.SIGMOID);
             }
             pos += lanes;
+            if (++blocks == tileBlocks || s + lanes == sp) { // the tile's end: TILE positions, or the image's end
+                flush(sc, c, out, op.indexTargets());
+                blocks = 0;
+            }
         }
-        flush(sc, c, out, blocks, op.indexTargets());
+        if (blocks != 0) { // not a tile boundary: only if a caller cut a tile
+            flush(sc, c, out, op.indexTargets());
+        }
+        if (op.indexTargets()) {
+            for (int k = 0; k < c; k++) {
+                out[c + k].add((double) sc.counts[k]);
+            }
+        }
     }
 
     static double grad(ClassSumOp op, ClassSumProblem p, long from, long to) {
@@ -260,22 +271,23 @@ final class ClassSums {
 
     /**
      * Index ops: {@code pe = src[k] * scale * active} (the softmax's {@code e / sum}, or the input
-     * itself), {@code te = [label == k]}, stored in the tile at column {@code at}.
+     * itself), {@code te = [label == k]}, added to the tile's accumulators.
      */
-    private static void accumulateIndex(Scratch sc, int c, float[] src, float[] scale, int at) {
+    private static void accumulateIndex(Scratch sc, int c, float[] src, float[] scale) {
         final FloatVector t = FloatVector.fromArray(F, sc.targets, 0);
         final FloatVector act = FloatVector.fromArray(F, sc.active, 0);
         final FloatVector f = FloatVector.fromArray(F, scale, 0).mul(act); // active twice for the input itself: 1 or 0 either way
         final FloatVector zero = FloatVector.zero(F);
-        final float[][] tile = sc.tile;
+        final float[] acc = sc.acc;
         final float[] labelled = sc.labelled;
+        final int d = 2 * c * V;
         for (int k = 0; k < c; k++) {
             final int o = k * V;
             FloatVector pe = FloatVector.fromArray(F, src, o).mul(f);
             FloatVector te = zero.blend(1f, t.compare(VectorOperators.EQ, (float) k));
-            pe.intoArray(tile[k], at);
+            FloatVector.fromArray(F, acc, o).add(pe).intoArray(acc, o);
             FloatVector.fromArray(F, labelled, o).add(te).intoArray(labelled, o);
-            pe.sub(te).abs().intoArray(tile[2 * c + k], at);
+            FloatVector.fromArray(F, acc, d + o).add(pe.sub(te).abs()).intoArray(acc, d + o);
         }
     }
 
@@ -338,8 +350,9 @@ final class ClassSums {
         }
     }
 
-    private static void accumulateDense(Scratch sc, int c, boolean sigmoid, int at) {
-        final float[][] tile = sc.tile;
+    private static void accumulateDense(Scratch sc, int c, boolean sigmoid) {
+        final float[] acc = sc.acc;
+        final int st = c * V, d = 2 * c * V;
         for (int k = 0; k < c; k++) {
             final int o = k * V;
             FloatVector x = FloatVector.fromArray(F, sc.cols, o);
@@ -352,34 +365,39 @@ final class ClassSums {
             }
             FloatVector pe = p.mul(FloatVector.fromArray(F, sc.mcols, o));
             FloatVector te = FloatVector.fromArray(F, sc.tcols, o);
-            pe.intoArray(tile[k], at);
-            te.intoArray(tile[c + k], at);
-            pe.sub(te).abs().intoArray(tile[2 * c + k], at);
+            FloatVector.fromArray(F, acc, o).add(pe).intoArray(acc, o);
+            FloatVector.fromArray(F, acc, st + o).add(te).intoArray(acc, st + o);
+            FloatVector.fromArray(F, acc, d + o).add(pe.sub(te).abs()).intoArray(acc, d + o);
         }
     }
 
     /**
-     * The tile's first {@code blocks} blocks, row by row, added exactly to the sums; for index
-     * ops St from the label counts instead (small integers: their double sum is exact).
+     * The tile's end: each accumulator's lanes added in double, in lane order, and the sum added
+     * exactly to its class's sum; for index ops St's label counts to the chunk's counts instead.
+     * The accumulators are left at 0.
      */
-    private static void flush(Scratch sc, int c, ExactSum[] out, int blocks, boolean index) {
-        final float[][] tile = sc.tile;
-        final int n = blocks * V;
-        if (n == 0) {
-            return;
-        }
+    private static void flush(Scratch sc, int c, ExactSum[] out, boolean index) {
+        final float[] acc = sc.acc;
         for (int j = 0; j < 3 * c; j++) {
+            final int o = j * V;
             if (index && j >= c && j < 2 * c) {
                 final float[] labelled = sc.labelled;
-                final int o = (j - c) * V;
-                double count = 0;
+                final int lo = (j - c) * V;
+                long count = 0;
                 for (int l = 0; l < V; l++) {
-                    count += labelled[o + l];
-                    labelled[o + l] = 0f;
+                    count += (long) labelled[lo + l];
+                    labelled[lo + l] = 0f;
                 }
-                out[j].add(count);
-            } else {
-                ExactTiles.add(tile[j], n, out[j]);
+                sc.counts[j - c] += count;
+                continue;
+            }
+            double sum = 0;
+            for (int l = 0; l < V; l++) {
+                sum += acc[o + l];
+                acc[o + l] = 0f;
+            }
+            if (sum != 0) {
+                out[j].add(sum);
             }
         }
     }
