@@ -67,7 +67,9 @@ final class AlongClasses {
         final float[] lanes = new float[V];
         /** A row's last partial vector of x, q and w, zero-padded ({@link #tail}). */
         final float[] tailX = new float[V], tailQ = new float[V], tailW = new float[V];
-        /** {@link VectorMath#expSum(MemorySegment, long, int, float, int, float[])}'s staging. */
+        /** {@link VectorMath#expSum(MemorySegment, long, int, float, int, float[], double[])}'s lanes. */
+        final double[] lanes64 = new double[V];
+        /** {@link VectorMath#expSum(MemorySegment, long, int, float, int, float[], double[])}'s staging. */
         final float[] staging = new float[4 * V];
         /**
          * Reference of the exponentials; the sum of {@code exp(x_k - ref)} but the target's (index
@@ -191,9 +193,10 @@ final class AlongClasses {
 
     /**
      * The row sums at the row's exact maximum M, in two reads of the row from the segment (the
-     * second from L1 or L2): M, then {@code sum_{k != y} exp(x_k - M)} a tile at a time
-     * ({@link VectorMath#expSum}: one subtraction and one exponential per logit, no copy, no
-     * rescaling; each tile's float sum added in double, as {@link #rowSums} does), or for
+     * second from L1 or L2): M, then {@code sum_{k != y} exp(x_k - M)} in one call
+     * ({@link VectorMath#expSum(MemorySegment, long, int, float, int, float[], double[])}: one
+     * subtraction and one exponential per logit, no copy, no rescaling; float sums of 32 terms
+     * per lane added in double), or for
      * {@code y < 0} (probability targets) the sum over every k but the row's first maximum (whose
      * term, exp(0) = 1, the caller adds back), as {@link #rowSums} takes them. Returns false,
      * having set nothing, for a row whose maximum is not finite (NaN, +-inf: {@link #rowSums}
@@ -205,10 +208,7 @@ final class AlongClasses {
             return false;
         }
         final int skip = y >= 0 ? y : indexOf(x, off, c, max);
-        double rest = 0;
-        for (int t0 = 0; t0 < c; t0 += TILE) {
-            rest += VectorMath.expSum(x, off + t0 * 4L, Math.min(TILE, c - t0), max, skip - t0, sc.staging);
-        }
+        final double rest = VectorMath.expSum(x, off, c, max, skip, sc.staging, sc.lanes64);
         sc.reference = max;
         sc.max = max;
         sc.rest = rest;

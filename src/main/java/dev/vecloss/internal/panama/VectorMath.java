@@ -70,9 +70,15 @@ final class VectorMath {
     /** The bits of 2^(j/8), j = 0..7, in every lane: lane l holds entry {@code l mod 8}. */
     private static final int[] EXP_TABLE = new int[Math.max(8, F.length())];
 
+    /** {@link #EXP_TABLE} times 2^64: the sums' exponentials of non-positive arguments, unscaled at the end. */
+    private static final int[] EXP_TABLE_64 = new int[EXP_TABLE.length];
+    /** Arguments below this give 0 in the sums' loops (exp(-105) is under half of 2^-149). */
+    private static final float EXP_FLOOR = -105f;
+
     static {
         for (int l = 0; l < EXP_TABLE.length; l++) {
             EXP_TABLE[l] = Float.floatToRawIntBits((float) Math.pow(2, (l % 8) / 8.0));
+            EXP_TABLE_64[l] = EXP_TABLE[l] + (64 << 23);
         }
     }
 
@@ -145,23 +151,25 @@ final class VectorMath {
 
     /**
      * {@code sum_i exp(a[i] - m)} over {@code [from, to)}, whole vectors, as {@link #expInto}
-     * followed by {@link #sum}, in one pass that stores nothing; the lanes that need the slow path
-     * (an argument in [-104, -87), above 87 or NaN: rare) are counted in the loop, and if there
-     * is any, the range is done again by {@link #expSpecial}, vector by vector, its
-     * exponentials replacing the arguments in {@code a}, then summed in the same order.
+     * followed by {@link #sum}, in one pass that stores nothing. Each exponential is computed at
+     * 2^64 times its size and scaled back (the same bits as {@link #expInto}'s, subnormal
+     * results of [-104, -87) included, with no slow path for them); an argument above 0 (or
+     * a NaN of sign 0) is found in the loop (the largest bits, as integers), and then the range
+     * is done again by {@link #expSpecial}, vector by vector, its exponentials replacing the
+     * arguments in {@code a}, then summed in the same order.
      */
     static float expSum(float[] a, int from, int to, float m) {
         final FloatVector mv = FloatVector.broadcast(F, m);
-        final IntVector table = IntVector.fromArray(I, EXP_TABLE, 0);
-        final IntVector table2 = IntVector.fromArray(I, EXP_TABLE, EXP_TABLE.length - F.length());
+        final IntVector table = IntVector.fromArray(I, EXP_TABLE_64, 0);
+        final IntVector table2 = IntVector.fromArray(I, EXP_TABLE_64, EXP_TABLE_64.length - F.length());
         FloatVector s = FloatVector.zero(F);
-        FloatVector slow = FloatVector.zero(F);
+        IntVector top = IntVector.broadcast(I, Integer.MIN_VALUE);
         for (int i = from; i < to; i += F.length()) {
-            FloatVector x = FloatVector.fromArray(F, a, i).sub(mv);
-            // the lanes that need expSpecial count 1: no branch in the loop (see anySlow)
-            slow = slow.add(FloatVector.zero(F).blend(1f, x.abs().compare(VectorOperators.LE, EXP_FAST)
-                    .or(x.compare(VectorOperators.LT, EXP_ZERO)).not()));
-            // the exponential, written out in each loop (see the note after expSumRange)
+            FloatVector x0 = FloatVector.fromArray(F, a, i).sub(mv);
+            // the arguments' largest bits as integers: above 0 for a positive argument (see expSumRange)
+            top = top.max(x0.reinterpretAsInts());
+            FloatVector x = x0.blend(EXP_FLOOR, x0.compare(VectorOperators.LT, EXP_FLOOR));
+            // the exponential of an argument <= 0 at 2^64 times its size, written out in each loop
             FloatVector t = x.fma(EXP_SCALE, ROUND);
             IntVector bits = t.reinterpretAsInts();
             IntVector j = bits.and(7);
@@ -170,10 +178,9 @@ final class VectorMath {
             FloatVector nf = t.sub(ROUND);
             FloatVector r = nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_LO), nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_HI), x));
             FloatVector w = r.mul(r).fma(r.fma(EXP_C4, EXP_C3).fma(r, FloatVector.broadcast(F, 0.5f)), r);
-            FloatVector e = tk.fma(w, tk).blend(0f, x.compare(VectorOperators.LT, EXP_ZERO));
-            s = s.add(e);
+            s = s.add(tk.fma(w, tk).mul(0x1p-64f));
         }
-        if (slow.compare(VectorOperators.NE, 0f).anyTrue()) { // rare: again, every vector by the general path
+        if (top.compare(VectorOperators.GT, 0).anyTrue()) { // rare: again, every vector by the general path
             for (int i = from; i < to; i += F.length()) {
                 FloatVector.fromArray(F, a, i).sub(mv).intoArray(a, i);
                 expSpecial(a, i, ZEROS, a);
@@ -191,27 +198,40 @@ final class VectorMath {
         return s.add(s.rearrange(HALF_1)).lane(0);
     }
 
+    /** Vectors per float partial sum in {@link #expSum(MemorySegment, long, int, float, int, float[], double[])}. */
+    private static final int SUM_BLOCK = 32;
+
     /**
      * {@code sum_k exp(x_k - m)} over the {@code n} floats at byte {@code off} of {@code x}
      * (little-endian), but for the one at {@code skip} (a row's target; -1 or any index outside
-     * {@code [0, n)} for none), straight from the segment: the exponentials of
-     * {@link #expInto}, summed lane-wise over the whole vectors in order, their lanes by the
-     * fixed tree of {@link #sum}, plus the same sum over the vector holding {@code skip} and the
-     * last, partial one, staged in {@code tmp} with -inf in the skipped and absent lanes (whose
-     * exponential is 0).
-     * The loop over the segment has plain loads only: staged loads chosen inside it made C2
+     * {@code [0, n)} for none), straight from the segment, for {@code m} the maximum of the
+     * floats (every argument {@code <= 0}). The whole vectors are summed lane-wise in float,
+     * {@link #SUM_BLOCK} vectors at a time (32 terms per lane), each partial sum added to the
+     * lane's double in {@code lanes} (at least {@code V}), and the lanes added in lane order;
+     * plus the float sum ({@link #expSum(float[], int, int, float)}) of the vector holding
+     * {@code skip} and of the last, partial one, staged in {@code tmp} (at least {@code 4V}) with
+     * -inf in the skipped and absent lanes (whose exponential is 0). One call per row: the
+     * staging and the calls cost as much as 200 exponentials (a call per 256 classes ran 10 %
+     * slower at C = 1000).
+     *
+     * <p>The exponential is {@link #expInto}'s for an argument {@code <= 0}, computed at 2^64
+     * times its size (the table's exponents raised by 64, arguments below -105 raised to it),
+     * so that results down to 2^-150 stay normal floats: no test and no slow path per vector for
+     * the far tail, and the partial sums are unscaled exactly in double. A NaN gives a NaN sum.
+     * An argument above 0 (an {@code m} that is not the maximum) is found in the loop (the
+     * largest bits, as integers) and the range done again element by element by
+     * {@link #expSpecial}.
+     *
+     * <p>The loop over the segment has plain loads only: staged loads chosen inside it made C2
      * recompile it without end (profiled loop predicates), and a masked load made it too large
      * to inline the exponential, whose vectors were then boxed; a blend of the skipped lane in
-     * every vector cost 5-20 % at {@code C >= 1000}. Meant for {@code m} the maximum
-     * of the floats (all arguments {@code <= 0}); a vector with an argument in [-104, -87) (far
-     * tails) or NaN is computed by {@link #expSpecial}. {@code tmp}: the caller's array of at
-     * least {@code 4V} floats.
+     * every vector cost 5-20 % at {@code C >= 1000}.
      */
-    static float expSum(MemorySegment x, long off, int n, float m, int skip, float[] tmp) {
+    static double expSum(MemorySegment x, long off, int n, float m, int skip, float[] tmp, double[] lanes) {
         final int v = F.length();
         final int full = n - n % v;
         final int skipAt = skip >= 0 && skip < n ? skip - skip % v : -1; // its vector
-        Arrays.fill(tmp, 0, v, 0f); // the running sum's lanes
+        Arrays.fill(lanes, 0, v, 0.0);
         int staged = 0; // vectors staged at tmp[2v], tmp[3v]
         if (skipAt >= 0) {
             stage(x, off, skipAt, n, tmp, 2 * v);
@@ -223,52 +243,68 @@ final class VectorMath {
             staged++;
         }
         final int splitAt = skipAt >= 0 && skipAt < full ? skipAt : full;
-        expSumRange(x, off, 0, splitAt, m, tmp);
-        expSumRange(x, off, Math.min(splitAt + v, full), full, m, tmp);
-        return sum(tmp, v) + expSum(tmp, 2 * v, (2 + staged) * v, m);
+        expSumRange(x, off, 0, splitAt, m, lanes, tmp);
+        expSumRange(x, off, Math.min(splitAt + v, full), full, m, lanes, tmp);
+        double s = 0;
+        for (int l = 0; l < v; l++) {
+            s += lanes[l];
+        }
+        return s + expSum(tmp, 2 * v, (2 + staged) * v, m);
     }
 
     /**
      * Adds {@code exp(x_k - m)} over the whole vectors {@code [from, to)} at byte {@code off} of
-     * {@code x} to the running lanes {@code acc[0, V)}, lane-wise in order ({@code acc[V, 2V)}:
-     * the slow path's vector). Arrays in and out.
+     * {@code x} to the lanes' doubles {@code lanes[0, V)} ({@code tmp[V, 2V)}: the slow path's
+     * vector). Arrays in and out.
      */
-    private static void expSumRange(MemorySegment x, long off, int from, int to, float m, float[] acc) {
+    private static void expSumRange(MemorySegment x, long off, int from, int to, float m, double[] lanes, float[] tmp) {
         if (from >= to) {
             return;
         }
         final int v = F.length();
+        final int dv = D.length();
         final FloatVector mv = FloatVector.broadcast(F, m);
-        final IntVector table = IntVector.fromArray(I, EXP_TABLE, 0);
-        final IntVector table2 = IntVector.fromArray(I, EXP_TABLE, EXP_TABLE.length - v);
-        FloatVector s = FloatVector.fromArray(F, acc, 0);
-        FloatVector slow = FloatVector.zero(F);
-        for (int i = from; i < to; i += v) {
-            FloatVector x0 = FloatVector.fromMemorySegment(F, x, off + i * 4L, PanamaConstants.LE).sub(mv);
-            // the lanes that need expSpecial count 1: no branch in the loop (see anySlow)
-            slow = slow.add(FloatVector.zero(F).blend(1f, x0.abs().compare(VectorOperators.LE, EXP_FAST)
-                    .or(x0.compare(VectorOperators.LT, EXP_ZERO)).not()));
-            // the exponential, written out in each loop (see the note after expSumRange)
-            FloatVector t = x0.fma(EXP_SCALE, ROUND);
-            IntVector bits = t.reinterpretAsInts();
-            IntVector j = bits.and(7);
-            FloatVector tk = (F.length() >= 8 ? j.selectFrom(table) : j.selectFrom(table, table2))
-                    .add(bits.lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
-            FloatVector nf = t.sub(ROUND);
-            FloatVector r = nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_LO), nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_HI), x0));
-            FloatVector w = r.mul(r).fma(r.fma(EXP_C4, EXP_C3).fma(r, FloatVector.broadcast(F, 0.5f)), r);
-            FloatVector e = tk.fma(w, tk).blend(0f, x0.compare(VectorOperators.LT, EXP_ZERO));
-            s = s.add(e);
+        final IntVector table = IntVector.fromArray(I, EXP_TABLE_64, 0);
+        final IntVector table2 = IntVector.fromArray(I, EXP_TABLE_64, EXP_TABLE_64.length - v);
+        DoubleVector d0 = DoubleVector.fromArray(D, lanes, 0), d1 = DoubleVector.fromArray(D, lanes, dv);
+        IntVector top = IntVector.broadcast(I, Integer.MIN_VALUE);
+        for (int i0 = from; i0 < to; i0 += SUM_BLOCK * v) {
+            final int i1 = Math.min(to, i0 + SUM_BLOCK * v);
+            FloatVector s = FloatVector.zero(F);
+            for (int i = i0; i < i1; i += v) {
+                FloatVector x0 = FloatVector.fromMemorySegment(F, x, off + i * 4L, PanamaConstants.LE).sub(mv);
+                // the arguments' largest bits as integers: above 0 for a positive argument (or a
+                // NaN of sign 0, whose sum is NaN on either path)
+                top = top.max(x0.reinterpretAsInts());
+                FloatVector x1 = x0.blend(EXP_FLOOR, x0.compare(VectorOperators.LT, EXP_FLOOR));
+                // the exponential at 2^64 times its size, written out in each loop (see the note after stage)
+                FloatVector t = x1.fma(EXP_SCALE, ROUND);
+                IntVector bits = t.reinterpretAsInts();
+                IntVector j = bits.and(7);
+                FloatVector tk = (v >= 8 ? j.selectFrom(table) : j.selectFrom(table, table2))
+                        .add(bits.lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
+                FloatVector nf = t.sub(ROUND);
+                FloatVector r = nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_LO), nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_HI), x1));
+                FloatVector w = r.mul(r).fma(r.fma(EXP_C4, EXP_C3).fma(r, FloatVector.broadcast(F, 0.5f)), r);
+                s = s.add(tk.fma(w, tk));
+            }
+            // 2^-64 in double: exact
+            d0 = d0.add(((DoubleVector) s.convertShape(VectorOperators.F2D, D, 0)).mul(0x1p-64));
+            d1 = d1.add(((DoubleVector) s.convertShape(VectorOperators.F2D, D, 1)).mul(0x1p-64));
         }
-        if (slow.compare(VectorOperators.NE, 0f).anyTrue()) { // rare: again, every vector by the general path
-            s = FloatVector.fromArray(F, acc, 0);
+        if (top.compare(VectorOperators.GT, 0).anyTrue()) { // rare: again, element by element by the general path
+            d0 = DoubleVector.fromArray(D, lanes, 0);
+            d1 = DoubleVector.fromArray(D, lanes, dv);
             for (int i = from; i < to; i += v) {
-                FloatVector.fromMemorySegment(F, x, off + i * 4L, PanamaConstants.LE).sub(mv).intoArray(acc, v);
-                expSpecial(acc, v, ZEROS, acc);
-                s = s.add(FloatVector.fromArray(F, acc, v));
+                FloatVector.fromMemorySegment(F, x, off + i * 4L, PanamaConstants.LE).sub(mv).intoArray(tmp, v);
+                expSpecial(tmp, v, ZEROS, tmp);
+                FloatVector e = FloatVector.fromArray(F, tmp, v);
+                d0 = d0.add((DoubleVector) e.convertShape(VectorOperators.F2D, D, 0));
+                d1 = d1.add((DoubleVector) e.convertShape(VectorOperators.F2D, D, 1));
             }
         }
-        s.intoArray(acc, 0);
+        d0.intoArray(lanes, 0);
+        d1.intoArray(lanes, dv);
     }
 
     /**
@@ -338,7 +374,8 @@ final class VectorMath {
 
     /*
      * The exponential of expInto for arguments in [-87, 87], 0 below -104, is written out in each
-     * of the four loops that take it (expInto, the two expSum, expScaleRange), not called: C2 inlines a method
+     * of the four loops that take it (expInto, the two expSum, expScaleRange; the sums' at 2^64
+     * times its size, for arguments up to 0), not called: C2 inlines a method
      * taking vectors only while it is small and hot, and refuses one it has already compiled into
      * more than InlineSmallCode bytes, which depends on the order of warm-up; an exponential left
      * out of line boxes its vectors on every call (21 bytes per element in JMH's

@@ -156,14 +156,22 @@ class VectorMathTest {
      * The segment form of {@code expSum}: every length (whole vectors, a partial last one), the
      * skipped index anywhere (in a whole vector, in the partial one, none), -inf entries and a
      * far tail taking the slow path; against the double sum of {@code Math.exp}, and each term
-     * present once: doubling one logit's contribution or dropping one shows.
+     * present once: doubling one logit's contribution or dropping one shows. Lengths past the
+     * float partial sums' blocks (256 floats at 8 lanes) too, and a reference below the maximum
+     * (arguments above 0: the general path).
      */
     @Test
     void expSumOverASegmentSkipsOneIndexAndCountsTheRest() {
         float[] tmp = new float[4 * PanamaConstants.V];
+        double[] lanes = new double[PanamaConstants.V];
         SplittableRandom r = new SplittableRandom(14);
+        java.util.List<Integer> lengths = new java.util.ArrayList<>();
+        for (int n = 1; n <= 70; n++) {
+            lengths.add(n);
+        }
+        lengths.addAll(java.util.List.of(255, 256, 257, 263, 511, 512, 520, 1000, 4099));
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
-            for (int n = 1; n <= 70; n++) {
+            for (int n : lengths) {
                 java.lang.foreign.MemorySegment seg = arena.allocate(4L * n + 64);
                 float[] x = new float[n];
                 float max = Float.NEGATIVE_INFINITY;
@@ -172,15 +180,47 @@ class VectorMathTest {
                     max = Math.max(max, x[k]);
                 }
                 java.lang.foreign.MemorySegment.copy(x, 0, seg, dev.vecloss.internal.Mem.F32, 16, n);
-                for (int skip : new int[] {-1, 0, n / 2, n - 1}) {
-                    double expected = 0;
-                    for (int k = 0; k < n; k++) {
-                        expected += k == skip ? 0 : Math.exp((double) x[k] - max);
+                for (float m : new float[] {max, max - 1.5f}) {
+                    for (int skip : new int[] {-1, 0, n / 2, n - 1}) {
+                        double expected = 0;
+                        for (int k = 0; k < n; k++) {
+                            expected += k == skip ? 0 : Math.exp((double) x[k] - m);
+                        }
+                        double got = VectorMath.expSum(seg, 16, n, m, skip, tmp, lanes);
+                        assertEquals(expected, got, 2e-6 * expected + Float.MIN_VALUE,
+                                "n = " + n + ", skip = " + skip + ", m = " + m);
                     }
-                    float got = VectorMath.expSum(seg, 16, n, max, skip, tmp);
-                    assertEquals(expected, got, 2e-6 * expected + Float.MIN_VALUE, "n = " + n + ", skip = " + skip);
                 }
             }
+        }
+    }
+
+    /**
+     * The segment sum's far tail: arguments from -110 to -80, where exp(x) goes from normal floats
+     * through subnormals to 0, summed at 2^64 times their size and unscaled in double: within 2
+     * ulp of 2^-149 per term (the single-term error of a subnormal result) of the double sum of
+     * {@code Math.exp}, and 0 below -104.
+     */
+    @Test
+    void expSumOverASegmentKeepsTheFarTail() {
+        float[] tmp = new float[4 * PanamaConstants.V];
+        double[] lanes = new double[PanamaConstants.V];
+        SplittableRandom r = new SplittableRandom(16);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            int n = 777;
+            java.lang.foreign.MemorySegment seg = arena.allocate(4L * n);
+            float[] x = new float[n];
+            double expected = 0;
+            for (int k = 0; k < n; k++) {
+                x[k] = k == 3 ? 0f : (float) r.nextDouble(-110, -80);
+                expected += k == 3 ? 0 : Math.exp(x[k]);
+            }
+            java.lang.foreign.MemorySegment.copy(x, 0, seg, dev.vecloss.internal.Mem.F32, 0, n);
+            double got = VectorMath.expSum(seg, 0, n, 0f, 3, tmp, lanes);
+            assertEquals(expected, got, 2e-7 * expected + n * 0x1p-148);
+            java.lang.foreign.MemorySegment.copy(new float[] {-104.5f, -200f, Float.NEGATIVE_INFINITY, -105f}, 0, seg,
+                    dev.vecloss.internal.Mem.F32, 0, 4);
+            assertEquals(0.0, VectorMath.expSum(seg, 0, 4, 0f, -1, tmp, lanes));
         }
     }
 
