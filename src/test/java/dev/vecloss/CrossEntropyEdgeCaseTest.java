@@ -347,6 +347,57 @@ class CrossEntropyEdgeCaseTest {
      * unchanged. Once the rows of a SIMD block and those of the scalar tail differed in their last
      * bits (float32 SIMD against the double scalar kernel).
      */
+    /**
+     * A NaN logit makes its row's loss and every entry of its row's gradient NaN (PyTorch: the
+     * row's softmax is NaN), and leaves the other rows alone: the NaN anywhere in a row (the wide
+     * rows' four-vector part, their last whole vectors, the last {@code C mod V}, the target
+     * itself), with index targets, label smoothing and probability targets; narrow, wide and
+     * spatial rows. The wide rows' maximum skips a NaN in its whole vectors, so this is what
+     * makes sure the row still comes out NaN.
+     */
+    @Test
+    void aNaNLogitMakesItsRowNaNAndOnlyIt() {
+        for (int[] shape : new int[][] {{6, 1000, 1}, {6, 1003, 1}, {6, 133, 1}, {6, 10, 1}, {2, 21, 9}}) {
+            int n = shape[0], c = shape[1], s = shape[2];
+            boolean spatial = s > 1;
+            for (int variant = 0; variant < 3; variant++) {
+                Problem p = random("nan", n, c, s, spatial, 31L * c + variant);
+                if (variant == 1) {
+                    p = with(p, "nan smoothing", weights(c), 0.1);
+                } else if (variant == 2) {
+                    double[] q = new double[p.x().length];
+                    for (int pos = 0; pos < n * s; pos++) {
+                        q[p.at(pos, (int) p.labels()[pos])] = 0.75;
+                        q[p.at(pos, (pos + 1) % c)] += 0.25;
+                    }
+                    p = new Problem("nan prob", n, c, s, spatial, p.x(), p.labels(), q, null, 0);
+                }
+                int[] nanAt = {3, c / 2, c - 1, (int) p.labels()[4], c - c % 8 - 1};
+                for (int r = 0; r < nanAt.length; r++) {
+                    int pos = r * s; // rows 0..4 (first position of images 0.. for spatial), row 5 clean
+                    if (pos >= n * s) {
+                        break;
+                    }
+                    p.x()[p.at(pos, Math.max(0, nanAt[r]))] = Double.NaN;
+                }
+                Answer a = call(p, Reduction.NONE);
+                for (int pos = 0; pos < n * s; pos++) {
+                    boolean nan = false;
+                    for (int k = 0; k < c; k++) {
+                        nan |= Double.isNaN(p.x()[p.at(pos, k)]);
+                    }
+                    String where = p.name() + " " + Arrays.toString(shape) + " position " + pos;
+                    assertEquals(nan, Float.isNaN(a.losses()[pos]), where + ": loss " + a.losses()[pos]);
+                    for (int k = 0; k < c; k++) {
+                        float g = a.grad()[p.at(pos, k)];
+                        assertEquals(nan, Float.isNaN(g), where + ", class " + k + ": gradient " + g);
+                    }
+                }
+                assertTrue(Double.isNaN(call(p, Reduction.MEAN).value()), p.name() + " mean");
+            }
+        }
+    }
+
     @Test
     void rowResultsDoNotDependOnTheirPosition() {
         for (int[] shape : new int[][] {{37, 3, 1}, {37, 13, 1}, {23, 40, 1}, {2, 13, 37}, {3, 3, 21}}) {

@@ -315,22 +315,32 @@ final class AlongClasses {
     }
 
     /**
-     * The maximum of the {@code c} floats at byte {@code off} of {@code x}, NaN if any is NaN:
-     * four running maxima (one would wait on the latency of each max in turn), the last vector
-     * read with a mask and its absent lanes -inf.
+     * The maximum of the {@code c} floats at byte {@code off} of {@code x}: four running maxima
+     * (one would wait on the latency of each max in turn), the last {@code C mod V} one by one.
+     * The whole vectors take it by a comparison and a blend, which skip a NaN (the lane-wise
+     * {@code max}, NaN-propagating as {@code Math.max}, is five instructions on AVX2 and cost
+     * 4-5 % of the whole row loop at C = 1000); the last ones by {@code Math.max}. So a NaN may
+     * or may not show here, and the callers do not depend on it: the row's sum of exponentials
+     * is NaN either way, and with it the loss and the gradient. -inf, or +inf if any, for a row
+     * without a finite value.
      */
     private static float rowMax(MemorySegment x, long off, int c) {
         FloatVector m0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         FloatVector m1 = m0, m2 = m0, m3 = m0;
         int i = 0;
         for (; i + 4 * V <= c; i += 4 * V) {
-            m0 = m0.max(FloatVector.fromMemorySegment(F, x, off + i * 4L, LE));
-            m1 = m1.max(FloatVector.fromMemorySegment(F, x, off + (i + V) * 4L, LE));
-            m2 = m2.max(FloatVector.fromMemorySegment(F, x, off + (i + 2 * V) * 4L, LE));
-            m3 = m3.max(FloatVector.fromMemorySegment(F, x, off + (i + 3 * V) * 4L, LE));
+            FloatVector v0 = FloatVector.fromMemorySegment(F, x, off + i * 4L, LE);
+            FloatVector v1 = FloatVector.fromMemorySegment(F, x, off + (i + V) * 4L, LE);
+            FloatVector v2 = FloatVector.fromMemorySegment(F, x, off + (i + 2 * V) * 4L, LE);
+            FloatVector v3 = FloatVector.fromMemorySegment(F, x, off + (i + 3 * V) * 4L, LE);
+            m0 = m0.blend(v0, v0.compare(VectorOperators.GT, m0));
+            m1 = m1.blend(v1, v1.compare(VectorOperators.GT, m1));
+            m2 = m2.blend(v2, v2.compare(VectorOperators.GT, m2));
+            m3 = m3.blend(v3, v3.compare(VectorOperators.GT, m3));
         }
         for (; i + V <= c; i += V) {
-            m0 = m0.max(FloatVector.fromMemorySegment(F, x, off + i * 4L, LE));
+            FloatVector v0 = FloatVector.fromMemorySegment(F, x, off + i * 4L, LE);
+            m0 = m0.blend(v0, v0.compare(VectorOperators.GT, m0));
         }
         // the last C mod V one by one (a maximum has one value in any order, NaN included): a
         // masked load there was left to C2's allocating fallback in some compilations
