@@ -77,6 +77,18 @@ class LovaszTest {
             return loss;
         }
 
+        /** The loss alone (no gradient tensor: the kernels' loss-only path), with float32 or float64 data. */
+        double loss(boolean f64) {
+            if (f64) {
+                return Lovasz.lovaszLoss(Tensor.of(x.clone(), n, c, s), target(), options(1));
+            }
+            float[] xf = new float[x.length];
+            for (int i = 0; i < xf.length; i++) {
+                xf[i] = (float) x[i];
+            }
+            return Lovasz.lovaszLoss(Tensor.of(xf, n, c, s), target(), options(1));
+        }
+
         /** This case with its logits rounded to float32 (so the oracle sees what the float32 run reads). */
         Case f32() {
             double[] r = new double[x.length];
@@ -289,6 +301,90 @@ class LovaszTest {
             double scale = Arrays.stream(gs).map(Math::abs).max().orElse(0);
             for (int i = 0; i < gs.length; i++) {
                 assertClose(gs[i], gv[i], 1e-5, 1e-6 * scale, c + ": grad[" + i + "]");
+            }
+        }
+    }
+
+    /**
+     * Cases with many ties of errors, foreground and background elements in the same run:
+     * logits from a few values (softmax C = 2: p = 1/2 for both labels at equal logits; hinge:
+     * {@code 1 - x} of a foreground element equals {@code 1 + x'} of a background one at
+     * {@code x' = -x}).
+     */
+    static List<Case> tieCases() {
+        List<Case> list = new ArrayList<>();
+        SplittableRandom r = new SplittableRandom(91);
+        int s = 64 * 64;
+        double[] levels = {-1, -0.5, 0, 0.5, 1};
+        for (boolean perImage : new boolean[] {false, true}) {
+            double[] z = new double[2 * 2 * s];
+            for (int i = 0; i < z.length; i++) {
+                z[i] = levels[r.nextInt(3) + 1];
+            }
+            long[] y = new long[2 * s];
+            for (int i = 0; i < y.length; i++) {
+                y[i] = r.nextInt(7) == 0 ? 255 : r.nextInt(2);
+            }
+            list.add(new Case("softmax ties", SegmentationMode.MULTICLASS, 2, 2, s, z, y, 255L, perImage));
+            double[] x = new double[2 * s];
+            long[] b = new long[2 * s];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = levels[r.nextInt(levels.length)];
+                b[i] = r.nextInt(2);
+            }
+            list.add(new Case("hinge ties", SegmentationMode.BINARY, 2, 1, s, x, b, null, perImage));
+        }
+        return list;
+    }
+
+    /**
+     * The loss alone and the loss with its gradient have the same bits: they sort differently
+     * (without a gradient ties are in no particular order, with one in index order), and the
+     * loss is summed per run of equal errors so that this does not show.
+     */
+    @Test
+    void lossWithAndWithoutGradientHaveTheSameBits() {
+        for (Case c : tieCases()) {
+            for (boolean f64 : new boolean[] {false, true}) {
+                double alone = c.loss(f64);
+                double withGrad = c.run(f64, 1, new double[c.x.length]);
+                assertEquals(Double.doubleToRawLongBits(withGrad), Double.doubleToRawLongBits(alone),
+                        c + (f64 ? " float64" : " float32") + ": " + alone + " without gradient, " + withGrad + " with");
+            }
+        }
+    }
+
+    /**
+     * The order of ties does not change the loss's bits: reversing the positions of each image
+     * (classes and labels alike) reverses the index order of every run of equal errors, and the
+     * loss must stay the same to the bit, with and without a gradient.
+     */
+    @Test
+    void orderOfTiesDoesNotChangeTheLossBits() {
+        for (Case c : tieCases()) {
+            int per = c.labels.length / c.n; // labels per image: S (softmax) or C S (hinge)
+            double[] x = new double[c.x.length];
+            long[] y = new long[c.labels.length];
+            int cs = c.c * c.s;
+            for (int img = 0; img < c.n; img++) {
+                for (int k = 0; k < c.c; k++) {
+                    for (int j = 0; j < c.s; j++) {
+                        x[img * cs + k * c.s + j] = c.x[img * cs + k * c.s + (c.s - 1 - j)];
+                    }
+                }
+                for (int j = 0; j < per; j++) {
+                    y[img * per + j] = c.labels[img * per + (per - 1 - j)];
+                }
+            }
+            Case reversed = new Case(c.name + " reversed", c.mode, c.n, c.c, c.s, x, y, c.ignore, c.perImage);
+            for (boolean f64 : new boolean[] {false, true}) {
+                double want = c.loss(f64);
+                String what = c + (f64 ? " float64" : " float32");
+                assertEquals(Double.doubleToRawLongBits(want), Double.doubleToRawLongBits(reversed.loss(f64)),
+                        what + ": loss alone, positions reversed");
+                assertEquals(Double.doubleToRawLongBits(want),
+                        Double.doubleToRawLongBits(reversed.run(f64, 1, new double[x.length])),
+                        what + ": loss with gradient, positions reversed");
             }
         }
     }

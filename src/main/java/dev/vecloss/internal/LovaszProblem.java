@@ -16,7 +16,9 @@ import java.lang.foreign.MemorySegment;
  *       sum of exponentials at each position, into the kernel's own arrays;</li>
  *   <li>{@link Phase#TASK}, over tasks: one task per (group, class) for Lovász-softmax, one per
  *       group for the hinge. A task gathers its errors, sorts them (radix sort, descending,
- *       index order for ties), walks them once for the Jaccard gradient by prefix counts, stores
+ *       index order for ties; without a gradient the SIMD kernels sort no indices, ties in any
+ *       order, which the loss, summed per run of ties, does not see), walks them once for the
+ *       Jaccard gradient by prefix counts, stores
  *       its loss in {@link #taskLoss()} and, with a gradient, writes the gradient of the returned
  *       value with respect to its errors' inputs (softmax: with respect to the probabilities, staged
  *       in the gradient tensor);</li>

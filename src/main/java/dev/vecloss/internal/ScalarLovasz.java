@@ -19,7 +19,11 @@ import java.lang.foreign.MemorySegment;
  * {@code J_k = 1 - (G - f_k) / (G + b_k)}, {@code Delta_k = J_k - J_(k-1)} ({@code J_0 = 0}),
  * the loss is {@code sum_k e_k Delta_k} (hinge: {@code max(e_k, 0)}), and the derivative with
  * respect to the element's probability (softmax) or logit (hinge) is {@code -Delta_k} for a
- * foreground element and {@code +Delta_k} for a background one, times the group's scale.
+ * foreground element and {@code +Delta_k} for a background one, times the group's scale. The loss
+ * is summed per run of equal errors, {@code e (J_end - J_start)} (see {@link #walk}): in floating
+ * point as in exact arithmetic, it then does not depend on the order of ties, so the loss alone
+ * can sort 4-byte entries without indices ({@link #sortEntries}) and still have the bits of the
+ * loss computed with the gradient.
  *
  * <p>Elements whose error is 0 (softmax) or at most 0 (hinge) add 0 to the loss and get gradient
  * 0 (the derivative of {@code |.|} at 0, relu's at 0 and below); they sort last, after every
@@ -32,7 +36,9 @@ import java.lang.foreign.MemorySegment;
  * negative, then complemented); 11-bit digits, a pass skipped when every key has the same digit.
  * Each pass is stable, so ties keep the order in which the elements were gathered: their index
  * order. The keys are 32 bits for float errors (the SIMD kernels) and 64 for double errors (this
- * reference). A NaN error sorts first, as in PyTorch.
+ * reference). A NaN error sorts first, as in PyTorch. The SIMD kernels' loss without gradient
+ * sorts {@link #entry}: the float key and the label in 4 bytes, no index, ties in no particular
+ * order.
  */
 public final class ScalarLovasz {
     private ScalarLovasz() {}
@@ -49,7 +55,13 @@ public final class ScalarLovasz {
         public int[] idx = new int[0];
         long[] tmpKeys = new long[0];
         int[] tmpIdx = new int[0];
-        /** Digit counts of the sorts; {@link #sortPacked}'s three, counted while gathering, at {@code [0, 3 * 2048)}. */
+        /** The 4-byte entries of {@link #sortEntries} (a loss without gradient) and their second buffer. */
+        public int[] entries = new int[0];
+        int[] tmpEntries = new int[0];
+        /**
+         * Digit counts of the sorts; those of {@link #sortPacked} and {@link #sortEntries}, counted
+         * while gathering, at {@code [0, 3 * 2048)}.
+         */
         public final int[] hist = new int[6 * BUCKETS];
         /** Staging for the SIMD kernels' hinge errors, a block at a time. */
         public final float[] errors = new float[1024];
@@ -69,6 +81,17 @@ public final class ScalarLovasz {
     }
 
     private static final ThreadLocal<Work> WORK = ThreadLocal.withInitial(Work::new);
+
+    /** This thread's buffers for {@code n} entries of {@link #sortEntries}. */
+    public static Work workEntries(long n) {
+        Work w = WORK.get();
+        int size = Math.toIntExact(n);
+        if (w.entries.length < size + 1) { // one more: the SKIP after the last entry that walkEntries reads
+            w.entries = new int[size + 1];
+            w.tmpEntries = new int[size + 1];
+        }
+        return w;
+    }
 
     /** This thread's buffers for {@code n} double keys and their indices ({@link #sort}). */
     static Work work(long n) {
@@ -205,17 +228,106 @@ public final class ScalarLovasz {
         hist[2 * BUCKETS + (key >>> 2 * DIGIT)]++;
     }
 
-    /** Clears the counts of {@link #count}. */
+    /** Clears the counts of {@link #count} and {@link #countEntry}. */
     public static void clearCounts(int[] hist) {
         java.util.Arrays.fill(hist, 0, 3 * BUCKETS, 0);
     }
 
     /**
+     * The 4-byte entry of a float error {@code e > 0} or NaN of an element that is ({@code fg} 1)
+     * or is not ({@code fg} 0) foreground: its key ({@link #floatKey}, below 2^31 for such errors)
+     * shifted left, the label below. Entries in increasing unsigned order are the errors in
+     * decreasing order (NaN first), and among equal errors background first. They carry no index:
+     * the loss does not need one (see {@link #walk}), only the gradient does.
+     */
+    public static int entry(float e, int fg) {
+        return (int) floatKey(e) << 1 | fg;
+    }
+
+    /** An element left out of the loss (ignored, or error 0): above every entry, so it sorts last. */
+    public static final int SKIP = -1;
+
+    /** Counts the three digits (11, 11, 10 bits) of an entry for {@link #sortEntries}. */
+    public static void countEntry(int[] hist, int entry) {
+        hist[entry & (BUCKETS - 1)]++;
+        hist[BUCKETS + ((entry >>> DIGIT) & (BUCKETS - 1))]++;
+        hist[2 * BUCKETS + (entry >>> 2 * DIGIT)]++;
+    }
+
+    /**
+     * Sorts {@code w.entries[0, n)} ({@link #entry}) in increasing unsigned order, their digits
+     * already counted into {@code w.hist} ({@link #countEntry}): LSD radix, 11, 11 and 10 bits, a
+     * pass skipped when every entry has the same digit. Half the bytes of {@link #sortPacked}'s
+     * entries move in each pass; the order among equal entries is not needed. Leaves
+     * {@link #SKIP} at {@code w.entries[n]} for {@link #walkEntries}.
+     */
+    public static void sortEntries(Work w, int n) {
+        final int[] hist = w.hist;
+        int[] a = w.entries;
+        int[] out = w.tmpEntries;
+        for (int pass = 0; pass < 3; pass++) {
+            final int base = pass * BUCKETS;
+            final int shift = pass * DIGIT;
+            if (n == 0 || hist[base + ((a[0] >>> shift) & (BUCKETS - 1))] == n) {
+                continue;
+            }
+            int sum = 0;
+            for (int b = 0; b < BUCKETS; b++) {
+                int count = hist[base + b];
+                hist[base + b] = sum;
+                sum += count;
+            }
+            for (int i = 0; i < n; i++) {
+                int e = a[i];
+                out[hist[base + ((e >>> shift) & (BUCKETS - 1))]++] = e;
+            }
+            int[] t = a;
+            a = out;
+            out = t;
+        }
+        a[n] = SKIP;
+        w.entries = a;
+        w.tmpEntries = out;
+    }
+
+    /**
+     * The loss of {@link #walk} over {@code n} sorted entries of {@link #sortEntries}, without a
+     * gradient: the Jaccard index only at the end of each run of equal errors, from the counts
+     * there, which do not depend on the order within the run; so the same terms in the same order
+     * as {@link #walk}'s, the same bits.
+     */
+    public static double walkEntries(Work w, int n, long fg) {
+        final int[] a = w.entries;
+        final double total = fg;
+        long seenFg = 0;
+        double prev = 0;
+        double loss = 0;
+        for (int k = 0; k < n; k++) {
+            final int entry = a[k];
+            seenFg += entry & 1;
+            // a run ends where the next key differs; a[n] is SKIP, whose key no error has
+            if ((a[k + 1] ^ entry) >>> 1 != 0) {
+                double jac = 1.0 - (total - seenFg) / (total + (k + 1 - seenFg));
+                // the error: the key's bits flipped back (keys of errors > 0 and NaN are below 2^31)
+                loss += Float.intBitsToFloat(entry >>> 1 ^ 0x7fffffff) * (jac - prev);
+                prev = jac;
+            }
+        }
+        return loss;
+    }
+
+    /**
      * The walk over {@code n} sorted elements of a task whose group has {@code fg} foreground
-     * elements: returns {@code sum_k e_k Delta_k}, and writes {@code -+Delta_k * scale} to
-     * {@code grad} (when not null) at the flat index of the element whose local index is
-     * {@code j}: {@code (j / div) * stride + off + j mod div}. {@code packed}: the entries of
+     * elements: returns the loss, and writes {@code -+Delta_k * scale} to {@code grad} (when not
+     * null) at the flat index of the element whose local index is {@code j}:
+     * {@code (j / div) * stride + off + j mod div}. {@code packed}: the entries of
      * {@link #sortPacked}, else the 64-bit double keys and their indices of {@link #sort}.
+     *
+     * <p>The loss is summed per run of equal errors: {@code e (J_end - J_start)}, the Jaccard
+     * index at the run's end and at the previous run's end. In exact arithmetic that is the run's
+     * {@code sum_k e Delta_k}; in floating point it is the same whatever the order of the run's
+     * elements, so the loss has the same bits with the gradient (ties in index order) and without
+     * ({@link #walkEntries}: ties in any order).
      */
     public static double walk(LovaszProblem p, Work w, int n, long fg, boolean packed, double scale, int div,
             long stride, long off) {
@@ -226,6 +338,7 @@ public final class ScalarLovasz {
         final double total = fg;
         long seenFg = 0;
         double prev = 0;
+        double runStart = 0;
         double loss = 0;
         for (int k = 0; k < n; k++) {
             long key = keys[k];
@@ -238,8 +351,12 @@ public final class ScalarLovasz {
             double jac = 1.0 - (total - seenFg) / (total + seenBg);
             double delta = jac - prev;
             prev = jac;
-            double e = packed ? fromFloatKey(key >>> 32) : fromDoubleKey(key);
-            loss += e * delta;
+            long runKey = packed ? key >>> 32 : key;
+            if (k + 1 == n || (packed ? keys[k + 1] >>> 32 : keys[k + 1]) != runKey) { // the run's end
+                double e = packed ? fromFloatKey(runKey) : fromDoubleKey(key);
+                loss += e * (jac - runStart);
+                runStart = jac;
+            }
             if (g != null) {
                 int j = id >>> 1;
                 int q = j / div;

@@ -69,22 +69,27 @@ public class LovaszBenchmark {
             input.segment().setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, v);
             input64.segment().setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, i, v);
         }
+        Tensor target64; // the float64 check's target: a floating mask must have the input's dtype
         if (softmax) {
             target = Tensor.allocate(arena, DType.INT64, n, 256, 256);
             for (long i = 0; i < n * hw; i++) {
                 target.segment().setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, i, rnd.nextLong(c));
             }
+            target64 = target;
         } else {
             target = Tensor.allocate(arena, DType.FLOAT32, n, 1, 256, 256);
+            target64 = Tensor.allocate(arena, DType.FLOAT64, n, 1, 256, 256);
             for (long i = 0; i < n * hw; i++) {
-                target.segment().setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, rnd.nextBoolean() ? 1f : 0f);
+                float v = rnd.nextBoolean() ? 1f : 0f;
+                target.segment().setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, v);
+                target64.segment().setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, i, v);
             }
         }
         options = Lovasz.Options.defaults(softmax ? SegmentationMode.MULTICLASS : SegmentationMode.BINARY)
                 .withPerImage(workload.contains("per_image")).withThreads(threads);
         grad = workload.endsWith("_grad") ? Tensor.allocate(arena, DType.FLOAT32, n, c, 256, 256) : null;
         double got = Lovasz.lovaszLoss(input, target, options);
-        double want = Lovasz.lovaszLoss(input64, target, options);
+        double want = Lovasz.lovaszLoss(input64, target64, options);
         if (!(Math.abs(got - want) <= 1e-5 * Math.abs(want))) {
             throw new IllegalStateException("self-check failed on " + workload + ": " + got + " against float64 " + want);
         }

@@ -26,7 +26,10 @@ import jdk.incubator.vector.VectorOperators;
  *   <li>the hinge's errors {@code 1 - x * (2 label - 1)} along the elements.</li>
  * </ul>
  * The sort (radix, on the float errors' 32 bits) and the walk are scalar: both move data whose
- * order depends on the values. Every float operation of a lane is one IEEE operation, so the
+ * order depends on the values. Without a gradient the vector loop writes 4-byte entries (key and
+ * label, {@link ScalarLovasz#entry}) straight into the sort buffer and the sort carries no index:
+ * half the bytes per radix pass, and no scalar packing loop; with one, 8-byte entries carry the
+ * element's index for the gradient's scatter. Every float operation of a lane is one IEEE operation, so the
  * lanes of a block's vector part and its scalar tail give the same bits, and so do positions of
  * a full block and of a short one (staged into the same layout).
  */
@@ -195,8 +198,11 @@ final class LovaszTiles {
         final int s = (int) p.s();
         final int size = (int) p.groupSize();
         final int first = group * size;
-        final ScalarLovasz.Work w = ScalarLovasz.workPacked(size);
         final Scratch sc = SCRATCH.get().ensure(c);
+        if (p.grad() == null) {
+            return softmaxLoss(p, sc, size, first, cls, fg);
+        }
+        final ScalarLovasz.Work w = ScalarLovasz.workPacked(size);
         int n = 0;
         ScalarLovasz.clearCounts(w.hist);
         for (int img = first / s; img < (first + size) / s; img++) {
@@ -215,15 +221,39 @@ final class LovaszTiles {
     }
 
     /**
-     * {@code e = |fg - exp(x - max) * inv|} for the {@code len} positions from {@code pos} of
-     * class {@code cls}, whose inputs start at element {@code at}, as sort keys into
-     * {@code key[0, len)}: the error's bits flipped, {@code bits ^ 0x7fffffff}, which is
-     * {@link ScalarLovasz#floatKey} for every error but NaN (any NaN becomes the one NaN's key).
+     * A softmax task's loss without gradient: the errors as 4-byte entries
+     * ({@link ScalarLovasz#entry}, ignored positions and zero errors as {@link ScalarLovasz#SKIP},
+     * which sort last and are not walked), written by the vector loop straight into the sort
+     * buffer, their digits counted a block at a time while it is in L1; sorted without indices.
      */
-    private static void errors(LovaszProblem p, Scratch sc, int[] key, long at, int pos, int len, int cls) {
+    private static double softmaxLoss(LovaszProblem p, Scratch sc, int size, int first, int cls, long fg) {
+        final int c = (int) p.c();
+        final int s = (int) p.s();
+        final ScalarLovasz.Work w = ScalarLovasz.workEntries(size);
+        final int[] entries = w.entries;
+        final int[] hist = w.hist;
+        ScalarLovasz.clearCounts(hist);
+        int skipped = 0;
+        for (int img = first / s; img < (first + size) / s; img++) {
+            long row = ((long) img * c + cls) * s;
+            for (int off = 0; off < s; off += BLOCK) {
+                int len = Math.min(BLOCK, s - off);
+                int pos = img * s + off;
+                int at = pos - first;
+                skipped += errorEntries(p, sc, entries, at, row + off, pos, len, cls);
+                for (int i = at; i < at + len; i++) {
+                    ScalarLovasz.countEntry(hist, entries[i]);
+                }
+            }
+        }
+        ScalarLovasz.sortEntries(w, size);
+        return ScalarLovasz.walkEntries(w, size - skipped, fg);
+    }
+
+    /** {@code d[0, padded)}: {@code exp(x - max)} of the {@code len} inputs from element {@code at} (positions from {@code pos}), zeros padded to whole vectors. */
+    private static void exponentials(LovaszProblem p, Scratch sc, long at, int pos, int len) {
         final float[] d = sc.d;
-        final float[] max = p.maxF(), inv = p.invF();
-        final int[] labels = p.labels();
+        final float[] max = p.maxF();
         MemorySegment.copy(p.input(), Mem.F32, at * 4L, d, 0, len);
         final int bound = F.loopBound(len);
         int i = 0;
@@ -236,6 +266,59 @@ final class LovaszTiles {
         final int padded = (len + V - 1) / V * V;
         java.util.Arrays.fill(d, len, padded, 0f);
         VectorMath.expInto(d, d, padded, sc.zeros);
+    }
+
+    /**
+     * The entries ({@link ScalarLovasz#entry}) of {@code e = |fg - exp(x - max) * inv|} for the
+     * {@code len} positions from {@code pos} of class {@code cls} (inputs from element {@code at})
+     * into {@code dst[to, to + len)}, {@link ScalarLovasz#SKIP} where the label is ignored or the
+     * error is 0; returns the number skipped.
+     */
+    private static int errorEntries(LovaszProblem p, Scratch sc, int[] dst, int to, long at, int pos, int len, int cls) {
+        exponentials(p, sc, at, pos, len);
+        final float[] d = sc.d;
+        final float[] inv = p.invF();
+        final int[] labels = p.labels();
+        final int bound = F.loopBound(len);
+        final FloatVector one = FloatVector.broadcast(F, 1f);
+        final FloatVector zero = FloatVector.zero(F);
+        int skipped = 0;
+        int i = 0;
+        for (; i < bound; i += V) {
+            FloatVector prob = FloatVector.fromArray(F, d, i).mul(FloatVector.fromArray(F, inv, pos + i));
+            IntVector yi = IntVector.fromArray(I, labels, pos + i);
+            VectorMask<Integer> isFg = yi.compare(VectorOperators.EQ, cls);
+            FloatVector e = zero.blend(one, isFg.cast(F)).sub(prob).abs();
+            IntVector k = e.reinterpretAsInts().lanewise(VectorOperators.XOR, 0x7fffffff);
+            k = k.blend(NAN_KEY, k.compare(VectorOperators.LT, 0x007fffff)); // NaN: bits above +inf's
+            IntVector entry = k.lanewise(VectorOperators.LSHL, 1).add(1, isFg);
+            VectorMask<Integer> skip = yi.compare(VectorOperators.LT, 0).or(k.compare(VectorOperators.EQ, ZERO_KEY));
+            entry.blend(ScalarLovasz.SKIP, skip).intoArray(dst, to + i);
+            skipped += skip.trueCount();
+        }
+        for (; i < len; i++) {
+            int y = labels[pos + i];
+            float e = Math.abs((y == cls ? 1f : 0f) - d[i] * inv[pos + i]);
+            boolean skip = y < 0 || e == 0;
+            dst[to + i] = skip ? ScalarLovasz.SKIP : ScalarLovasz.entry(e, y == cls ? 1 : 0);
+            skipped += skip ? 1 : 0;
+        }
+        return skipped;
+    }
+
+    /**
+     * {@code e = |fg - exp(x - max) * inv|} for the {@code len} positions from {@code pos} of
+     * class {@code cls}, whose inputs start at element {@code at}, as sort keys into
+     * {@code key[0, len)}: the error's bits flipped, {@code bits ^ 0x7fffffff}, which is
+     * {@link ScalarLovasz#floatKey} for every error but NaN (any NaN becomes the one NaN's key).
+     */
+    private static void errors(LovaszProblem p, Scratch sc, int[] key, long at, int pos, int len, int cls) {
+        exponentials(p, sc, at, pos, len);
+        final float[] d = sc.d;
+        final float[] inv = p.invF();
+        final int[] labels = p.labels();
+        final int bound = F.loopBound(len);
+        int i;
         final FloatVector one = FloatVector.broadcast(F, 1f);
         final FloatVector zero = FloatVector.zero(F);
         for (i = 0; i < bound; i += V) {
@@ -276,6 +359,9 @@ final class LovaszTiles {
     private static double hingeTask(LovaszProblem p, int t) {
         final int size = (int) p.groupSize();
         final long first = (long) t * size;
+        if (p.grad() == null) {
+            return hingeLoss(p, t, size, (int) first);
+        }
         final ScalarLovasz.Work w = ScalarLovasz.workPacked(size);
         final Scratch sc = SCRATCH.get();
         final MemorySegment g = p.grad();
@@ -305,6 +391,53 @@ final class LovaszTiles {
         }
         ScalarLovasz.sortPacked(w, n, true);
         return ScalarLovasz.walk(p, w, n, p.counts()[t], true, p.scale()[t], Integer.MAX_VALUE, 0, first);
+    }
+
+    /**
+     * A hinge group's loss without gradient, as {@link #softmaxLoss}: 4-byte entries built in the
+     * vector loop ({@link ScalarLovasz#SKIP} for ignored elements and errors at most 0), no indices.
+     */
+    private static double hingeLoss(LovaszProblem p, int t, int size, int first) {
+        final ScalarLovasz.Work w = ScalarLovasz.workEntries(size);
+        final Scratch sc = SCRATCH.get();
+        final int[] labels = p.labels();
+        final int[] entries = w.entries;
+        final int[] hist = w.hist;
+        final float[] e = sc.d;
+        final FloatVector one = FloatVector.broadcast(F, 1f);
+        ScalarLovasz.clearCounts(hist);
+        int skipped = 0;
+        for (int off = 0; off < size; off += BLOCK) {
+            int len = Math.min(BLOCK, size - off);
+            int at = first + off;
+            MemorySegment.copy(p.input(), Mem.F32, at * 4L, e, 0, len);
+            final int bound = F.loopBound(len);
+            int i = 0;
+            for (; i < bound; i += V) {
+                IntVector yi = IntVector.fromArray(I, labels, at + i);
+                FloatVector sign = ((FloatVector) yi.convert(VectorOperators.I2F, 0)).mul(2f).sub(1f);
+                FloatVector err = one.sub(FloatVector.fromArray(F, e, i).mul(sign));
+                IntVector k = err.reinterpretAsInts().lanewise(VectorOperators.XOR, 0x7fffffff);
+                k = k.blend(NAN_KEY, k.compare(VectorOperators.LT, 0x007fffff)); // NaN: bits above +inf's
+                IntVector entry = k.lanewise(VectorOperators.LSHL, 1).or(yi);
+                VectorMask<Integer> skip = yi.compare(VectorOperators.LT, 0)
+                        .or(err.compare(VectorOperators.LE, 0f).cast(I)); // relu's 0: no loss, no sort
+                entry.blend(ScalarLovasz.SKIP, skip).intoArray(entries, off + i);
+                skipped += skip.trueCount();
+            }
+            for (; i < len; i++) {
+                int y = labels[at + i];
+                float ei = 1f - e[i] * ((float) y * 2f - 1f);
+                boolean skip = y < 0 || !(ei > 0) && ei == ei;
+                entries[off + i] = skip ? ScalarLovasz.SKIP : ScalarLovasz.entry(ei, y);
+                skipped += skip ? 1 : 0;
+            }
+            for (i = off; i < off + len; i++) {
+                ScalarLovasz.countEntry(hist, entries[i]);
+            }
+        }
+        ScalarLovasz.sortEntries(w, size);
+        return ScalarLovasz.walkEntries(w, size - skipped, p.counts()[t]);
     }
 
     /** {@code e = 1 - x * (2 y - 1)} for elements {@code [at, at + len)} into {@code e[0, len)}. */
