@@ -478,26 +478,59 @@ final class VectorMath {
     private static final int MIN_NORMAL_BITS = Float.floatToRawIntBits(MIN_NORMAL);
     /** The bits of +inf: a float's bits, read as an int, are at least this for +inf and NaN. */
     private static final int INF_BITS = 0x7f800000;
-    /** The bits of 1f. */
-    private static final int ONE_BITS = 0x3f800000;
-    /** The bits of 2^127 sqrt(2) (about): from here on, e = 128. */
-    private static final int LOG1P_HIGH_BITS = 0x7f3504f3;
-    /** The bits of sqrt(1/2) (rounded down): {@code bits - this} has the exponent of f in [sqrt(1/2), sqrt(2)). */
-    private static final int SQRT_HALF_BITS = 0x3f3504f3;
-    // Cephes' logf: log(1 + x) = x - x^2/2 + x^3 P(x) for x in [sqrt(1/2) - 1, sqrt(2) - 1)
-    private static final float LP0 = 7.0376836292e-2f, LP1 = -1.1514610310e-1f, LP2 = 1.1676998740e-1f,
-            LP3 = -1.2420140846e-1f, LP4 = 1.4249322787e-1f, LP5 = -1.6668057665e-1f, LP6 = 2.0000714765e-1f,
-            LP7 = -2.4999993993e-1f, LP8 = 3.3333331174e-1f;
-    private static final float LOG_LN2_HI = 0.693359375f; // Cody-Waite split of ln 2 (Cephes): e * this is exact
-    private static final float LOG_LN2_LO = -2.12194440e-4f;
+    // The table-driven log's constants, from tools/log_table.py (degree 4; rerun it to regenerate).
+    // w = 2^k z, z in [0.70825, 1.41650): tmp = bits(w) - LOG_OFF, k = tmp >> 23, and j, the top
+    // three bits of tmp's mantissa field, picks one of 8 sub-intervals of z (1/16 wide below 1,
+    // 1/8 above; entry 4 holds 1 and has invc = 1, logc = 0, so that r = z - 1 is exact there).
+    // LOG_INVC[j] is a float near the inverse of the sub-interval's centre (|z invc - 1| <= 0.0572),
+    // LOG_LOGC[j] + LOG_LOGC_LO[j] is -log(invc) to float64's precision: log z = logc + log1p(z invc - 1)
+    // whatever invc is. Entries 3 and 5, next to 1, where log z is as small as r, have invc = 17/16
+    // and 29/32: with so few bits z invc - 1 is exact in the fused multiply-add. The others are
+    // chosen among their 4097 nearest floats for a logc within 5e-12 of -log(invc).
+    /** {@code bits(w) - LOG_OFF} has {@code k} in its exponent field and {@code j} in its top three mantissa bits. */
+    private static final int LOG_OFF = 0x3f355000;
+    private static final float[] LOG_INVC = {0x1.5a208cp0f, 0x1.3f404cp0f, 0x1.282894p0f, 0x1.1p0f, 1f, 0x1.dp-1f,
+        0x1.a0a386p-1f, 0x1.7a1fe8p-1f};
+    private static final float[] LOG_LOGC = {-0x1.34de28p-2f, -0x1.c43326p-3f, -0x1.2a6ddep-3f, -0x1.f0a30cp-5f, 0f,
+        0x1.9335e6p-4f, 0x1.a61a68p-3f, 0x1.36600cp-2f};
+    private static final float[] LOG_LOGC_LO = {0x1.fccp-44f, -0x1.805p-43f, -0x1.68p-40f, -0x1.162a6p-37f, 0f,
+        -0x1.535b3cp-31f, 0x1.45bap-39f, -0x1.53bcp-38f};
+    /** The three tables' bits, lane l holding entry {@code l mod 8} (as {@link #EXP_TABLE}). */
+    private static final int[] LOG_INVC_BITS = new int[Math.max(8, F.length())];
+    private static final int[] LOG_LOGC_BITS = new int[Math.max(8, F.length())];
+    private static final int[] LOG_LOGC_LO_BITS = new int[Math.max(8, F.length())];
+
+    static {
+        for (int l = 0; l < LOG_INVC_BITS.length; l++) {
+            LOG_INVC_BITS[l] = Float.floatToRawIntBits(LOG_INVC[l % 8]);
+            LOG_LOGC_BITS[l] = Float.floatToRawIntBits(LOG_LOGC[l % 8]);
+            LOG_LOGC_LO_BITS[l] = Float.floatToRawIntBits(LOG_LOGC_LO[l % 8]);
+        }
+    }
+    /**
+     * {@code log1p(r) = r + r^2 Q(r)}, {@code Q(r) = LQ0 + LQ1 r + ... + LQ4 r^4} the minimax
+     * polynomial (Remez, float64, then rounded to float) of {@code (log1p(r) - r) / r^2} on
+     * {@code |r| <= 0.0572}: error 6.2e-9 in Q, times {@code r^2} in the log.
+     */
+    private static final float LQ0 = -0.5f, LQ1 = 0.3333328664302826f, LQ2 = -0.24999891221523285f,
+            LQ3 = 0.20058467984199524f, LQ4 = -0.16738346219062805f;
+    /** ln 2 in two floats: the nearest, and the rest. */
+    private static final float LOG_LN2_HI = (float) Math.log(2);
+    private static final float LOG_LN2_LO = (float) (Math.log(2) - LOG_LN2_HI);
+    /** The bits of 2^127 z_min: from here on k >= 127, where invc 2^-k may not be a normal float (log1p only). */
+    private static final int LOG1P_HIGH_BITS = LOG_OFF + (127 << 23);
+    /** Added to a float's bits (wrapping), maps [MIN_NORMAL_BITS, limit) to [MIN_VALUE, limit + LOG_WRAP), all else above. */
+    private static final int LOG_WRAP = Integer.MIN_VALUE - MIN_NORMAL_BITS;
+
 
     /**
      * {@code a[i] = log(a[i])} over {@code [0, n)}, {@code n} a multiple of the lane count,
-     * within 0.8 ulp: 0 gives -inf, a negative value or NaN gives NaN, +inf gives +inf; subnormal
+     * within 0.81 ulp: 0 gives -inf, a negative value or NaN gives NaN, +inf gives +inf; subnormal
      * arguments are exact too (scaled by 2^24 first). See {@link #logInPlace(float[], float[], int, int)}.
-     * Measured against {@code Math.log}, 4M arguments each: 0.76 ulp at most over all positive
-     * normal floats (bits uniform), 0.80 over [0.5, 2), 0.55 over (0, 1e-3), 0.50 around 1
-     * ({@code |x - 1| <= 2^-10}), 0.50 over the subnormals (the division form before: 2.8 ulp).
+     * Measured against {@code Math.log} (VectorMathTest and a sweep of every float of [0.25, 4)):
+     * 0.81 ulp at most over [0.25, 4), 0.80 over all positive floats (bits uniform), 0.57 over
+     * every float of [0.896, 1.167), next to 1 (Cephes' degree-8 polynomial before: 0.79; the
+     * division form before it: 2.8).
      */
     static void logInPlace(float[] a, int n) {
         logInPlace(a, null, 0, n);
@@ -505,15 +538,15 @@ final class VectorMath {
 
     /**
      * {@code a[i] = log1p(a[i])} over {@code [0, n)}, {@code n} a multiple of the lane count, for
-     * any argument, within 1.4 ulp: {@code -1} gives -inf, below -1 NaN, +-0 stays +-0, +inf and
+     * any argument, within 0.81 ulp: {@code -1} gives -inf, below -1 NaN, +-0 stays +-0, +inf and
      * NaN stay, as {@code Math.log1p}: {@code w = 1 + u} is formed and its rounding error
      * {@code u - (w - 1)} corrected to first order, so that the small {@code u} of a confident
-     * row, and BCE's {@code log(1 - p)}, keep their value. Measured against {@code Math.log1p},
-     * 4M arguments each: 1.39 ulp at most over (0, 1] (near u = 0.414, where w = 1 + u crosses
-     * sqrt(2) and x = (f - 1) + corr 2^-e is rounded once more), 1.35 over all floats above -1
-     * (bits uniform), 0.80 over (-1, 0], 0.50 for {@code 1e-30 <= |u| <= 1e-3}, 0.54 for
-     * {@code u = -1 + k 2^-24} ({@code k < 2^16}), 0.75 over [1, 1e30], exact for subnormal u
-     * (the division form before: 3.3 ulp).
+     * row, and BCE's {@code log(1 - p)}, keep their value. Measured against {@code Math.log1p}
+     * (VectorMathTest and sweeps of every 7th float of [-0.5, 4), every 3rd of [-0.99, -0.5)):
+     * 0.81 ulp at most over all floats above -1 (bits uniform), 0.78 over [-0.5, 4) and
+     * [-0.99, -0.5), 0.61 next to 0 (u in [-0.104, 0.167), where w is in the table's entries
+     * next to 1), 0.64 above 4, 0.50 from 1e30 up (Cephes' polynomial before: 1.38, near
+     * u = 0.414 where its x = (f - 1) + corr 2^-e was rounded once more; the division form: 3.3).
      */
     static void log1pInPlace(float[] a, int n) {
         logInPlace(a, ONES, 0, n);
@@ -562,38 +595,57 @@ final class VectorMath {
      * The loop of the three: {@code log(w + corr)}, {@code w = a[i] + s} with the shift
      * {@code s = one[i & step]} 0 or 1 per lane ({@code step} 0: the lanes of {@code one[0, V)}
      * for every vector; -1: one shift per element; {@code one} null: the plain log, a shift of 0
-     * whose correction and -0 test C2 compiles out of that case's loop, a third faster),
+     * whose correction and -0 test C2 compiles out of that case's loop),
      * {@code corr = a[i] - (w - s)} its rounding error (0 where {@code s = 0}: {@code w - 0} is
-     * {@code a[i]}, and a correction of 0 leaves {@code x} as it is, so a lane of log gets the
-     * same bits with a shift of 0 as without). One
-     * method with the whole computation in its loop, so that no vector crosses a call.
+     * {@code a[i]}, and a correction of 0 leaves {@code r} as it is, so a lane of log gets the
+     * same bits with a shift of 0 as without). One method with the whole computation in its
+     * loop, so that no vector crosses a call.
      *
-     * <p>No division: {@code w = 2^e f}, {@code f} in {@code [sqrt(1/2), sqrt(2))} (from the bits:
-     * {@code e} is the exponent of {@code w / sqrt(1/2)}, {@code f} the bits of {@code w} less
-     * {@code e << 23}), {@code x = f - 1} (exact), and {@code log(w) = e ln2 + log(1 + x)} by
-     * Cephes' polynomial, {@code e ln2} in two parts. The correction {@code corr / w} of log1p
-     * goes into x: {@code log(f + d) = log f + d / f} to first order, and {@code d / f = corr / w}
-     * for {@code d = corr 2^-e}, a product by a power of two built from the bits (exact), so
-     * {@code x = (f - 1) + corr 2^-e}.
+     * <p>A table-driven log, no division: {@code w = 2^k z}, {@code z} in [0.708, 1.417) from the
+     * bits ({@code tmp = bits(w) - LOG_OFF}, {@code k = tmp >> 23}, {@code z} the bits of
+     * {@code w} less {@code k << 23}), {@code j} the top three bits of tmp's mantissa field,
+     * {@code invc} and {@code logc = -log(invc)} read from two eight-float tables in registers
+     * ({@code selectFrom}, as the exponential's), {@code r = z invc - 1} (one fused multiply-add,
+     * |r| <= 0.0572; exact for z next to 1, where the entries have invc = 1, 17/16, 29/32), and
+     * {@code log w = k ln2 + logc + log1p(r)}, {@code log1p(r) = r + r^2 Q(r)} of degree 4 (see
+     * tools/log_table.py). The sum is ordered for accuracy: {@code t = logc + r} with its rounding
+     * error {@code (logc - t) + r} (exact: |logc| >= |r| where logc is not 0) kept with the small
+     * terms {@code r^2 Q + logc_lo + k ln2_lo}, then {@code k ln2_hi + (t + small)} in one fused
+     * multiply-add. The correction of log1p is a small term too, not added to r (whose rounding
+     * would cost up to half an ulp of a result next to 0): {@code log(2^k (z + d)) = k ln2 + logc +
+     * log1p(r + d invc)}, {@code d = corr 2^-k}, and {@code log1p(r + e) = log1p(r) + e (1 - r)}
+     * to within {@code e r^2}; {@code invc 2^-k} is built from the bits (exact for k <= 126; a
+     * shifted argument with k >= 127 goes to logSpecial).
      *
      * <p>The special arguments (w not a positive normal float: 0, negative, subnormal, +inf, NaN;
-     * with a shift, w at or above 2^127 sqrt(2), where 2^-e is not a float, and
+     * with a shift, w at or above 2^128 z_min, where 2^-k is not a float, and
      * {@code a[i] = -0}, whose log1p is -0) are one test per vector: a vector with none (nearly all) takes the straight path;
      * one with any goes through {@link #logSpecial}, which computes its ordinary lanes with the
      * same operations, so a lane's result does not depend on its neighbours.
      */
     private static void logInPlace(float[] a, float[] one, int step, int n) {
         final boolean shifted = one != null; // loop-invariant: C2 compiles a loop for each case
+        final IntVector invcTable = IntVector.fromArray(I, LOG_INVC_BITS, 0);
+        final IntVector invcTable2 = IntVector.fromArray(I, LOG_INVC_BITS, LOG_INVC_BITS.length - F.length());
+        final IntVector logcTable = IntVector.fromArray(I, LOG_LOGC_BITS, 0);
+        final IntVector logcTable2 = IntVector.fromArray(I, LOG_LOGC_BITS, LOG_LOGC_BITS.length - F.length());
+        final IntVector loTable = IntVector.fromArray(I, LOG_LOGC_LO_BITS, 0);
+        final IntVector loTable2 = IntVector.fromArray(I, LOG_LOGC_LO_BITS, LOG_LOGC_LO_BITS.length - F.length());
         for (int off = 0; off < n; off += F.length()) {
             FloatVector u = FloatVector.fromArray(F, a, off);
-            // a shift of 0 for the plain log: w = u (but -0 + 0 = +0, whose log is -inf as -0's)
+            // a shift of 0 for the plain log: w = u (but -0 + 0 = +0, whose log is -inf as -0's).
+            // Not w = shifted ? u.add(s) : u with s null for the log: where C2 compiles this
+            // method on its own (not inlined, shifted not a constant), a vector merged with null
+            // is boxed on every iteration (6 bytes per element in BCE on soft labels)
             FloatVector s = FloatVector.fromArray(F, shifted ? one : ZEROS, off & step);
             FloatVector w = u.add(s);
             IntVector bits = w.reinterpretAsInts();
-            // as ints, the positive normal floats are [MIN_NORMAL_BITS, INF_BITS); the negative
-            // ones, -0 and -NaN are negative ints
-            VectorMask<Integer> special = bits.compare(VectorOperators.LT, MIN_NORMAL_BITS)
-                    .or(bits.compare(VectorOperators.GE, shifted ? LOG1P_HIGH_BITS : INF_BITS));
+            // as ints, the positive normal floats are [MIN_NORMAL_BITS, INF_BITS) (with a shift, up
+            // to LOG1P_HIGH_BITS); the negative ones, -0 and -NaN are negative ints. One signed
+            // comparison tests both ends: bits + LOG_WRAP maps that range, and only it, below
+            // the limit (an unsigned comparison, with the sign bit flipped)
+            VectorMask<Integer> special = bits.add(LOG_WRAP).compare(VectorOperators.GT,
+                    shifted ? LOG1P_HIGH_BITS + LOG_WRAP - 1 : INF_BITS + LOG_WRAP - 1);
             if (shifted) {
                 special = special.or(u.reinterpretAsInts().compare(VectorOperators.EQ, Integer.MIN_VALUE)); // u = -0
             }
@@ -602,27 +654,26 @@ final class VectorMath {
                 continue;
             }
             // the core, the same operations as logSpecial's
-            IntVector eBits = bits.sub(SQRT_HALF_BITS).and(0xff800000); // e << 23
-            FloatVector x = bits.sub(eBits).reinterpretAsFloats().sub(1f);
-            // x + corr 2^-e, 2^-e from the bits: exact for -126 <= e <= 127
-            if (shifted) {
-                FloatVector corr = u.sub(w.sub(s));
-                x = corr.fma(bits.broadcast(ONE_BITS).sub(eBits).reinterpretAsFloats(), x);
+            IntVector tmp = bits.sub(LOG_OFF);
+            IntVector eBits = tmp.and(0xff800000); // k << 23
+            IntVector j = tmp.lanewise(VectorOperators.LSHR, 20).and(7);
+            FloatVector invc = (F.length() >= 8 ? j.selectFrom(invcTable) : j.selectFrom(invcTable, invcTable2))
+                    .reinterpretAsFloats();
+            FloatVector logc = (F.length() >= 8 ? j.selectFrom(logcTable) : j.selectFrom(logcTable, logcTable2))
+                    .reinterpretAsFloats();
+            FloatVector logcLo = (F.length() >= 8 ? j.selectFrom(loTable) : j.selectFrom(loTable, loTable2))
+                    .reinterpretAsFloats();
+            FloatVector r = bits.sub(eBits).reinterpretAsFloats().fma(invc, FloatVector.broadcast(F, -1f));
+            FloatVector k = (FloatVector) eBits.lanewise(VectorOperators.ASHR, 23).convert(VectorOperators.I2F, 0);
+            FloatVector r2 = r.mul(r);
+            FloatVector q = r2.fma(r2.fma(FloatVector.broadcast(F, LQ4), r.fma(LQ3, LQ2)), r.fma(LQ1, LQ0)); // Estrin: a shorter chain
+            FloatVector t = logc.add(r);
+            FloatVector lo = k.fma(FloatVector.broadcast(F, LOG_LN2_LO), logc.sub(t).add(r).add(logcLo));
+            if (shifted) { // + d / (1 + r) = lo - nd + nd r, nd = -corr 2^-k invc, invc 2^-k from the bits (k <= 126)
+                FloatVector nd = w.sub(s).sub(u).mul(invc.reinterpretAsInts().sub(eBits).reinterpretAsFloats());
+                lo = nd.fma(r, lo.sub(nd));
             }
-            FloatVector ef = (FloatVector) eBits.lanewise(VectorOperators.ASHR, 23).convert(VectorOperators.I2F, 0);
-            FloatVector z = x.mul(x);
-            FloatVector y = x.fma(LP0, LP1)
-                    .fma(x, FloatVector.broadcast(F, LP2))
-                    .fma(x, FloatVector.broadcast(F, LP3))
-                    .fma(x, FloatVector.broadcast(F, LP4))
-                    .fma(x, FloatVector.broadcast(F, LP5))
-                    .fma(x, FloatVector.broadcast(F, LP6))
-                    .fma(x, FloatVector.broadcast(F, LP7))
-                    .fma(x, FloatVector.broadcast(F, LP8))
-                    .mul(x).mul(z);
-            y = ef.fma(FloatVector.broadcast(F, LOG_LN2_LO), y);
-            y = z.fma(FloatVector.broadcast(F, -0.5f), y);
-            ef.fma(FloatVector.broadcast(F, LOG_LN2_HI), x.add(y)).intoArray(a, off);
+            k.fma(FloatVector.broadcast(F, LOG_LN2_HI), t.add(r2.fma(q, lo))).intoArray(a, off);
         }
     }
 
@@ -636,37 +687,45 @@ final class VectorMath {
      */
     private static void logSpecial(float[] a, int off, float[] one, int at) {
         final FloatVector zero = FloatVector.zero(F);
+        final IntVector invcTable = IntVector.fromArray(I, LOG_INVC_BITS, 0);
+        final IntVector invcTable2 = IntVector.fromArray(I, LOG_INVC_BITS, LOG_INVC_BITS.length - F.length());
+        final IntVector logcTable = IntVector.fromArray(I, LOG_LOGC_BITS, 0);
+        final IntVector logcTable2 = IntVector.fromArray(I, LOG_LOGC_BITS, LOG_LOGC_BITS.length - F.length());
+        final IntVector loTable = IntVector.fromArray(I, LOG_LOGC_LO_BITS, 0);
+        final IntVector loTable2 = IntVector.fromArray(I, LOG_LOGC_LO_BITS, LOG_LOGC_LO_BITS.length - F.length());
         FloatVector u = FloatVector.fromArray(F, a, off);
         FloatVector s = FloatVector.fromArray(F, one, at);
         FloatVector w = u.add(s);
         VectorMask<Float> sub = w.compare(VectorOperators.LT, MIN_NORMAL); // 0 and below too: blended over
         IntVector bits = w.blend(w.mul(0x1p24f), sub).reinterpretAsInts();
-        IntVector eBits = bits.sub(SQRT_HALF_BITS).and(0xff800000);
-        FloatVector x = bits.sub(eBits).reinterpretAsFloats().sub(1f);
-        // 2^-e is 0 for e = 128 (-inf's bits, a negative int, made 0): corr is 0 there
-        FloatVector corr = u.sub(w.sub(s));
-        x = corr.fma(bits.broadcast(ONE_BITS).sub(eBits).max(0).reinterpretAsFloats(), x);
-        FloatVector ef = ((FloatVector) eBits.lanewise(VectorOperators.ASHR, 23).convert(VectorOperators.I2F, 0))
+        IntVector tmp = bits.sub(LOG_OFF);
+        IntVector eBits = tmp.and(0xff800000);
+        IntVector j = tmp.lanewise(VectorOperators.LSHR, 20).and(7);
+        FloatVector invc = (F.length() >= 8 ? j.selectFrom(invcTable) : j.selectFrom(invcTable, invcTable2))
+                .reinterpretAsFloats();
+        FloatVector logc = (F.length() >= 8 ? j.selectFrom(logcTable) : j.selectFrom(logcTable, logcTable2))
+                .reinterpretAsFloats();
+        FloatVector logcLo = (F.length() >= 8 ? j.selectFrom(loTable) : j.selectFrom(loTable, loTable2))
+                .reinterpretAsFloats();
+        FloatVector r = bits.sub(eBits).reinterpretAsFloats().fma(invc, FloatVector.broadcast(F, -1f));
+        FloatVector k = ((FloatVector) eBits.lanewise(VectorOperators.ASHR, 23).convert(VectorOperators.I2F, 0))
                 .sub(zero.blend(24f, sub));
-        FloatVector z = x.mul(x);
-        FloatVector y = x.fma(LP0, LP1)
-                .fma(x, FloatVector.broadcast(F, LP2))
-                .fma(x, FloatVector.broadcast(F, LP3))
-                .fma(x, FloatVector.broadcast(F, LP4))
-                .fma(x, FloatVector.broadcast(F, LP5))
-                .fma(x, FloatVector.broadcast(F, LP6))
-                .fma(x, FloatVector.broadcast(F, LP7))
-                .fma(x, FloatVector.broadcast(F, LP8))
-                .mul(x).mul(z);
-        y = ef.fma(FloatVector.broadcast(F, LOG_LN2_LO), y);
-        y = z.fma(FloatVector.broadcast(F, -0.5f), y);
-        FloatVector r = ef.fma(FloatVector.broadcast(F, LOG_LN2_HI), x.add(y));
-        r = r.blend(Float.NaN, w.compare(VectorOperators.LT, 0f).or(w.test(VectorOperators.IS_NAN)))
+        FloatVector r2 = r.mul(r);
+        FloatVector q = r2.fma(r2.fma(FloatVector.broadcast(F, LQ4), r.fma(LQ3, LQ2)), r.fma(LQ1, LQ0));
+        FloatVector t = logc.add(r);
+        FloatVector lo = k.fma(FloatVector.broadcast(F, LOG_LN2_LO), logc.sub(t).add(r).add(logcLo));
+        // invc 2^-k's bits are negative for k >= 127 with invc < 1, made 0 (a subnormal for
+        // k = 127 with invc >= 1): corr is 0 there (u + 1 rounds to u); where w was scaled, corr
+        // is 0 too (u + 1 is exact for u near -1). A shift of 0 gives corr = 0.
+        FloatVector nd = w.sub(s).sub(u).mul(invc.reinterpretAsInts().sub(eBits).max(0).reinterpretAsFloats());
+        lo = nd.fma(r, lo.sub(nd));
+        FloatVector res = k.fma(FloatVector.broadcast(F, LOG_LN2_HI), t.add(r2.fma(q, lo)));
+        res = res.blend(Float.NaN, w.compare(VectorOperators.LT, 0f).or(w.test(VectorOperators.IS_NAN)))
                 .blend(Float.NEGATIVE_INFINITY, w.compare(VectorOperators.EQ, 0f))
                 .blend(Float.POSITIVE_INFINITY, w.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
         // log1p(+-0) is +-0, log1p(NaN) the same NaN
-        r = r.blend(u, u.compare(VectorOperators.EQ, 0f).or(u.test(VectorOperators.IS_NAN)).and(s.compare(VectorOperators.EQ, 1f)));
-        r.intoArray(a, off);
+        res = res.blend(u, u.compare(VectorOperators.EQ, 0f).or(u.test(VectorOperators.IS_NAN)).and(s.compare(VectorOperators.EQ, 1f)));
+        res.intoArray(a, off);
     }
 
     // fdlibm's e_log.c: ln 2 split so that e * LN2_HI_D is exact, and the minimax coefficients

@@ -324,7 +324,60 @@ class VectorMathTest {
         float[] tiny = uniform(11, 1 << 20, -1e-3, 1e-3);
         max = Math.max(max, maxUlps(tiny, inPlace(tiny, true), Math::log1p));
         System.out.printf("log1p: %.3f ulp%n", max);
-        assertTrue(max <= 1.45, "log1p: " + max + " ulp");
+        assertTrue(max <= 0.85, "log1p: " + max + " ulp"); // 1.38 before the table-driven log
+    }
+
+    /** {@code count} consecutive floats from {@code from} up, every {@code step}-th. */
+    static float[] consecutive(float from, int count, int step) {
+        float[] a = new float[count];
+        int b = Float.floatToRawIntBits(from);
+        for (int i = 0; i < count; i++) {
+            a[i] = Float.intBitsToFloat(b + i * step);
+        }
+        return a;
+    }
+
+    /**
+     * Next to 1, where log w is as small as the reduced argument r: every float of the table's
+     * entries 3 to 5 ([0.8958, 1.1665)), whose invc has few bits so that r is exact, and
+     * log1p's arguments there (u in [-0.104, 0.1665), every 8th float of a binade down to 2^-8),
+     * where w = 1 + u is rounded and its correction goes into the small terms.
+     */
+    @Test
+    void logAndLog1pNextToOne() {
+        float[] w = consecutive(0.8958f, (int) ((1 - 0.8958) * (1 << 24) + 0.1665 * (1 << 23)), 1);
+        double max = maxUlps(w, inPlace(w, false), Math::log);
+        System.out.printf("log next to 1: %.3f ulp%n", max);
+        assertTrue(max <= 0.85, "log next to 1: " + max + " ulp");
+        double max1p = 0;
+        for (float from : new float[] {0x1p-8f, 0x1p-7f, 0x1p-6f, 0x1p-5f, 0x1p-4f, 0x1p-3f, -0x1p-4f, -0x1p-5f}) {
+            float[] all = consecutive(from, 1 << 20, 8);
+            float[] u = new float[all.length];
+            int m = 0;
+            for (float v : all) {
+                if (v > -0.1042f && v < 0.1665f) {
+                    u[m++] = v;
+                }
+            }
+            u = Arrays.copyOf(u, m);
+            max1p = Math.max(max1p, maxUlps(u, inPlace(u, true), Math::log1p));
+        }
+        System.out.printf("log1p next to 0: %.3f ulp%n", max1p);
+        assertTrue(max1p <= 0.85, "log1p next to 0: " + max1p + " ulp");
+    }
+
+    /** log1p of arguments from 1e36 to the largest float: 2^127 z_min and above go through logSpecial. */
+    @Test
+    void log1pOfHugeArguments() {
+        float[] huge = new float[1 << 16];
+        SplittableRandom r = new SplittableRandom(18);
+        for (int i = 0; i < huge.length; i++) {
+            huge[i] = (float) Math.exp(r.nextDouble(Math.log(1e36), Math.log(Float.MAX_VALUE)));
+        }
+        huge[0] = Float.MAX_VALUE;
+        huge[1] = 0x1.6aap126f; // about 2^127 z_min, where k = 127 begins
+        double max = maxUlps(huge, inPlace(huge, true), Math::log1p);
+        assertTrue(max <= 0.85, "log1p of huge arguments: " + max + " ulp");
     }
 
     /** The sigmoid family's log1p of {@code exp(-|x|)}, in [0, 1]. */

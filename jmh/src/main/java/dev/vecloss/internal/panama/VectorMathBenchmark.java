@@ -201,6 +201,121 @@ public class VectorMathBenchmark {
         }
     }
 
+    /** The float log before the table-driven form (Cephes' logf, degree 8; commit fee1102), for the comparison. */
+    @Benchmark
+    @OperationsPerInvocation(N)
+    public float logInPlaceCephes() {
+        System.arraycopy(probs, 0, dst, 0, N);
+        cephesLog(dst, null, 0, N);
+        return dst[N - 1];
+    }
+
+    /** The float log1p before the table-driven form (commit fee1102), over BCE's arguments {@code -p}. */
+    @Benchmark
+    @OperationsPerInvocation(N)
+    public float log1pInPlaceCephes() {
+        System.arraycopy(negProbs, 0, dst, 0, N);
+        cephesLog(dst, CEPHES_ONES, 0, N);
+        return dst[N - 1];
+    }
+
+    // A private copy of VectorMath's log loop as of fee1102: w = 2^e f, f in [sqrt(1/2), sqrt(2)),
+    // Cephes' degree-8 polynomial of log(1 + x), x = f - 1 (+ log1p's correction corr 2^-e).
+    private static final float[] CEPHES_ZEROS = new float[PanamaConstants.V];
+    private static final float[] CEPHES_ONES = new float[PanamaConstants.V];
+
+    static {
+        java.util.Arrays.fill(CEPHES_ONES, 1f);
+    }
+
+    private static final float LP0 = 7.0376836292e-2f, LP1 = -1.1514610310e-1f, LP2 = 1.1676998740e-1f,
+            LP3 = -1.2420140846e-1f, LP4 = 1.4249322787e-1f, LP5 = -1.6668057665e-1f, LP6 = 2.0000714765e-1f,
+            LP7 = -2.4999993993e-1f, LP8 = 3.3333331174e-1f;
+    private static final float CEPHES_LN2_HI = 0.693359375f; // Cody-Waite split of ln 2 (Cephes): e * this is exact
+    private static final float CEPHES_LN2_LO = -2.12194440e-4f;
+
+    private static void cephesLog(float[] a, float[] one, int step, int n) {
+        final jdk.incubator.vector.VectorSpecies<Float> F = PanamaConstants.F;
+        final jdk.incubator.vector.VectorSpecies<Integer> I = PanamaConstants.I;
+        final boolean shifted = one != null; // loop-invariant: C2 compiles a loop for each case
+        for (int off = 0; off < n; off += F.length()) {
+            FloatVector u = FloatVector.fromArray(F, a, off);
+            // a shift of 0 for the plain log: w = u (but -0 + 0 = +0, whose log is -inf as -0's)
+            FloatVector s = FloatVector.fromArray(F, shifted ? one : CEPHES_ZEROS, off & step);
+            FloatVector w = u.add(s);
+            IntVector bits = w.reinterpretAsInts();
+            // as ints, the positive normal floats are [MIN_NORMAL_BITS, INF_BITS); the negative
+            // ones, -0 and -NaN are negative ints
+            VectorMask<Integer> special = bits.compare(VectorOperators.LT, Float.floatToRawIntBits(MIN_NORMAL))
+                    .or(bits.compare(VectorOperators.GE, shifted ? 0x7f3504f3 : 0x7f800000));
+            if (shifted) {
+                special = special.or(u.reinterpretAsInts().compare(VectorOperators.EQ, Integer.MIN_VALUE)); // u = -0
+            }
+            if (special.anyTrue()) {
+                cephesLogSpecial(a, off, shifted ? one : CEPHES_ZEROS, off & step);
+                continue;
+            }
+            // the core, the same operations as logSpecial's
+            IntVector eBits = bits.sub(0x3f3504f3).and(0xff800000); // e << 23
+            FloatVector x = bits.sub(eBits).reinterpretAsFloats().sub(1f);
+            // x + corr 2^-e, 2^-e from the bits: exact for -126 <= e <= 127
+            if (shifted) {
+                FloatVector corr = u.sub(w.sub(s));
+                x = corr.fma(bits.broadcast(0x3f800000).sub(eBits).reinterpretAsFloats(), x);
+            }
+            FloatVector ef = (FloatVector) eBits.lanewise(VectorOperators.ASHR, 23).convert(VectorOperators.I2F, 0);
+            FloatVector z = x.mul(x);
+            FloatVector y = x.fma(LP0, LP1)
+                    .fma(x, FloatVector.broadcast(F, LP2))
+                    .fma(x, FloatVector.broadcast(F, LP3))
+                    .fma(x, FloatVector.broadcast(F, LP4))
+                    .fma(x, FloatVector.broadcast(F, LP5))
+                    .fma(x, FloatVector.broadcast(F, LP6))
+                    .fma(x, FloatVector.broadcast(F, LP7))
+                    .fma(x, FloatVector.broadcast(F, LP8))
+                    .mul(x).mul(z);
+            y = ef.fma(FloatVector.broadcast(F, CEPHES_LN2_LO), y);
+            y = z.fma(FloatVector.broadcast(F, -0.5f), y);
+            ef.fma(FloatVector.broadcast(F, CEPHES_LN2_HI), x.add(y)).intoArray(a, off);
+        }
+    }
+
+    private static void cephesLogSpecial(float[] a, int off, float[] one, int at) {
+        final jdk.incubator.vector.VectorSpecies<Float> F = PanamaConstants.F;
+        final FloatVector zero = FloatVector.zero(F);
+        FloatVector u = FloatVector.fromArray(F, a, off);
+        FloatVector s = FloatVector.fromArray(F, one, at);
+        FloatVector w = u.add(s);
+        VectorMask<Float> sub = w.compare(VectorOperators.LT, MIN_NORMAL); // 0 and below too: blended over
+        IntVector bits = w.blend(w.mul(0x1p24f), sub).reinterpretAsInts();
+        IntVector eBits = bits.sub(0x3f3504f3).and(0xff800000);
+        FloatVector x = bits.sub(eBits).reinterpretAsFloats().sub(1f);
+        // 2^-e is 0 for e = 128 (-inf's bits, a negative int, made 0): corr is 0 there
+        FloatVector corr = u.sub(w.sub(s));
+        x = corr.fma(bits.broadcast(0x3f800000).sub(eBits).max(0).reinterpretAsFloats(), x);
+        FloatVector ef = ((FloatVector) eBits.lanewise(VectorOperators.ASHR, 23).convert(VectorOperators.I2F, 0))
+                .sub(zero.blend(24f, sub));
+        FloatVector z = x.mul(x);
+        FloatVector y = x.fma(LP0, LP1)
+                .fma(x, FloatVector.broadcast(F, LP2))
+                .fma(x, FloatVector.broadcast(F, LP3))
+                .fma(x, FloatVector.broadcast(F, LP4))
+                .fma(x, FloatVector.broadcast(F, LP5))
+                .fma(x, FloatVector.broadcast(F, LP6))
+                .fma(x, FloatVector.broadcast(F, LP7))
+                .fma(x, FloatVector.broadcast(F, LP8))
+                .mul(x).mul(z);
+        y = ef.fma(FloatVector.broadcast(F, CEPHES_LN2_LO), y);
+        y = z.fma(FloatVector.broadcast(F, -0.5f), y);
+        FloatVector r = ef.fma(FloatVector.broadcast(F, CEPHES_LN2_HI), x.add(y));
+        r = r.blend(Float.NaN, w.compare(VectorOperators.LT, 0f).or(w.test(VectorOperators.IS_NAN)))
+                .blend(Float.NEGATIVE_INFINITY, w.compare(VectorOperators.EQ, 0f))
+                .blend(Float.POSITIVE_INFINITY, w.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
+        // log1p(+-0) is +-0, log1p(NaN) the same NaN
+        r = r.blend(u, u.compare(VectorOperators.EQ, 0f).or(u.test(VectorOperators.IS_NAN)).and(s.compare(VectorOperators.EQ, 1f)));
+        r.intoArray(a, off);
+    }
+
     // A private copy of VectorMath's exponential as of 4b1012d: Cephes' expf (Cody-Waite
     // reduction by ln 2, degree-6 polynomial), a compare and two blends per vector, 2^k by two
     // multiplications.
