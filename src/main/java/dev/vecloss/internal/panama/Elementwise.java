@@ -324,15 +324,14 @@ final class Elementwise {
     }
 
     /**
-     * {@code max(v, floor)} for a {@code floor} that is neither NaN nor a zero: the same value for
-     * every {@code v} (NaN stays NaN, -0 and +0 stay themselves), by a comparison and a blend. The
-     * lane-wise {@code max}, which must order -0 below +0 and propagate NaN in either operand, is
-     * five instructions on AVX2. A method that takes a vector: small enough that C2 inlines it
-     * into the tile loops, which stay allocation-free (AllocationTest).
+     * PyTorch's clamp of BCE's logs at -100. Taken as {@code v.blend(floor, v < floor)}, written out
+     * where used: the same value as {@code max(v, floor)} for every {@code v} (NaN stays NaN, -0
+     * and +0 stay themselves) for a floor that is neither NaN nor a zero, in two instructions,
+     * where the lane-wise {@code max} (which must order -0 below +0 and propagate NaN) takes five
+     * on AVX2. Not a helper method: a call taking a vector that C2 leaves out of line boxes it (a
+     * helper here allocated 65 KB per reduced call of BCE on soft labels, AllocationTest).
      */
-    private static FloatVector atLeast(FloatVector v, float floor) {
-        return v.blend(floor, v.compare(VectorOperators.LT, floor));
-    }
+    private static final float LOG_FLOOR = -100f;
 
     /** The BCE gradient's floor of {@code p (1 - p)}, as PyTorch's (float32 1e-12). */
     private static final float BCE_GRAD_FLOOR = 1e-12f;
@@ -361,15 +360,19 @@ final class Elementwise {
             VectorMath.log1pInPlace(sc.a2, nv);
             for (int i = 0; i < nv; i += V) {
                 FloatVector y = FloatVector.fromArray(F, sc.y, i);
-                FloatVector logP = atLeast(FloatVector.fromArray(F, sc.a1, i), -100f);
-                FloatVector log1mP = atLeast(FloatVector.fromArray(F, sc.a2, i), -100f);
+                // max(v, -100) by a comparison and a blend (see LOG_FLOOR)
+                FloatVector logP = FloatVector.fromArray(F, sc.a1, i);
+                logP = logP.blend(LOG_FLOOR, logP.compare(VectorOperators.LT, LOG_FLOOR));
+                FloatVector log1mP = FloatVector.fromArray(F, sc.a2, i);
+                log1mP = log1mP.blend(LOG_FLOOR, log1mP.compare(VectorOperators.LT, LOG_FLOOR));
                 y.mul(logP).add(FloatVector.broadcast(F, 1f).sub(y).mul(log1mP)).neg().intoArray(sc.loss, i);
             }
         }
         if (wantGrad) {
             for (int i = 0; i < nv; i += V) {
                 FloatVector pv = FloatVector.fromArray(F, sc.x, i);
-                FloatVector den = atLeast(pv.mul(FloatVector.broadcast(F, 1f).sub(pv)), BCE_GRAD_FLOOR);
+                FloatVector den = pv.mul(FloatVector.broadcast(F, 1f).sub(pv));
+                den = den.blend(BCE_GRAD_FLOOR, den.compare(VectorOperators.LT, BCE_GRAD_FLOOR)); // max (see LOG_FLOOR)
                 pv.sub(FloatVector.fromArray(F, sc.y, i)).div(den).intoArray(sc.grad, i);
             }
         }
@@ -406,7 +409,8 @@ final class Elementwise {
         Arrays.fill(sc.a1, n, nv, 0f); // the padding: log1p(+0) (see bce)
         VectorMath.logOrLog1pInPlace(sc.a1, sc.a2, nv);
         for (int i = 0; i < nv; i += V) {
-            FloatVector l = atLeast(FloatVector.fromArray(F, sc.a1, i), -100f);
+            FloatVector l = FloatVector.fromArray(F, sc.a1, i);
+            l = l.blend(LOG_FLOOR, l.compare(VectorOperators.LT, LOG_FLOOR)); // max(l, -100) (see LOG_FLOOR)
             // the general form's signs of zero: y = 0, p = 0 gives +0 (0 - l, l = log1p(+0) = +0,
             // where -l was -(-0) from log1p(-0)); y = 1, p = 1 gives -0 (-log 1)
             VectorMask<Float> neg = FloatVector.fromArray(F, sc.y, i).compare(VectorOperators.EQ, 0f);
