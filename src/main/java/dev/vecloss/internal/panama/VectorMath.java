@@ -606,16 +606,16 @@ final class VectorMath {
      * {@code w} less {@code k << 23}), {@code j} the top three bits of tmp's mantissa field,
      * {@code invc} and {@code logc = -log(invc)} read from two eight-float tables in registers
      * ({@code selectFrom}, as the exponential's), {@code r = z invc - 1} (one fused multiply-add,
-     * |r| <= 0.0572; exact for z next to 1, where the entries have invc = 1, 17/16, 29/32), and
+     * {@code |r| <= 0.0572}; exact for z next to 1, where the entries have invc = 1, 17/16, 29/32), and
      * {@code log w = k ln2 + logc + log1p(r)}, {@code log1p(r) = r + r^2 Q(r)} of degree 4 (see
      * tools/log_table.py). The sum is ordered for accuracy: {@code t = logc + r} with its rounding
-     * error {@code (logc - t) + r} (exact: |logc| >= |r| where logc is not 0) kept with the small
+     * error {@code (logc - t) + r} (exact: {@code |logc| >= |r|} where logc is not 0) kept with the small
      * terms {@code r^2 Q + logc_lo + k ln2_lo}, then {@code k ln2_hi + (t + small)} in one fused
      * multiply-add. The correction of log1p is a small term too, not added to r (whose rounding
      * would cost up to half an ulp of a result next to 0): {@code log(2^k (z + d)) = k ln2 + logc +
      * log1p(r + d invc)}, {@code d = corr 2^-k}, and {@code log1p(r + e) = log1p(r) + e (1 - r)}
-     * to within {@code e r^2}; {@code invc 2^-k} is built from the bits (exact for k <= 126; a
-     * shifted argument with k >= 127 goes to logSpecial).
+     * to within {@code e r^2}; {@code invc 2^-k} is built from the bits (exact for {@code k <= 126}; a
+     * shifted argument with {@code k >= 127} goes to logSpecial).
      *
      * <p>The special arguments (w not a positive normal float: 0, negative, subnormal, +inf, NaN;
      * with a shift, w at or above 2^128 z_min, where 2^-k is not a float, and
