@@ -221,14 +221,17 @@ public final class ScalarLovasz {
         w.tmpKeys = out;
     }
 
-    /** Counts the three 11-bit digits of a 32-bit key (of {@link #floatKey}) for {@link #sortPacked}. */
+    /**
+     * Counts the three digits (11, 11, 10 bits) of a 32-bit key: a {@link #floatKey} for
+     * {@link #sortPacked}, or an {@link #entry} for {@link #sortEntries}.
+     */
     public static void count(int[] hist, int key) {
         hist[key & (BUCKETS - 1)]++;
         hist[BUCKETS + ((key >>> DIGIT) & (BUCKETS - 1))]++;
         hist[2 * BUCKETS + (key >>> 2 * DIGIT)]++;
     }
 
-    /** Clears the counts of {@link #count} and {@link #countEntry}. */
+    /** Clears the counts of {@link #count}. */
     public static void clearCounts(int[] hist) {
         java.util.Arrays.fill(hist, 0, 3 * BUCKETS, 0);
     }
@@ -247,16 +250,9 @@ public final class ScalarLovasz {
     /** An element left out of the loss (ignored, or error 0): above every entry, so it sorts last. */
     public static final int SKIP = -1;
 
-    /** Counts the three digits (11, 11, 10 bits) of an entry for {@link #sortEntries}. */
-    public static void countEntry(int[] hist, int entry) {
-        hist[entry & (BUCKETS - 1)]++;
-        hist[BUCKETS + ((entry >>> DIGIT) & (BUCKETS - 1))]++;
-        hist[2 * BUCKETS + (entry >>> 2 * DIGIT)]++;
-    }
-
     /**
      * Sorts {@code w.entries[0, n)} ({@link #entry}) in increasing unsigned order, their digits
-     * already counted into {@code w.hist} ({@link #countEntry}): LSD radix, 11, 11 and 10 bits, a
+     * already counted into {@code w.hist} ({@link #count}): LSD radix, 11, 11 and 10 bits, a
      * pass skipped when every entry has the same digit. Half the bytes of {@link #sortPacked}'s
      * entries move in each pass; the order among equal entries is not needed. Leaves
      * {@link #SKIP} at {@code w.entries[n]} for {@link #walkEntries}.

@@ -242,7 +242,7 @@ final class LovaszTiles {
                 int at = pos - first;
                 skipped += errorEntries(p, sc, entries, at, row + off, pos, len, cls);
                 for (int i = at; i < at + len; i++) {
-                    ScalarLovasz.countEntry(hist, entries[i]);
+                    ScalarLovasz.count(hist, entries[i]);
                 }
             }
         }
@@ -433,7 +433,7 @@ final class LovaszTiles {
                 skipped += skip ? 1 : 0;
             }
             for (i = off; i < off + len; i++) {
-                ScalarLovasz.countEntry(hist, entries[i]);
+                ScalarLovasz.count(hist, entries[i]);
             }
         }
         ScalarLovasz.sortEntries(w, size);
