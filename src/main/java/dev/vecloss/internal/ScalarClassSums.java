@@ -31,12 +31,12 @@ final class ScalarClassSums {
                 final double m = y < 0 ? 0 : 1;
                 double max = Double.NEGATIVE_INFINITY, sum = 0;
                 if (op == ClassSumOp.SOFTMAX) {
-                    max = max(x, f64, base, c, s);
-                    sum = expSum(x, f64, base, c, s, max);
+                    max = ScalarMath.rowMax(x, f64, base, c, s); // NaN wins, as in log_softmax
+                    sum = ScalarMath.expSum(x, f64, base, 0, c, s, max, 0);
                 }
                 for (long k = 0; k < c; k++) {
                     double xv = Mem.get(x, f64, base + k * s);
-                    double pk = op == ClassSumOp.SOFTMAX ? Math.exp(xv - max) / sum : xv;
+                    double pk = op == ClassSumOp.SOFTMAX ? ScalarMath.exp(xv - max) / sum : xv;
                     double pe = pk * m;
                     double te = k == y ? 1 : 0;
                     out[sp + (int) k].add(pe);
@@ -68,16 +68,16 @@ final class ScalarClassSums {
                 final long y = p.checkedLabel(pos);
                 final double m = y < 0 ? 0 : 1;
                 if (op == ClassSumOp.SOFTMAX) {
-                    double max = max(x, f64, base, c, s);
-                    double sum = expSum(x, f64, base, c, s, max);
+                    double max = ScalarMath.rowMax(x, f64, base, c, s); // NaN wins, as in log_softmax
+                    double sum = ScalarMath.expSum(x, f64, base, 0, c, s, max, 0);
                     // dL/dz_k = p_k (G_k - sum_j p_j G_j), G = dL/dp
                     double dot = 0;
                     for (long k = 0; k < c; k++) {
-                        double pk = Math.exp(Mem.get(x, f64, base + k * s) - max) / sum;
+                        double pk = ScalarMath.exp(Mem.get(x, f64, base + k * s) - max) / sum;
                         dot += pk * dLdp(p, k, pk * m, k == y ? 1 : 0, m);
                     }
                     for (long k = 0; k < c; k++) {
-                        double pk = Math.exp(Mem.get(x, f64, base + k * s) - max) / sum;
+                        double pk = ScalarMath.exp(Mem.get(x, f64, base + k * s) - max) / sum;
                         double gk = dLdp(p, k, pk * m, k == y ? 1 : 0, m);
                         Mem.set(g, gf64, base + k * s, pk * (gk - dot));
                     }
@@ -120,26 +120,9 @@ final class ScalarClassSums {
     /** smp's {@code exp(logsigmoid(x))}, without overflow: {@code 1/(1 + e^-x)}, or {@code e^x/(1 + e^x)} below 0. */
     static double sigmoid(double x) {
         if (x >= 0) {
-            return 1 / (1 + Math.exp(-x));
+            return 1 / (1 + ScalarMath.exp(-x));
         }
-        double z = Math.exp(x);
+        double z = ScalarMath.exp(x);
         return z / (1 + z); // NaN stays NaN
-    }
-
-    private static double max(MemorySegment x, boolean f64, long base, long c, long s) {
-        double m = Double.NEGATIVE_INFINITY;
-        for (long k = 0; k < c; k++) {
-            double v = Mem.get(x, f64, base + k * s);
-            m = v > m || v != v ? v : m; // NaN wins, as in log_softmax
-        }
-        return m;
-    }
-
-    private static double expSum(MemorySegment x, boolean f64, long base, long c, long s, double max) {
-        double sum = 0;
-        for (long k = 0; k < c; k++) {
-            sum += Math.exp(Mem.get(x, f64, base + k * s) - max);
-        }
-        return sum;
     }
 }

@@ -60,18 +60,11 @@ public final class ScalarKernels implements LossKernels {
             ignored(p, base, true);
             return 0;
         }
-        double m = Double.NEGATIVE_INFINITY;
-        for (long k = 0; k < c; k++) {
-            m = Math.max(m, Mem.get(x, f64, base + k * s));
-        }
+        double m = ScalarMath.rowMax(x, f64, base, c, s);
         double xy = Mem.get(x, f64, base + y * s);
-        double rest = 0; // S' = sum over k != y of exp(x_k - m)
-        for (long k = 0; k < c; k++) {
-            if (k != y) {
-                rest += Math.exp(Mem.get(x, f64, base + k * s) - m);
-            }
-        }
-        double ey = Math.exp(xy - m);
+        // S' = sum over k != y of exp(x_k - m), in class order
+        double rest = ScalarMath.expSum(x, f64, base, y + 1, c, s, m, ScalarMath.expSum(x, f64, base, 0, y, s, m, 0));
+        double ey = ScalarMath.exp(xy - m);
         double sum = rest + ey;
         double nll = nll(xy, m, rest, ey);
         double wy = weight(p, y);
@@ -92,7 +85,7 @@ public final class ScalarKernels implements LossKernels {
             double a = (1 - eps) * wy;
             double b = eps / c;
             for (long k = 0; k < c; k++) {
-                double pk = Math.exp(Mem.get(x, f64, base + k * s) - m) / sum;
+                double pk = ScalarMath.exp(Mem.get(x, f64, base + k * s) - m) / sum;
                 // p_y - 1 = -S'/S, exact where 1 - p_y would cancel
                 double hard = k == y ? -rest / sum : pk;
                 double g = eps > 0 ? a * hard + b * (pk * p.weightSum() - weight(p, k)) : wy * hard;
@@ -199,7 +192,7 @@ public final class ScalarKernels implements LossKernels {
         if (x == Double.NEGATIVE_INFINITY) {
             return Double.NaN;
         }
-        return (x >= 0 ? (1 - y) * x : -posWeight * y * x) + r * Math.log1p(Math.exp(-Math.abs(x)));
+        return (x >= 0 ? (1 - y) * x : -posWeight * y * x) + r * Math.log1p(ScalarMath.exp(-Math.abs(x)));
     }
 
     /**
@@ -208,7 +201,7 @@ public final class ScalarKernels implements LossKernels {
      * element keeps its small gradient.
      */
     static double binaryCrossEntropyWithLogitsGrad(double x, double y, double posWeight) {
-        double e = Math.exp(-Math.abs(x));
+        double e = ScalarMath.exp(-Math.abs(x));
         double p = x >= 0 ? 1 / (1 + e) : e / (1 + e);
         double q = x >= 0 ? e / (1 + e) : 1 / (1 + e);
         return p * (1 - y) - posWeight * y * q;
@@ -227,7 +220,7 @@ public final class ScalarKernels implements LossKernels {
      * At an infinite logit with gamma above 0 the derivative is NaN, as torchvision's autograd gives.
      */
     static double sigmoidFocal(double x, double y, double alpha, double gamma, boolean grad) {
-        double e = Math.exp(-Math.abs(x));
+        double e = ScalarMath.exp(-Math.abs(x));
         double p = x >= 0 ? 1 / (1 + e) : e / (1 + e);          // sigmoid(x)
         double q = x >= 0 ? e / (1 + e) : 1 / (1 + e);          // 1 - sigmoid(x) = sigmoid(-x)
         double oneMinusPt = q * y + p * (1 - y);
@@ -273,7 +266,7 @@ public final class ScalarKernels implements LossKernels {
      */
     static double klDiv(double q, double t, boolean logTarget, boolean grad) {
         if (logTarget) {
-            double et = Math.exp(t);
+            double et = ScalarMath.exp(t);
             return grad ? -et : et * (t - q);
         }
         if (grad) {
@@ -296,7 +289,7 @@ public final class ScalarKernels implements LossKernels {
             return Double.NaN; // x - m is inf - inf somewhere in the row, as in PyTorch
         }
         double gap = m - xy;
-        return gap < 700 ? Math.log1p(rest * Math.exp(gap)) : Math.log(rest + ey) + gap;
+        return gap < 700 ? Math.log1p(rest * ScalarMath.exp(gap)) : Math.log(rest + ey) + gap;
     }
 
     /** Cross-entropy with class-probability targets at one position (LOSSES.md 1.2); writes its gradient. */
@@ -328,7 +321,7 @@ public final class ScalarKernels implements LossKernels {
             double q = smoothed(Mem.get(t, f64, base + k * s), eps, c);
             double w = weight(p, k) * q;
             if (k != top) {
-                rest += Math.exp(xk - m);
+                rest += ScalarMath.exp(xk - m);
                 wqOther += w;
             }
             wq += w;
@@ -346,7 +339,7 @@ public final class ScalarKernels implements LossKernels {
                 if (k == top) { // p_top wq - w q_top = sum_{k != top} w_k q_k - wq rest / S
                     g = wqOther - wq * rest / sum;
                 } else {
-                    g = Math.exp(Mem.get(x, f64, base + k * s) - m) / sum * wq - weight(p, k) * q;
+                    g = ScalarMath.exp(Mem.get(x, f64, base + k * s) - m) / sum * wq - weight(p, k) * q;
                 }
                 Mem.set(p.grad(), p.gradF64(), base + k * s, sigma * g);
             }
@@ -391,18 +384,11 @@ public final class ScalarKernels implements LossKernels {
             ignored(p, base, true); // NaN where the row's softmax is NaN, as cross-entropy (log_softmax's backward)
             return 0;
         }
-        double m = Double.NEGATIVE_INFINITY;
-        for (long k = 0; k < c; k++) {
-            m = Math.max(m, Mem.get(x, f64, base + k * s));
-        }
+        double m = ScalarMath.rowMax(x, f64, base, c, s);
         double xy = Mem.get(x, f64, base + y * s);
-        double rest = 0;
-        for (long k = 0; k < c; k++) {
-            if (k != y) {
-                rest += Math.exp(Mem.get(x, f64, base + k * s) - m);
-            }
-        }
-        double ey = Math.exp(xy - m);
+        // S' = sum over k != y of exp(x_k - m), in class order
+        double rest = ScalarMath.expSum(x, f64, base, y + 1, c, s, m, ScalarMath.expSum(x, f64, base, 0, y, s, m, 0));
+        double ey = ScalarMath.exp(xy - m);
         double sum = rest + ey;
         double nll = nll(xy, m, rest, ey);
         double gamma = p.gamma();
@@ -412,7 +398,7 @@ public final class ScalarKernels implements LossKernels {
         if (p.grad() != null) {
             double a = p.gradScale() * alpha * focalSlope(q, ey / sum, mod, nll, gamma);
             for (long k = 0; k < c; k++) {
-                double d = k == y ? -q : Math.exp(Mem.get(x, f64, base + k * s) - m) / sum;
+                double d = k == y ? -q : ScalarMath.exp(Mem.get(x, f64, base + k * s) - m) / sum;
                 Mem.set(p.grad(), p.gradF64(), base + k * s, a * d);
             }
         }
@@ -520,10 +506,7 @@ public final class ScalarKernels implements LossKernels {
         if (p.grad() != null) {
             double g = 0;
             if (softmax) {
-                double m = Double.NEGATIVE_INFINITY;
-                for (long k = 0; k < p.c(); k++) {
-                    m = Math.max(m, Mem.get(p.input(), p.f64(), base + k * p.s()));
-                }
+                double m = ScalarMath.rowMax(p.input(), p.f64(), base, p.c(), p.s());
                 g = Double.isFinite(m) ? 0 : Double.NaN;
             }
             for (long k = 0; k < p.c(); k++) {

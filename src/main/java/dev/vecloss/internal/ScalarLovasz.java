@@ -386,14 +386,8 @@ public final class ScalarLovasz {
         final long c = p.c(), s = p.s();
         for (long pos = from; pos < to; pos++) {
             long base = (pos / s) * c * s + pos % s;
-            double m = Double.NEGATIVE_INFINITY;
-            for (long k = 0; k < c; k++) {
-                m = Math.max(m, Mem.get(x, f64, base + k * s));
-            }
-            double sum = 0;
-            for (long k = 0; k < c; k++) {
-                sum += Math.exp(Mem.get(x, f64, base + k * s) - m);
-            }
+            double m = ScalarMath.rowMax(x, f64, base, c, s);
+            double sum = ScalarMath.expSum(x, f64, base, 0, c, s, m, 0);
             p.maxD()[(int) pos] = m;
             p.sumD()[(int) pos] = sum;
         }
@@ -423,7 +417,7 @@ public final class ScalarLovasz {
             }
             int img = pos / s;
             double xc = Mem.get(x, f64, ((long) img * c + cls) * s + (pos - (long) img * s));
-            double prob = Math.exp(xc - p.maxD()[pos]) / p.sumD()[pos];
+            double prob = ScalarMath.exp(xc - p.maxD()[pos]) / p.sumD()[pos];
             boolean isFg = y == cls;
             double e = Math.abs((isFg ? 1.0 : 0.0) - prob);
             if (e == 0) {
@@ -486,7 +480,7 @@ public final class ScalarLovasz {
             double best = -1;
             double gm = 0;
             for (long k = 0; k < c; k++) {
-                double prob = Math.exp(Mem.get(x, f64, base + k * s) - m) * inv;
+                double prob = ScalarMath.exp(Mem.get(x, f64, base + k * s) - m) * inv;
                 if (prob > best) {
                     best = prob;
                     gm = Mem.get(g, gF64, base + k * s);
@@ -494,12 +488,12 @@ public final class ScalarLovasz {
             }
             double r = 0;
             for (long k = 0; k < c; k++) {
-                double prob = Math.exp(Mem.get(x, f64, base + k * s) - m) * inv;
+                double prob = ScalarMath.exp(Mem.get(x, f64, base + k * s) - m) * inv;
                 r += prob * (gm - Mem.get(g, gF64, base + k * s));
             }
             for (long k = 0; k < c; k++) {
                 long at = base + k * s;
-                double prob = Math.exp(Mem.get(x, f64, at) - m) * inv;
+                double prob = ScalarMath.exp(Mem.get(x, f64, at) - m) * inv;
                 Mem.set(g, gF64, at, prob * ((Mem.get(g, gF64, at) - gm) + r));
             }
         }
