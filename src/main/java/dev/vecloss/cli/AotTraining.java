@@ -25,7 +25,10 @@ import java.util.stream.Stream;
  *
  * <p>The build runs {@code java -XX:AOTCacheOutput=target/vecloss.aot -XX:+UseSerialGC --add-modules
  * jdk.incubator.vector -cp target/vecloss-VERSION.jar dev.vecloss.cli.AotTraining
- * target/vecloss.aot.jdk}: the files are made in a temporary folder, deleted at the end, and the
+ * target/vecloss.aot.jdk}, then again without the module (and with
+ * {@code -Dvecloss.launcher.scalarOnly=true}, as bin/vecloss runs an input that takes the scalar
+ * kernels for its size) into {@code target/vecloss-scalar.aot}, which JDK 25 can fill with the
+ * linked classes and method profiles as well: the files are made in a temporary folder, deleted at the end, and the
  * last argument receives this JVM's {@code java.home} and {@code java.runtime.version}, which
  * the launcher compares with the JDK it runs (a cache is only valid for the JDK that made it).
  * Each command line must succeed: a failure is a bug, and fails the build.

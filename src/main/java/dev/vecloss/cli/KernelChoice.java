@@ -54,6 +54,17 @@ final class KernelChoice {
         return elements < SCALAR_BELOW ? Kernels.Implementation.SCALAR : null;
     }
 
+    /**
+     * Whether bin/vecloss started this JVM without the incubator module on purpose, because its
+     * input runs on the scalar kernels for its size (the launcher checks the bound from the
+     * file's size and dtype, as an upper bound on {@link #forShape}'s element count): system
+     * property {@code vecloss.launcher.scalarOnly=true}. The module's absence then changes
+     * nothing, and is not reported as a fallback.
+     */
+    static boolean launcherScalarOnly() {
+        return Boolean.getBoolean("vecloss.launcher.scalarOnly");
+    }
+
     /** {@link #forShape(long[], String)} with this JVM's {@code vecloss.impl}. */
     static Kernels.Implementation forShape(long[] shape) {
         return forShape(shape, System.getProperty("vecloss.impl"));

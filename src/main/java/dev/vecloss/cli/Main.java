@@ -25,6 +25,8 @@ import java.util.logging.Logger;
  */
 public final class Main {
     static final String ABSENT_NOTICE = "jdk.incubator.vector is absent; using the scalar kernels";
+    static final String SCALAR_ONLY_NOTE = "scalar kernels: bin/vecloss started the JVM without the Vector API module,"
+            + " as this input runs on the scalar kernels for its size";
 
     /**
      * The library logs through System.Logger, which defaults to java.util.logging; held strongly
@@ -133,13 +135,15 @@ public final class Main {
         // line first. Checked without selecting the kernels, which would load the Panama ones
         // that a small input does not use (KernelChoice).
         KernelChoice.checkProperties();
+        boolean scalarOnly = KernelChoice.launcherScalarOnly();
         if (args.verbose) {
-            err.println("vecloss: " + oneLine(Kernels.description()));
+            err.println("vecloss: " + (scalarOnly ? SCALAR_ONLY_NOTE : oneLine(Kernels.description())));
         }
         cmd.runner().run(call);
         call.flushOut();
-        // Said once, and only on success: an error is exactly one line.
-        if (Kernels.vectorModuleAbsent()) {
+        // Said once, and only on success: an error is exactly one line. Not when the launcher
+        // left the module out for an input that runs on the scalar kernels anyway.
+        if (Kernels.vectorModuleAbsent() && !scalarOnly) {
             err.println("vecloss: " + ABSENT_NOTICE);
         }
         return 0;

@@ -215,18 +215,26 @@ class LauncherJavaCacheTest {
         return p.out.lines().takeWhile(l -> !l.equals("-jar")).toList();
     }
 
-    /** Writes an AOT cache file (its content does not matter to the launcher) and the JDK's identity. */
+    /**
+     * Writes the AOT cache file of a run without the incubator module (the test's small input
+     * starts so) and the JDK's identity; its content does not matter to the launcher.
+     */
     void aot(Path home, String runtimeVersion) throws IOException {
-        Path aot = root.resolve("target/vecloss.aot");
+        aot("vecloss-scalar.aot", home, runtimeVersion);
+    }
+
+    /** {@link #aot(Path, String)} for the cache {@code target/NAME}. */
+    void aot(String name, Path home, String runtimeVersion) throws IOException {
+        Path aot = root.resolve("target").resolve(name);
         Files.writeString(aot, "not a real cache");
-        Files.writeString(root.resolve("target/vecloss.aot.jdk"), home.toRealPath() + "\n" + runtimeVersion + "\n");
+        Files.writeString(Path.of(aot + ".jdk"), home.toRealPath() + "\n" + runtimeVersion + "\n");
     }
 
     @Test
     void theAotCacheIsUsedOnlyWithTheJdkAndJarThatMadeIt() throws Exception {
         Path java = fakeJdk("jdk-args", "25.0.1", "for a; do printf '%s\\n' \"$a\"; done");
         Path home = java.getParent().getParent();
-        String aotOption = "-XX:AOTCache=" + root.toRealPath().resolve("target/vecloss.aot");
+        String aotOption = "-XX:AOTCache=" + root.toRealPath().resolve("target/vecloss-scalar.aot");
         List<String> plain = jvmOptions(Map.of());
         assertTrue(plain.stream().noneMatch(o -> o.startsWith("-XX:AOTCache")), "no cache, no option");
         // a short run's options, unless the user's choose a collector (two would stop the JVM)
@@ -257,7 +265,7 @@ class LauncherJavaCacheTest {
         assertTrue(!jvmOptions(Map.of()).contains(aotOption), "another runtime version");
         // a jar newer than the cache: rebuilt since
         aot(home, "25.0.1+1");
-        Path aot = root.resolve("target/vecloss.aot");
+        Path aot = root.resolve("target/vecloss-scalar.aot");
         try (Stream<Path> s = Files.list(root.resolve("target"))) {
             Path jar = s.filter(p -> p.toString().endsWith(".jar")).findFirst().orElseThrow();
             Files.setLastModifiedTime(aot, FileTime.from(Instant.now().minusSeconds(60)));
@@ -266,8 +274,71 @@ class LauncherJavaCacheTest {
         assertTrue(!jvmOptions(Map.of()).contains(aotOption), "a jar newer than the cache");
         Files.setLastModifiedTime(aot, FileTime.from(Instant.now().plusSeconds(60)));
         assertTrue(jvmOptions(Map.of()).contains(aotOption), "the cache newer again");
-        Files.delete(root.resolve("target/vecloss.aot.jdk"));
+        Files.delete(root.resolve("target/vecloss-scalar.aot.jdk"));
         assertTrue(!jvmOptions(Map.of()).contains(aotOption), "no identity file");
+
+        // a run with the incubator module takes the other cache, made with it
+        String moduleAot = "-XX:AOTCache=" + root.toRealPath().resolve("target/vecloss.aot");
+        aot(home, "25.0.1+1");
+        List<String> panama = jvmOptions(Map.of("VECLOSS_OPTS", "-Dvecloss.impl=panama"));
+        assertTrue(!panama.contains(aotOption) && !panama.contains(moduleAot), panama.toString());
+        aot("vecloss.aot", home, "25.0.1+1");
+        panama = jvmOptions(Map.of("VECLOSS_OPTS", "-Dvecloss.impl=panama"));
+        assertTrue(panama.contains(moduleAot) && !panama.contains(aotOption), panama.toString());
+        assertTrue(jvmOptions(Map.of()).contains(aotOption), "a small input still takes its own");
+    }
+
+    /** A sparse {@code .npy} file of {@code bytes} bytes whose header says {@code descr}. */
+    Path sparseNpy(String name, String descr, long bytes) throws IOException {
+        Path p = dir.resolve(name);
+        String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + bytes / 8 + ",), }";
+        String header = (dict + " ".repeat(128)).substring(0, 127 - 10) + "\n";
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(p.toFile(), "rw")) {
+            f.write(new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (byte) (header.length() & 0xff), 0});
+            f.write(header.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            f.setLength(bytes);
+        }
+        return p;
+    }
+
+    /**
+     * A loss whose one input has fewer than 2^27 elements by its size and dtype starts without
+     * the incubator module (the scalar kernels run it either way) and says so to vecloss;
+     * every other run has the module: a larger input, an unknown dtype counted as one byte an
+     * element, several shards, {@code bench}, and options of the user's that name the kernels
+     * or the modules.
+     */
+    @Test
+    void anInputOfFewerThan2To27ElementsStartsWithoutTheVectorModule() throws Exception {
+        fakeJdk("jdk-args", "25.0.1", "for a; do printf '%s\\n' \"$a\"; done");
+        String module = "--add-modules", scalarOnly = "-Dvecloss.launcher.scalarOnly=true";
+        List<String> small = jvmOptions(Map.of());
+        assertTrue(small.contains(scalarOnly) && !small.contains(module), small.toString());
+        // by the dtype's item size: 2^27 elements of float32 are 512 MB, of float64 1 GB
+        sparseNpy("f4.npy", "<f4", (1L << 29) - 4096);
+        sparseNpy("f4big.npy", "<f4", 1L << 29);
+        sparseNpy("f8.npy", "<f8", (1L << 30) - 4096);
+        sparseNpy("u1.npy", "|u1", 1L << 27);
+        sparseNpy("u1small.npy", "|u1", (1L << 27) - 4096);
+        for (String[] c : new String[][] {{"f4.npy", "y"}, {"f4big.npy", "n"}, {"f8.npy", "y"}, {"u1.npy", "n"},
+                {"u1small.npy", "y"}}) {
+            List<String> o = jvmOptions(Map.of(), "cross-entropy", "--input", c[0], "--target", "t.npy");
+            assertEquals(c[1].equals("y"), o.contains(scalarOnly), c[0] + ": " + o);
+            assertEquals(!c[1].equals("y"), o.contains(module), c[0] + ": " + o);
+        }
+        for (List<String> args : List.of(List.of("bench", "--input", "x.npy"),
+                List.of("cross-entropy", "--input", "x.npy", "x.npy", "--target", "t.npy", "t.npy"),
+                List.of("cross-entropy", "--input", dir.toString(), "--target", "t.npy"),
+                List.of("--help"))) {
+            List<String> o = jvmOptions(Map.of(), args.toArray(String[]::new));
+            assertTrue(o.contains(module) && !o.contains(scalarOnly), args + ": " + o);
+        }
+        for (String opt : List.of("-Dvecloss.impl=scalar", "-Dvecloss.impl=panama", "--add-modules=jdk.incubator.vector",
+                "--limit-modules=java.base", "-Dvecloss.launcher.scalarOnly=false")) {
+            List<String> o = jvmOptions(Map.of("VECLOSS_OPTS", opt));
+            assertTrue(!o.contains(scalarOnly), opt + ": " + o);
+            assertTrue(o.contains(module), opt + ": " + o);
+        }
     }
 
     /**
