@@ -98,6 +98,62 @@ class BinaryCrossEntropyWithLogitsTest extends ElementwiseLossTestBase<Void> {
         return List.of(new Smooth<>(x, softLabels(60, rnd), new long[] {3, 4, 5}, configs().get(3)));
     }
 
+    // ------------------------------------------------------------------ operands over the last axis
+
+    /**
+     * A weight and a pos_weight over the last axis are read cyclically across the SIMD kernel's
+     * tiles (not tile by tile of one row): with periods that do not divide the tile, are longer
+     * than it, or are 1, and chunks of two threads that start inside a period, the selected
+     * kernels agree with the scalar ones (which read the operands run by run) within the
+     * issue's per-element budget; an operand read out of phase is off by far more (pos_weight
+     * and weight vary by a factor of 9 and 8 along the axis).
+     */
+    @Test
+    void operandsOverTheLastAxisAreReadInPhaseAcrossTiles() throws Exception {
+        SplittableRandom rnd = new SplittableRandom(17);
+        for (long[] shape : new long[][] {{37, 29}, {5, 300}, {3, 1100}, {700, 1}, {2, 3, 257}}) {
+            int n = 1;
+            for (long d : shape) {
+                n *= (int) d;
+            }
+            int period = (int) shape[shape.length - 1];
+            float[] x = new float[n], y = new float[n], w = new float[period], pw = new float[period];
+            for (int i = 0; i < n; i++) {
+                x[i] = (float) (-6 + 12 * rnd.nextDouble());
+                y[i] = (float) rnd.nextDouble();
+            }
+            for (int j = 0; j < period; j++) {
+                w[j] = (float) (0.25 + 2 * rnd.nextDouble());
+                pw[j] = (float) (0.5 + 4 * rnd.nextDouble());
+            }
+            Tensor wt = Tensor.of(w, period), pwt = Tensor.of(pw, period);
+            float[] ls = new float[n], gs = new float[n];
+            double ms = Kernels.callWith(Kernels.Implementation.SCALAR,
+                    () -> bceWithLogits(x, y, wt, pwt, shape, 1, ls, gs));
+            for (int threads : new int[] {1, 2}) {
+                float[] l = new float[n], g = new float[n];
+                double m = bceWithLogits(x, y, wt, pwt, shape, threads, l, g);
+                String where = java.util.Arrays.toString(shape) + ", " + threads + " threads";
+                assertEquals(ms, m, 2e-6 * Math.abs(ms), "mean, " + where);
+                for (int i = 0; i < n; i++) {
+                    assertEquals(ls[i], l[i], 1e-5 * Math.abs(ls[i]) + 1e-7, "loss " + i + ", " + where);
+                    assertEquals(gs[i], g[i], 1e-5 * Math.abs(gs[i]) + 1e-7, "gradient " + i + ", " + where);
+                }
+            }
+        }
+    }
+
+    /** The mean, with the losses and the gradient written to {@code losses} and {@code grad}. */
+    private static double bceWithLogits(float[] x, float[] y, Tensor w, Tensor pw, long[] shape, int threads,
+            float[] losses, float[] grad) {
+        BinaryCrossEntropy.Options o = BinaryCrossEntropy.Options.defaults().withWeight(w).withPosWeight(pw).withThreads(threads);
+        double mean = BinaryCrossEntropy.binaryCrossEntropyWithLogits(Tensor.of(x, shape), Tensor.of(y, shape), o, null,
+                Tensor.of(grad, shape));
+        BinaryCrossEntropy.binaryCrossEntropyWithLogits(Tensor.of(x, shape), Tensor.of(y, shape),
+                o.withReduction(Reduction.NONE), Tensor.of(losses, shape), null);
+        return mean;
+    }
+
     // ------------------------------------------------------------------ saturation
 
     /**

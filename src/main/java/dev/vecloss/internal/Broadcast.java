@@ -72,6 +72,20 @@ public final class Broadcast {
         return false;
     }
 
+    /**
+     * Whether the operand is one of its runs repeated: contiguous within a run and no larger than
+     * one, so that its element at the input's flat index {@code i} is {@code i mod run} (a weight
+     * of shape {@code (C)} or {@code (1, C)} over {@code (N, C)}, or the input's own shape). A
+     * kernel can then read it across runs, cyclically, instead of stopping at each run's end.
+     */
+    public static boolean periodic(long[] operand, long[] input) {
+        long numel = 1;
+        for (long d : operand) {
+            numel *= d;
+        }
+        return contiguous(operand, input) && numel == run(operand, input);
+    }
+
     /** The operand's flat element at the input's flat index {@code i}. */
     public static long offset(long[] operand, long[] input, long i) {
         long off = 0;

@@ -29,6 +29,7 @@ public final class ElementProblem extends LossProblem<ElementProblem, ElementOp>
     private long[] posWeightShape;
     private long posWeightRun;
     private boolean posWeightContiguous;
+    private boolean weightPeriodic, posWeightPeriodic;
     private double alpha = -1;
     private double gamma;
     private double margin = 1;
@@ -74,6 +75,7 @@ public final class ElementProblem extends LossProblem<ElementProblem, ElementOp>
         if (w != null) {
             weightRun = Broadcast.run(dims, shape);
             weightContiguous = Broadcast.contiguous(dims, shape);
+            weightPeriodic = Broadcast.periodic(dims, shape);
         }
         return this;
     }
@@ -85,6 +87,7 @@ public final class ElementProblem extends LossProblem<ElementProblem, ElementOp>
         if (p != null) {
             posWeightRun = Broadcast.run(dims, shape);
             posWeightContiguous = Broadcast.contiguous(dims, shape);
+            posWeightPeriodic = Broadcast.periodic(dims, shape);
         }
         return this;
     }
@@ -147,6 +150,34 @@ public final class ElementProblem extends LossProblem<ElementProblem, ElementOp>
             end = Math.min(end, (i / posWeightRun + 1) * posWeightRun);
         }
         return end;
+    }
+
+    /**
+     * {@link #runEnd}, but not stopping at the runs of an operand that is one run repeated
+     * ({@link Broadcast#periodic}): a caller reads such an operand cyclically, its element at
+     * input element {@code i} being {@code i mod} {@link #weightPeriod} (or
+     * {@link #posWeightPeriod}). So a pos_weight over the last axis of 64 does not cut the
+     * SIMD kernel's tiles to 64 elements.
+     */
+    public long runEndAcrossPeriods(long i, long to) {
+        long end = to;
+        if (weight != null && !weightPeriodic) {
+            end = Math.min(end, (i / weightRun + 1) * weightRun);
+        }
+        if (posWeight != null && !posWeightPeriodic) {
+            end = Math.min(end, (i / posWeightRun + 1) * posWeightRun);
+        }
+        return end;
+    }
+
+    /** The weight's period (its size) if it is one run repeated ({@link Broadcast#periodic}), else 0. */
+    public long weightPeriod() {
+        return weight != null && weightPeriodic ? weightRun : 0;
+    }
+
+    /** The pos_weight's period (its size) if it is one run repeated ({@link Broadcast#periodic}), else 0. */
+    public long posWeightPeriod() {
+        return posWeight != null && posWeightPeriodic ? posWeightRun : 0;
     }
 
     /** The weight's element at input element {@code i} (the start of a run). */

@@ -76,16 +76,21 @@ final class Elementwise {
         final MemorySegment w = p.weight(), pw = p.posWeight();
         final boolean wantGrad = p.grad() != null;
         final float sigma = (float) p.gradScale();
+        // an operand that is one run repeated (a weight or pos_weight over the last axis) is read
+        // cyclically: it does not cut the tiles to its runs
+        final long wPeriod = p.weightPeriod(), pwPeriod = p.posWeightPeriod();
         for (long i = from; i < to; ) {
-            final long end = p.runEnd(i, to);
-            long wi = w == null ? 0 : p.weightOffset(i);
-            long pi = pw == null ? 0 : p.posWeightOffset(i);
+            final long end = p.runEndAcrossPeriods(i, to);
+            long wi = w == null || wPeriod > 0 ? 0 : p.weightOffset(i);
+            long pi = pw == null || pwPeriod > 0 ? 0 : p.posWeightOffset(i);
             while (i < end) {
                 final int n = (int) Math.min(TILE, end - i);
                 final int nv = (n + V - 1) / V * V;
                 load(p.input(), i, n, nv, sc.x);
                 load(p.target(), i, n, nv, sc.y);
-                if (pw != null) {
+                if (pwPeriod > 0) {
+                    cyclic(pw, i % pwPeriod, pwPeriod, n, nv, sc.pw);
+                } else if (pw != null) {
                     operand(pw, pi, p.posWeightContiguous(), n, nv, sc.pw);
                 }
                 switch (op) {
@@ -96,7 +101,9 @@ final class Elementwise {
                     case BINARY_CROSS_ENTROPY -> bce(sc, n, nv, wantGrad);
                     case SIGMOID_FOCAL -> sigmoidFocal(sc, nv, (float) p.alpha(), (float) p.gamma(), wantGrad);
                 }
-                if (w != null) {
+                if (wPeriod > 0) {
+                    cyclic(w, i % wPeriod, wPeriod, n, nv, sc.w);
+                } else if (w != null) {
                     operand(w, wi, p.weightContiguous(), n, nv, sc.w);
                 }
                 finish(sc, n, nv, w != null, wantGrad, sigma);
@@ -121,6 +128,20 @@ final class Elementwise {
     /** {@code n} floats from element {@code i} into {@code a}, zeros up to {@code nv}. */
     private static void load(MemorySegment seg, long i, int n, int nv, float[] a) {
         MemorySegment.copy(seg, Mem.F32, i * 4L, a, 0, n);
+        Arrays.fill(a, n, nv, 0f);
+    }
+
+    /**
+     * A periodic operand ({@code ElementProblem.weightPeriod}): {@code n} floats from element
+     * {@code at} of its {@code period}, wrapping to its start, zeros up to {@code nv}.
+     */
+    private static void cyclic(MemorySegment seg, long at, long period, int n, int nv, float[] a) {
+        for (int k = 0; k < n; ) {
+            int len = (int) Math.min(n - k, period - at);
+            MemorySegment.copy(seg, Mem.F32, at * 4L, a, k, len);
+            k += len;
+            at = 0;
+        }
         Arrays.fill(a, n, nv, 0f);
     }
 
