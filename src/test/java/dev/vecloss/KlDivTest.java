@@ -156,8 +156,8 @@ class KlDivTest extends ElementwiseLossTestBase<Boolean> {
      * {@code q = log(1/C)} rounded (every term the same, so that an error of the log does not
      * average out). The issue's budgets hold against the Dfp oracle: reduced 2e-6 relative or
      * 1e-9 absolute (mean, sum, batchmean), per element 1e-5 relative or 1e-7 absolute. A
-     * float32 log of t (0.8 ulp: 4e-7 at log t = -6.9) misses them: the uniform case's sum by
-     * 2.5x its value.
+     * float32 log of t (0.8 ulp: 4e-7 at log t = -6.9) misses them: with it the softmax rows'
+     * sum came out 0 where the oracle gives -1.19e-8.
      */
     @Test
     void convergedTargetsKeepTheIssueBudgets() {
