@@ -13,8 +13,10 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
@@ -107,12 +109,60 @@ public class VectorMathBenchmark {
         return dst[N - 1];
     }
 
-    /** The double-precision log of float arguments (kl_div's probability targets). */
+    /** The double-precision log of float arguments (kl_div's probability targets): the float log's table, double lanes. */
     @Benchmark
     @OperationsPerInvocation(N)
     public double logDoubleInto() {
         VectorMath.logDoubleInto(probs, logs, N);
         return logs[N - 1];
+    }
+
+    /** The double log before the table-driven form (fdlibm's, a division per element; commit c5a44b4), for the comparison. */
+    @Benchmark
+    @OperationsPerInvocation(N)
+    public double logDoubleIntoFdlibm() {
+        fdlibmLogDouble(probs, logs, N);
+        return logs[N - 1];
+    }
+
+    // A private copy of VectorMath.logDoubleInto as of c5a44b4: fdlibm's e_log.c, x = 2^e (1 + f),
+    // log(1 + f) = f - f^2/2 + s (f^2/2 + R(s^2)), s = f / (2 + f).
+    private static final double FD_LN2_HI = 6.93147180369123816490e-01;
+    private static final double FD_LN2_LO = 1.90821492927058770002e-10;
+    private static final double LG1 = 6.666666666666735130e-01, LG2 = 3.999999999940941908e-01,
+            LG3 = 2.857142874366239149e-01, LG4 = 2.222219843214978396e-01, LG5 = 1.818357216161805012e-01,
+            LG6 = 1.531383769920937332e-01, LG7 = 1.479819860511658591e-01;
+    private static final double EXP_BIAS = 0x1p52 + 1023;
+
+    private static void fdlibmLogDouble(float[] src, double[] dst, int n) {
+        final jdk.incubator.vector.VectorSpecies<Float> F = PanamaConstants.F;
+        final jdk.incubator.vector.VectorSpecies<Double> D = PanamaConstants.D;
+        final int half = D.length();
+        for (int off = 0; off < n; off += F.length()) {
+            FloatVector v = FloatVector.fromArray(F, src, off);
+            for (int part = 0; part < 2; part++) {
+                DoubleVector x = (DoubleVector) v.convertShape(VectorOperators.F2D, D, part);
+                LongVector bits = x.reinterpretAsLongs();
+                DoubleVector e = bits.lanewise(VectorOperators.LSHR, 52).or(0x4330000000000000L).reinterpretAsDoubles()
+                        .sub(EXP_BIAS);
+                DoubleVector m = bits.and(0x000FFFFFFFFFFFFFL).or(0x3FF0000000000000L).reinterpretAsDoubles();
+                VectorMask<Double> high = m.compare(VectorOperators.GT, Math.sqrt(2));
+                m = m.blend(m.mul(0.5), high);
+                e = e.blend(e.add(1), high);
+                DoubleVector f = m.sub(1);
+                DoubleVector sv = f.div(f.add(2));
+                DoubleVector z = sv.mul(sv);
+                DoubleVector w = z.mul(z);
+                DoubleVector t1 = w.fma(LG6, LG4).fma(w, DoubleVector.broadcast(D, LG2)).mul(w);
+                DoubleVector t2 = w.fma(LG7, LG5).fma(w, DoubleVector.broadcast(D, LG3)).fma(w, DoubleVector.broadcast(D, LG1))
+                        .mul(z);
+                DoubleVector r = t1.add(t2);
+                DoubleVector hfsq = f.mul(f).mul(0.5);
+                DoubleVector inner = sv.mul(hfsq.add(r)).add(e.mul(FD_LN2_LO));
+                DoubleVector log = e.mul(FD_LN2_HI).sub(hfsq.sub(inner).sub(f));
+                log.blend(Double.NaN, x.compare(VectorOperators.LT, 0.0)).intoArray(dst, off + part * half);
+            }
+        }
     }
 
     /** The float log, for comparison. */
