@@ -163,7 +163,8 @@ final class AcrossPositions {
         if (p.eps() > 0) {
             spread(p, sc, c);
         }
-        VectorMath.expInto(sc.cols, sc.exps, (c + 1) * V, sc.max);
+        // S' into sc.rest, the targets' exponentials after the classes' (which only the gradient needs)
+        VectorMath.expSumAcross(sc.cols, sc.exps, c, sc.max, p.grad() != null, sc.rest);
         finish(p, sc, c);
         if (focal) {
             focal(p, sc, c);
@@ -311,29 +312,12 @@ final class AcrossPositions {
     /** The block's losses, 0 at ignored positions, into {@code sc.loss}; the sums S into {@code sc.sum}. */
     private static void finish(RowProblem p, Scratch sc, int c) {
         final FloatVector t = FloatVector.fromArray(F, sc.targets, 0);
-        // S' as if summed in twice the precision, then rounded once: the float nearest to the
-        // exact sum (but in rare near-ties) whatever the order of the classes, so that a position's
-        // gradient does not change when the classes are permuted (with a plain sum its last bits
-        // did, and the smoothing term p_k sum(w) - w_k, which cancels, showed them). The sum
-        // starts at 1 and every term is at most 1 (exp(x - max)), so the rounding error of each
-        // addition is exactly (acc - r) + e (Dekker's Fast2Sum, 2 operations where TwoSum takes 5);
-        // the errors are summed apart, and acc - 1 is exact. Terms below 2^-24 all go to lost,
-        // which then is the plain sum of a confident position's tiny terms.
-        FloatVector acc = FloatVector.broadcast(F, 1f);
-        FloatVector lost = FloatVector.zero(F);
-        for (int k = 0; k < c; k++) { // the targets' terms are exp(-inf) = 0
-            FloatVector e = FloatVector.fromArray(F, sc.exps, k * V);
-            FloatVector r = acc.add(e);
-            lost = lost.add(acc.sub(r).add(e));
-            acc = r;
-        }
-        final FloatVector rest = acc.sub(1f).add(lost);
+        final FloatVector rest = FloatVector.fromArray(F, sc.rest, 0);
         final FloatVector m = FloatVector.fromArray(F, sc.max, 0);
         final FloatVector xy = FloatVector.fromArray(F, sc.cols, c * V);
         final FloatVector ey = FloatVector.fromArray(F, sc.exps, c * V);
         final FloatVector sum = rest.add(ey); // >= 1: the maximum's own term is exp(0)
         sum.intoArray(sc.sum, 0);
-        rest.intoArray(sc.rest, 0);
         // nll = log1p(S' / e_y), no cancellation for a confident position; past a gap of 80
         // e_y nears the subnormal range (it is 0 past 104) and log1p(S - 1) + gap has nothing
         // left to cancel

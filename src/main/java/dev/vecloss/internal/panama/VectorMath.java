@@ -198,6 +198,70 @@ final class VectorMath {
         return s.add(s.rearrange(HALF_1)).lane(0);
     }
 
+    /**
+     * The sums of a block of positions laid out class by class ({@code AcrossPositions}): for
+     * each lane {@code l}, {@code rest[l] = sum_{k < c} exp(a[kV + l] - m[l])}, and
+     * {@code dst[cV + l] = exp(a[cV + l] - m[l])} (the lane's target term, kept out of the sum);
+     * with {@code store}, every {@code exp(a[kV + l] - m[l])} into {@code dst[kV + l]} as well
+     * (the gradient's). {@code m[l]} is the lane's maximum, so every argument is {@code <= 0},
+     * -inf (a masked entry), or NaN.
+     *
+     * <p>The exponential is {@link #expInto}'s computed at 2^64 times its size, as the sums'
+     * ({@link #expSum(float[], int, int, float)}): arguments in {@code [-104, 0]} give normal
+     * floats, so there is no pass looking for the slow path and no slow path; below -104 (and
+     * -inf) the result is blended to 0. The values stored are unscaled by 2^-64: the same bits
+     * as {@link #expInto}'s, subnormal results included (one rounding, as its slow path). NaN
+     * (an argument {@code x - m} of a NaN logit, or {@code -inf - -inf}, {@code inf - inf})
+     * goes through the fused multiply-adds and makes the lane's sum NaN.
+     *
+     * <p>The sum is as if in twice the precision, then rounded once: the float nearest to the
+     * exact sum (but in rare near-ties) whatever the order of the classes, so that a position's
+     * gradient does not change when the classes are permuted. It starts at 2^64 and every term
+     * is at most 2^64, so the rounding error of each addition is exactly {@code (acc - r) + e}
+     * (Dekker's Fast2Sum, 2 operations where TwoSum takes 5); the errors are summed apart, and
+     * {@code acc - 2^64} is exact. Terms below 2^-24 of the sum all go to the errors' sum, which
+     * then is the plain sum of a confident position's tiny terms.
+     */
+    static void expSumAcross(float[] a, float[] dst, int c, float[] m, boolean store, float[] rest) {
+        final int v = F.length();
+        final FloatVector mv = FloatVector.fromArray(F, m, 0);
+        final IntVector table = IntVector.fromArray(I, EXP_TABLE_64, 0);
+        final IntVector table2 = IntVector.fromArray(I, EXP_TABLE_64, EXP_TABLE_64.length - v);
+        FloatVector acc = FloatVector.broadcast(F, 0x1p64f);
+        FloatVector lost = FloatVector.zero(F);
+        for (int k = 0; k < c; k++) {
+            FloatVector x = FloatVector.fromArray(F, a, k * v).sub(mv);
+            // the exponential at 2^64 times its size, written out (see the note after stage)
+            FloatVector t = x.fma(EXP_SCALE, ROUND);
+            IntVector bits = t.reinterpretAsInts();
+            IntVector j = bits.and(7);
+            FloatVector tk = (v >= 8 ? j.selectFrom(table) : j.selectFrom(table, table2))
+                    .add(bits.lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
+            FloatVector nf = t.sub(ROUND);
+            FloatVector r = nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_LO), nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_HI), x));
+            FloatVector w = r.mul(r).fma(r.fma(EXP_C4, EXP_C3).fma(r, FloatVector.broadcast(F, 0.5f)), r);
+            FloatVector e = tk.fma(w, tk).blend(0f, x.compare(VectorOperators.LT, EXP_ZERO));
+            if (store) {
+                e.mul(0x1p-64f).intoArray(dst, k * v);
+            }
+            FloatVector s = acc.add(e);
+            lost = lost.add(acc.sub(s).add(e));
+            acc = s;
+        }
+        acc.sub(0x1p64f).add(lost).mul(0x1p-64f).intoArray(rest, 0);
+        // the targets' terms, the same operations
+        FloatVector x = FloatVector.fromArray(F, a, c * v).sub(mv);
+        FloatVector t = x.fma(EXP_SCALE, ROUND);
+        IntVector bits = t.reinterpretAsInts();
+        IntVector j = bits.and(7);
+        FloatVector tk = (v >= 8 ? j.selectFrom(table) : j.selectFrom(table, table2))
+                .add(bits.lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
+        FloatVector nf = t.sub(ROUND);
+        FloatVector r = nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_LO), nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_HI), x));
+        FloatVector w = r.mul(r).fma(r.fma(EXP_C4, EXP_C3).fma(r, FloatVector.broadcast(F, 0.5f)), r);
+        tk.fma(w, tk).blend(0f, x.compare(VectorOperators.LT, EXP_ZERO)).mul(0x1p-64f).intoArray(dst, c * v);
+    }
+
     /** Vectors per float partial sum in {@link #expSum(MemorySegment, long, int, float, int, float[], double[])}. */
     private static final int SUM_BLOCK = 32;
 
