@@ -602,8 +602,9 @@ final class VectorMath {
 
     /*
      * The exponential of expInto for arguments in [-87, 87], 0 below -104, is written out in each
-     * of the four loops that take it (expInto, the two expSum, expScaleRange; the sums' at 2^64
-     * times its size, for arguments up to 0), not called: C2 inlines a method
+     * of the loops that take it (expInto, the two expSum, expScaleRange; the sums' at 2^64
+     * times its size, for arguments up to 0, and so AcrossPositions' expSumAcross, expTargets
+     * and expSumRows, whose last partial vector has a copy of its own), not called: C2 inlines a method
      * taking vectors only while it is small and hot, and refuses one it has already compiled into
      * more than InlineSmallCode bytes, which depends on the order of warm-up; an exponential left
      * out of line boxes its vectors on every call (21 bytes per element in JMH's
