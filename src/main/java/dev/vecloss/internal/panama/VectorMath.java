@@ -398,8 +398,8 @@ final class VectorMath {
                 lost = lost.add(acc.sub(s).add(e));
                 acc = s;
             }
-            // acc - 2^64 is exact; each lane's two parts, then the lanes, in double, in a fixed order
-            // acc - 2^64 is exact; the lanes are added after the last row (see there)
+            // acc - 2^64 is exact; the lanes are added after the last row (see there). (Two rows
+            // interleaved in this loop, each with its own sums, ran no faster: not kept.)
             acc.sub(0x1p64f).intoArray(parts, 2 * v * l);
             lost.intoArray(parts, 2 * v * l + v);
         }
