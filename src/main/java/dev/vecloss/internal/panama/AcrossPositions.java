@@ -37,7 +37,7 @@ import jdk.incubator.vector.VectorOperators;
  * vectors along the row and its last partial vector blended), their maxima, target logits
  * and sums put in the lanes of the same vectors as a transposed block's, and the same finish.
  * The gather (one per class, eight loads on AVX2) cost as much as the exponentials there: at
- * 256 x 100 the block went from 33 to 22 us of CPU per call (JMH in the README). Below it the
+ * 256 x 100 a call went from 33 to 22 us of CPU (README, Performance). Below it the
  * transpose wins: a row of C = 10 is one whole vector and a partial one.
  *
  * <p>A row's maximum is taken by a comparison and a blend, which skip a NaN (the lane-wise
