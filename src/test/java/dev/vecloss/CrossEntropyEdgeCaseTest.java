@@ -339,6 +339,98 @@ class CrossEntropyEdgeCaseTest {
         }
     }
 
+    // ------------------------------------------------------------------ narrow rows done row by row
+
+    /**
+     * Narrow rows of C = 100 and 37 without smoothing (done row by row, not transposed, at 4 and
+     * 8 lanes; 100 at 16 too), N = 19 (two full blocks and a short one), with the rows that
+     * break a row-by-row sum: a -inf logit (class 0, the last partial vector), the target at
+     * -inf (loss +inf), a +inf logit (NaN), a NaN at the target and in the last partial vector,
+     * the target 110 below the maximum (the far path), the others 120 below the target (0 terms),
+     * every other class -inf (loss exactly 0), ignored rows (gradient 0, NaN where the row has a
+     * NaN), the target in the last partial vector. Against the loss and gradient in double
+     * (log-sum-exp at the row's maximum).
+     */
+    @Test
+    void narrowRowsDoneRowByRow() {
+        for (int c : new int[] {100, 37}) {
+            int n = 19;
+            Problem p = random("row by row", n, c, 1, false, 77L * c);
+            double[] x = p.x();
+            long[] t = p.labels();
+            t[0] = 5;
+            x[0] = NEG_INF; // class 0
+            x[c - 1] = NEG_INF; // the last partial vector
+            t[1] = 7;
+            x[c + 7] = NEG_INF; // the target: +inf
+            x[2 * c + 11] = Double.POSITIVE_INFINITY; // NaN
+            t[3] = 2;
+            x[3 * c + 2] = Double.NaN; // at the target: NaN
+            x[4 * c + c - 2] = Double.NaN; // in the last partial vector: NaN
+            t[5] = 3;
+            x[5 * c + 3] = (float) (x[5 * c + 4] - 110); // 110 below a class: the far path
+            t[6] = c - 1; // the target in the last partial vector, 120 above every other class
+            for (int k = 0; k < c - 1; k++) {
+                x[6 * c + k] = (float) (x[6 * c + c - 1] - 120);
+            }
+            t[7] = 4;
+            for (int k = 0; k < c; k++) {
+                x[7 * c + k] = k == 4 ? 1.5 : NEG_INF; // loss 0, gradient 0
+            }
+            t[8] = -100; // ignored, with a NaN: gradient NaN
+            x[8 * c + 9] = Double.NaN;
+            t[9] = -100; // ignored: gradient 0
+            t[17] = c - 2; // a short block, the target in the last partial vector, leading by 30
+            for (int k = 0; k < c; k++) {
+                x[17 * c + k] = k == c - 2 ? 31 : 1;
+            }
+            Answer a = call(p, Reduction.NONE);
+            for (int row = 0; row < n; row++) {
+                String where = "C = " + c + ", row " + row;
+                double m = NEG_INF;
+                boolean nan = false;
+                for (int k = 0; k < c; k++) {
+                    m = Math.max(m, x[row * c + k]);
+                    nan |= Double.isNaN(x[row * c + k]);
+                }
+                nan |= Double.isInfinite(m);
+                float[] g = Arrays.copyOfRange(a.grad(), row * c, row * c + c);
+                if (t[row] < 0) {
+                    assertEquals(0f, a.losses()[row], where);
+                    for (int k = 0; k < c; k++) {
+                        assertEquals(nan ? Float.NaN : 0f, g[k], where + ", class " + k);
+                    }
+                    continue;
+                }
+                if (nan) {
+                    assertTrue(Float.isNaN(a.losses()[row]), where + ": loss " + a.losses()[row]);
+                    for (int k = 0; k < c; k++) {
+                        assertTrue(Float.isNaN(g[k]), where + ", class " + k + ": " + g[k]);
+                    }
+                    continue;
+                }
+                int y = (int) t[row];
+                double sum = 0, rest = 0;
+                for (int k = 0; k < c; k++) {
+                    double e = Math.exp(x[row * c + k] - m);
+                    sum += e;
+                    rest += k == y ? 0 : e;
+                }
+                double ey = Math.exp(x[row * c + y] - m);
+                // log1p(S'/e_y) where e_y is not tiny, else log(S) + gap
+                double loss = x[row * c + y] == NEG_INF ? Double.POSITIVE_INFINITY
+                        : ey > 1e-30 ? Math.log1p(rest / ey) : Math.log(sum) + (m - x[row * c + y]);
+                assertTrue(Tolerance.relative(2e-6).or(Tolerance.absolute(c * F32_TINY)).test(loss, a.losses()[row]),
+                        where + ": loss " + a.losses()[row] + ", want " + loss);
+                for (int k = 0; k < c; k++) {
+                    double want = Math.exp(x[row * c + k] - m) / sum - (k == y ? 1 : 0);
+                    assertTrue(Tolerance.ulps(4, 1).test(want, g[k]), where + ", class " + k + ": gradient " + g[k] + ", want " + want);
+                }
+            }
+            assertEquals(0f, a.losses()[7], "C = " + c + ": a row whose other classes are -inf");
+        }
+    }
+
     // ------------------------------------------------------------------ position independence
 
     /**
@@ -357,7 +449,7 @@ class CrossEntropyEdgeCaseTest {
      */
     @Test
     void aNaNLogitMakesItsRowNaNAndOnlyIt() {
-        for (int[] shape : new int[][] {{6, 1000, 1}, {6, 1003, 1}, {6, 133, 1}, {6, 10, 1}, {2, 21, 9}}) {
+        for (int[] shape : new int[][] {{6, 1000, 1}, {6, 1003, 1}, {6, 133, 1}, {6, 100, 1}, {6, 37, 1}, {6, 10, 1}, {2, 21, 9}}) {
             int n = shape[0], c = shape[1], s = shape[2];
             boolean spatial = s > 1;
             for (int variant = 0; variant < 3; variant++) {
@@ -400,10 +492,11 @@ class CrossEntropyEdgeCaseTest {
 
     @Test
     void rowResultsDoNotDependOnTheirPosition() {
-        for (int[] shape : new int[][] {{37, 3, 1}, {37, 13, 1}, {23, 40, 1}, {2, 13, 37}, {3, 3, 21}}) {
-            int n = shape[0], c = shape[1], s = shape[2];
+        // without smoothing too: narrow rows of C >= 4 lanes are then done row by row
+        for (int[] shape : new int[][] {{37, 3, 1}, {37, 13, 1}, {23, 40, 1}, {23, 100, 0}, {21, 37, 0}, {2, 13, 37}, {3, 3, 21}}) {
+            int n = shape[0], c = shape[1], s = Math.max(1, shape[2]);
             boolean spatial = s > 1;
-            Problem base = with(random("rotation", n, c, s, spatial, 5 * c + s), "rotation", weights(c), 0.1);
+            Problem base = with(random("rotation", n, c, s, spatial, 5 * c + s), "rotation", weights(c), shape[2] == 0 ? 0 : 0.1);
             int m = n * s;
             Answer a = call(base, Reduction.MEAN);
             for (int shift : new int[] {1, 3, 5, 8, 13}) {

@@ -24,16 +24,34 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p>Per block, in L1 buffers laid out class by class: the class vectors and their maximum (one
  * pass over the input), the target logit, target weight and, with smoothing,
- * {@code sum_c w_c (max - x_c)} (blended where the class equals the lane's target), then all the
- * exponentials at once ({@link VectorMath#expInto}), the sum without each lane's target term, and
+ * {@code sum_c w_c (max - x_c)} (blended where the class equals the lane's target), then the
+ * exponentials and their sum without each lane's target term in one pass
+ * ({@link VectorMath#expSumAcross}, which stores the exponentials only for the gradient), and
  * the loss {@code log1p(S' / exp(x_y - max))} ({@link VectorMath#log1pInPlace}); for the focal
  * loss, that times {@code (S'/S)^gamma} ({@link #focal}). The gradient reuses the exponentials. Each step is a method of its own, so that C2 inlines every vector
  * operation (see {@link AlongClasses}).
  *
+ * <p>Narrow rows of {@link #ROWS_MIN_C} classes or more without smoothing (C = 100, say) skip
+ * the transpose: the block's V rows, copied to L1, are done row by row
+ * ({@link VectorMath#expSumRows}: each row's maximum, then its sum of exponentials, whole
+ * vectors along the row and its last partial vector blended), their maxima, target logits
+ * and sums put in the lanes of the same vectors as a transposed block's, and the same finish.
+ * The gather (one per class, eight loads on AVX2) cost as much as the exponentials there: at
+ * 256 x 100 a call went from 33 to 22 us of CPU (README, Performance). Below it the
+ * transpose wins: a row of C = 10 is one whole vector and a partial one.
+ *
+ * <p>A row's maximum is taken by a comparison and a blend, which skip a NaN (the lane-wise
+ * {@code max}, NaN-propagating, is five instructions on AVX2; in the transposed blocks it
+ * costs nothing measurable and stays): a NaN logit makes its row's sum NaN (its
+ * {@code x - max}), and with it the loss and the gradient; an infinite maximum makes it NaN too
+ * ({@code inf - inf} or {@code -inf - -inf}), as in PyTorch. An ignored position's gradient is
+ * NaN where its sum is.
+ *
  * <p>Positions that do not fill a block (an image's last {@code S mod V}, a chunk's end) are a
  * block of their own with the lanes past them ignored: every lane computes with the same
  * operations, so a position's loss and gradient have the same bits wherever it sits (the scalar
- * kernel, in double, would round them differently). The narrow rows of such a block are copied
+ * kernel, in double, would round them differently); a row block's rows are each computed by
+ * themselves, the same way. The narrow rows of such a block are copied
  * as the full ones are; the positions of a spatial block are copied one by one to the same row
  * layout (in {@code exps}, not yet in use), whose gradient goes back through {@code cols}.
  *
@@ -53,6 +71,13 @@ final class AcrossPositions {
     static final int MAX_C = (1 << 22) / V - 1;
 
     /**
+     * Narrow rows of at least this many classes (and no smoothing) are done row by row
+     * ({@link #rowBlock}), fewer transposed. Measured (CPU time per call, one thread): C = 100
+     * 1.5x faster row by row, C = 21 the same, C = 10 1.4x slower.
+     */
+    static final int ROWS_MIN_C = 4 * V;
+
+    /**
      * Per-thread buffers of a block. They only grow: a thread that alternates between shapes
      * allocates nothing once it has seen the largest C.
      */
@@ -70,6 +95,9 @@ final class AcrossPositions {
         final float[] targetWeight = new float[V];
         /** sum_c w_c (max - x_c), for smoothing. */
         final float[] spread = new float[V];
+        /** {@link VectorMath#expSumRows}'s lanes. */
+        final float[] parts = new float[2 * V * V];
+        final double[] lanes64 = new double[V * V];
         /** The block's losses, the sum S of each lane, and S' (S without the target's term). */
         final float[] loss = new float[V];
         /** The losses of consecutive blocks, summed exactly when full ({@link ExactTiles}). */
@@ -82,6 +110,9 @@ final class AcrossPositions {
         final float[] sum = new float[V];
         final float[] rest = new float[V];
         final int[] laneStride = new int[V];
+        /** Per row of a row block's gradient: 1/S, the factor, the target's entry, and where it is. */
+        final float[] invSum = new float[V], factor = new float[V], targetEntry = new float[V];
+        final int[] targetAt = new int[V];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -94,8 +125,8 @@ final class AcrossPositions {
             s.cols = new float[cols];
             s.exps = new float[cols];
         }
-        if (rows && s.rows.length < c * V) {
-            s.rows = new float[c * V];
+        if (rows && s.rows.length < c * V + V) { // + V: a row's last partial vector is read whole
+            s.rows = new float[c * V + V];
         }
         if (s.c != c) {
             s.c = c;
@@ -150,6 +181,10 @@ final class AcrossPositions {
      */
     private static void block(RowProblem p, Scratch sc, boolean rows, boolean focal, int c, long pos, long base, int lanes) {
         readTargets(p, sc, pos, lanes);
+        if (rows && c >= ROWS_MIN_C && p.eps() == 0) {
+            rowBlock(p, sc, focal, c, pos, base, lanes);
+            return;
+        }
         final boolean staged = !rows && lanes < V;
         if (rows) {
             readRows(p, sc, c, base, lanes);
@@ -163,7 +198,8 @@ final class AcrossPositions {
         if (p.eps() > 0) {
             spread(p, sc, c);
         }
-        VectorMath.expInto(sc.cols, sc.exps, (c + 1) * V, sc.max);
+        // S' into sc.rest, the targets' exponentials after the classes' (which only the gradient needs)
+        VectorMath.expSumAcross(sc.cols, sc.exps, c, sc.max, p.grad() != null, sc.rest);
         finish(p, sc, c);
         if (focal) {
             focal(p, sc, c);
@@ -181,6 +217,32 @@ final class AcrossPositions {
             } else {
                 grad(p, sc, c, base, null);
             }
+        }
+    }
+
+    /**
+     * A block of narrow rows with at least {@link #ROWS_MIN_C} classes, without smoothing, row by
+     * row ({@link VectorMath#expSumRows}: no transpose), then the same finish as the other
+     * blocks; the gradient row by row too ({@link #gradRows}).
+     */
+    private static void rowBlock(RowProblem p, Scratch sc, boolean focal, int c, long pos, long base, int lanes) {
+        readRows(p, sc, c, base, lanes);
+        final MemorySegment w = p.weight();
+        for (int l = 0; l < V; l++) {
+            final float t = sc.targets[l];
+            sc.targetWeight[l] = w == null || t < 0 ? 1f : w.getAtIndex(Mem.F32, (long) t);
+        }
+        VectorMath.expSumRows(sc.rows, c, sc.targets, sc.max, sc.cols, sc.rest, sc.exps, p.grad() != null, sc.parts, sc.lanes64);
+        finish(p, sc, c);
+        if (focal) {
+            focal(p, sc, c);
+        }
+        if (p.losses() != null) {
+            MemorySegment.copy(sc.loss, 0, p.losses(), Mem.F32, pos * 4L, lanes);
+        }
+        if (p.grad() != null) {
+            gradRows(p, sc, c);
+            MemorySegment.copy(sc.rows, 0, p.grad(), Mem.F32, base * 4L, lanes * c);
         }
     }
 
@@ -311,29 +373,12 @@ final class AcrossPositions {
     /** The block's losses, 0 at ignored positions, into {@code sc.loss}; the sums S into {@code sc.sum}. */
     private static void finish(RowProblem p, Scratch sc, int c) {
         final FloatVector t = FloatVector.fromArray(F, sc.targets, 0);
-        // S' as if summed in twice the precision, then rounded once: the float nearest to the
-        // exact sum (but in rare near-ties) whatever the order of the classes, so that a position's
-        // gradient does not change when the classes are permuted (with a plain sum its last bits
-        // did, and the smoothing term p_k sum(w) - w_k, which cancels, showed them). The sum
-        // starts at 1 and every term is at most 1 (exp(x - max)), so the rounding error of each
-        // addition is exactly (acc - r) + e (Dekker's Fast2Sum, 2 operations where TwoSum takes 5);
-        // the errors are summed apart, and acc - 1 is exact. Terms below 2^-24 all go to lost,
-        // which then is the plain sum of a confident position's tiny terms.
-        FloatVector acc = FloatVector.broadcast(F, 1f);
-        FloatVector lost = FloatVector.zero(F);
-        for (int k = 0; k < c; k++) { // the targets' terms are exp(-inf) = 0
-            FloatVector e = FloatVector.fromArray(F, sc.exps, k * V);
-            FloatVector r = acc.add(e);
-            lost = lost.add(acc.sub(r).add(e));
-            acc = r;
-        }
-        final FloatVector rest = acc.sub(1f).add(lost);
+        final FloatVector rest = FloatVector.fromArray(F, sc.rest, 0);
         final FloatVector m = FloatVector.fromArray(F, sc.max, 0);
         final FloatVector xy = FloatVector.fromArray(F, sc.cols, c * V);
         final FloatVector ey = FloatVector.fromArray(F, sc.exps, c * V);
         final FloatVector sum = rest.add(ey); // >= 1: the maximum's own term is exp(0)
         sum.intoArray(sc.sum, 0);
-        rest.intoArray(sc.rest, 0);
         // nll = log1p(S' / e_y), no cancellation for a confident position; past a gap of 80
         // e_y nears the subnormal range (it is 0 past 104) and log1p(S - 1) + gap has nothing
         // left to cancel
@@ -416,8 +461,8 @@ final class AcrossPositions {
         final float wSum = (float) p.weightSum();
         // ignored lanes: 0, or NaN where the softmax is NaN, as PyTorch's log_softmax backward
         final FloatVector m = FloatVector.fromArray(F, sc.max, 0);
-        final FloatVector atIgnored = FloatVector.zero(F).blend(Float.NaN,
-                m.abs().compare(VectorOperators.EQ, Float.POSITIVE_INFINITY).or(m.test(VectorOperators.IS_NAN)));
+        final FloatVector atIgnored = FloatVector.zero(F).blend(Float.NaN, m.abs().compare(VectorOperators.EQ, Float.POSITIVE_INFINITY)
+                .or(m.test(VectorOperators.IS_NAN)).or(sum.test(VectorOperators.IS_NAN)));
         final FloatVector py = FloatVector.fromArray(F, sc.exps, c * V).mul(invSum);
         for (int k = 0; k < c; k++) {
             VectorMask<Float> isT = t.compare(VectorOperators.EQ, (float) k);
@@ -433,6 +478,45 @@ final class AcrossPositions {
             } else {
                 gv.intoMemorySegment(g, (base + k * sp) * 4L, LE);
             }
+        }
+    }
+
+    /**
+     * The gradient of a row block ({@link #rowBlock}, no smoothing) from the exponentials in
+     * {@code sc.exps}, laid out as the rows, into {@code sc.rows}: {@link #grad}'s values with
+     * its operations, {@code a (exp_k / S)}, at the target {@code a (-S'/S)}, in an ignored row 0
+     * or NaN. Row by row, every row the same way (no test of the row: see {@link #readTargets});
+     * a row's last partial vector is written whole, its lanes past the row's end written again
+     * with the next row (or into the buffer's padding).
+     */
+    private static void gradRows(RowProblem p, Scratch sc, int c) {
+        final FloatVector t = FloatVector.fromArray(F, sc.targets, 0);
+        final VectorMask<Float> ignored = t.compare(VectorOperators.LT, 0f);
+        final FloatVector sum = FloatVector.fromArray(F, sc.sum, 0);
+        final FloatVector invSum = FloatVector.broadcast(F, 1f).div(sum);
+        final FloatVector pyMinus1 = FloatVector.fromArray(F, sc.rest, 0).neg().mul(invSum);
+        final FloatVector a = FloatVector.fromArray(F, sc.gradFactor, 0).blend(0f, ignored);
+        final FloatVector m = FloatVector.fromArray(F, sc.max, 0);
+        final FloatVector atIgnored = FloatVector.zero(F).blend(Float.NaN, m.abs().compare(VectorOperators.EQ, Float.POSITIVE_INFINITY)
+                .or(m.test(VectorOperators.IS_NAN)).or(sum.test(VectorOperators.IS_NAN)));
+        invSum.intoArray(sc.invSum, 0);
+        a.intoArray(sc.factor, 0);
+        a.mul(pyMinus1).blend(atIgnored, ignored).intoArray(sc.targetEntry, 0);
+        for (int l = 0; l < V; l++) {
+            sc.targetAt[l] = l * c + Math.max(0, (int) sc.targets[l]);
+        }
+        final float[] exps = sc.exps;
+        final float[] out = sc.rows;
+        for (int l = 0; l < V; l++) {
+            final int base = l * c;
+            final FloatVector inv = FloatVector.broadcast(F, sc.invSum[l]);
+            final FloatVector al = FloatVector.broadcast(F, sc.factor[l]);
+            final VectorMask<Float> ig = FloatVector.broadcast(F, sc.targets[l]).compare(VectorOperators.LT, 0f);
+            final FloatVector at = FloatVector.broadcast(F, sc.targetEntry[l]); // an ignored row's value too
+            for (int i = 0; i < c; i += V) {
+                FloatVector.fromArray(F, exps, base + i).mul(inv).mul(al).blend(at, ig).intoArray(out, base + i);
+            }
+            out[sc.targetAt[l]] = sc.targetEntry[l];
         }
     }
 }

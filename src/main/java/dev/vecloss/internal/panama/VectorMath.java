@@ -198,6 +198,234 @@ final class VectorMath {
         return s.add(s.rearrange(HALF_1)).lane(0);
     }
 
+    /**
+     * The sums of a block of positions laid out class by class ({@code AcrossPositions}): for
+     * each lane {@code l}, {@code rest[l] = sum_{k < c} exp(a[kV + l] - m[l])}, and
+     * {@code dst[cV + l] = exp(a[cV + l] - m[l])} (the lane's target term, kept out of the sum);
+     * with {@code store}, every {@code exp(a[kV + l] - m[l])} into {@code dst[kV + l]} as well
+     * (the gradient's). {@code m[l]} is the lane's maximum, so every argument is {@code <= 0},
+     * -inf (a masked entry), or NaN.
+     *
+     * <p>The exponential is {@link #expInto}'s computed at 2^64 times its size, as the sums'
+     * ({@link #expSum(float[], int, int, float)}): arguments in {@code [-104, 0]} give normal
+     * floats, so there is no pass looking for the slow path and no slow path; below -104 (and
+     * -inf) the result is blended to 0. The values stored are unscaled by 2^-64: the same bits
+     * as {@link #expInto}'s, subnormal results included (one rounding, as its slow path). NaN
+     * (an argument {@code x - m} of a NaN logit, or {@code -inf - -inf}, {@code inf - inf})
+     * goes through the fused multiply-adds and makes the lane's sum NaN.
+     *
+     * <p>The sum is as if in twice the precision, then rounded once: the float nearest to the
+     * exact sum (but in rare near-ties) whatever the order of the classes, so that a position's
+     * gradient does not change when the classes are permuted. It starts at 2^64 and every term
+     * is at most 2^64, so the rounding error of each addition is exactly {@code (acc - r) + e}
+     * (Dekker's Fast2Sum, 2 operations where TwoSum takes 5); the errors are summed apart, and
+     * {@code acc - 2^64} is exact. Terms below 2^-24 of the sum all go to the errors' sum, which
+     * then is the plain sum of a confident position's tiny terms.
+     */
+    static void expSumAcross(float[] a, float[] dst, int c, float[] m, boolean store, float[] rest) {
+        final int v = F.length();
+        final FloatVector mv = FloatVector.fromArray(F, m, 0);
+        final IntVector table = IntVector.fromArray(I, EXP_TABLE_64, 0);
+        final IntVector table2 = IntVector.fromArray(I, EXP_TABLE_64, EXP_TABLE_64.length - v);
+        FloatVector acc = FloatVector.broadcast(F, 0x1p64f);
+        FloatVector lost = FloatVector.zero(F);
+        for (int k = 0; k < c; k++) {
+            FloatVector x = FloatVector.fromArray(F, a, k * v).sub(mv);
+            // the exponential at 2^64 times its size, written out (see the note after stage)
+            FloatVector t = x.fma(EXP_SCALE, ROUND);
+            IntVector bits = t.reinterpretAsInts();
+            IntVector j = bits.and(7);
+            FloatVector tk = (v >= 8 ? j.selectFrom(table) : j.selectFrom(table, table2))
+                    .add(bits.lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
+            FloatVector nf = t.sub(ROUND);
+            FloatVector r = nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_LO), nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_HI), x));
+            FloatVector w = r.mul(r).fma(r.fma(EXP_C4, EXP_C3).fma(r, FloatVector.broadcast(F, 0.5f)), r);
+            FloatVector e = tk.fma(w, tk).blend(0f, x.compare(VectorOperators.LT, EXP_ZERO));
+            if (store) {
+                e.mul(0x1p-64f).intoArray(dst, k * v);
+            }
+            FloatVector s = acc.add(e);
+            lost = lost.add(acc.sub(s).add(e));
+            acc = s;
+        }
+        acc.sub(0x1p64f).add(lost).mul(0x1p-64f).intoArray(rest, 0);
+        expTargets(a, c * v, m, dst);
+    }
+
+    /**
+     * {@code dst[at + l] = exp(a[at + l] - m[l])}, {@code l} in {@code [0, V)}: the exponential of
+     * {@link #expSumAcross}, unscaled (the same bits as {@link #expInto}'s), for the arguments
+     * {@code <= 0} of a block's target logits. Arrays in and out.
+     */
+    private static void expTargets(float[] a, int at, float[] m, float[] dst) {
+        final int v = F.length();
+        final IntVector table = IntVector.fromArray(I, EXP_TABLE_64, 0);
+        final IntVector table2 = IntVector.fromArray(I, EXP_TABLE_64, EXP_TABLE_64.length - v);
+        FloatVector x = FloatVector.fromArray(F, a, at).sub(FloatVector.fromArray(F, m, 0));
+        FloatVector t = x.fma(EXP_SCALE, ROUND);
+        IntVector bits = t.reinterpretAsInts();
+        IntVector j = bits.and(7);
+        FloatVector tk = (v >= 8 ? j.selectFrom(table) : j.selectFrom(table, table2))
+                .add(bits.lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
+        FloatVector nf = t.sub(ROUND);
+        FloatVector r = nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_LO), nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_HI), x));
+        FloatVector w = r.mul(r).fma(r.fma(EXP_C4, EXP_C3).fma(r, FloatVector.broadcast(F, 0.5f)), r);
+        tk.fma(w, tk).blend(0f, x.compare(VectorOperators.LT, EXP_ZERO)).mul(0x1p-64f).intoArray(dst, at);
+    }
+
+    /**
+     * The sums of a block of {@code V} rows of {@code c} classes laid out row by row in
+     * {@code rows} (at least {@code cV + V} floats: a row's last partial vector is read whole),
+     * for rows too wide to transpose cheaply ({@code AcrossPositions}): for each row {@code l},
+     * its maximum {@code M} into {@code max[l]}, its target logit {@code x_y} into
+     * {@code xy[cV + l]} (0 where {@code targets[l] < 0}: no target), the sum of
+     * {@code exp(x_k - M)} over {@code k != y} into {@code rest[l]}, and
+     * {@code exp(x_y - M)} into {@code exps[cV + l]}; with {@code store}, every
+     * {@code exp(x_k - M)} into {@code exps} in the layout of {@code rows} (the target's 0), for
+     * the gradient. The row's target entry in {@code rows} is set to -inf.
+     *
+     * <p>Each row by itself, with the operations of {@link #expSumAcross} in each lane: the
+     * maximum by comparison and blend (which skips a NaN: the row's sum is NaN anyway), the
+     * exponential at 2^64 times its size, the sum by Fast2Sum lane by lane; then the lanes'
+     * sums and errors added in double in a fixed order and rounded once, the float nearest
+     * to the exact sum (but in rare near-ties) whatever the order of the classes. A row's
+     * results do not depend on the other rows of the block. {@code parts} (at least
+     * {@code 2V^2} floats) and {@code lanes} (at least {@code V^2 / 2} doubles) hold each row's
+     * lanes until the last row is done.
+     *
+     * <p>In three loops over the rows: the maxima (and the targets taken out), the sums, the
+     * lanes' additions. So a row's lane reduction overlaps the next row's loads, and the -inf
+     * stored at a target is in L1 long before the row's vectors are read again (a store just
+     * before an overlapping vector load stalls it: 12 % of the block at C = 100); the lanes'
+     * additions in double after each row's exponentials cost a tenth of the block, here a few
+     * percent.
+     */
+    static void expSumRows(float[] rows, int c, float[] targets, float[] max, float[] xy, float[] rest, float[] exps,
+            boolean store, float[] parts, double[] lanes) {
+        final int v = F.length();
+        final int full = c - c % v;
+        final boolean partial = full < c;
+        final VectorMask<Float> out = F.indexInRange(full, c).not(); // the lanes past a row's end
+        final IntVector table = IntVector.fromArray(I, EXP_TABLE_64, 0);
+        final IntVector table2 = IntVector.fromArray(I, EXP_TABLE_64, EXP_TABLE_64.length - v);
+        // the rows' maxima first, then their sums: the latency of a row's lane reduction is
+        // hidden behind the next row's loads (a row's sums wait on its maximum)
+        for (int l = 0; l < v; l++) {
+            final int base = l * c;
+            // two running maxima, by comparison and blend
+            FloatVector m0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+            FloatVector m1 = m0;
+            int i = 0;
+            for (; i + 2 * v <= full; i += 2 * v) {
+                FloatVector a0 = FloatVector.fromArray(F, rows, base + i);
+                FloatVector a1 = FloatVector.fromArray(F, rows, base + i + v);
+                m0 = m0.blend(a0, a0.compare(VectorOperators.GT, m0));
+                m1 = m1.blend(a1, a1.compare(VectorOperators.GT, m1));
+            }
+            for (; i < full; i += v) {
+                FloatVector a0 = FloatVector.fromArray(F, rows, base + i);
+                m0 = m0.blend(a0, a0.compare(VectorOperators.GT, m0));
+            }
+            if (partial) {
+                FloatVector a1 = FloatVector.fromArray(F, rows, base + full).blend(Float.NEGATIVE_INFINITY, out);
+                m1 = m1.blend(a1, a1.compare(VectorOperators.GT, m1));
+            }
+            m0 = m0.blend(m1, m1.compare(VectorOperators.GT, m0));
+            // the lanes' maximum by the lane tree of sum (no NaN is left)
+            if (v > 8) {
+                m1 = m0.rearrange(HALF_8);
+                m0 = m0.blend(m1, m1.compare(VectorOperators.GT, m0));
+            }
+            if (v > 4) {
+                m1 = m0.rearrange(HALF_4);
+                m0 = m0.blend(m1, m1.compare(VectorOperators.GT, m0));
+            }
+            m1 = m0.rearrange(HALF_2);
+            m0 = m0.blend(m1, m1.compare(VectorOperators.GT, m0));
+            m1 = m0.rearrange(HALF_1);
+            max[l] = m0.blend(m1, m1.compare(VectorOperators.GT, m0)).lane(0);
+            // the target out of the sum here, long before the row's vectors are read again (a
+            // store just before an overlapping vector load stalls it)
+            final int y = (int) targets[l];
+            if (y >= 0) {
+                xy[c * v + l] = rows[base + y];
+                rows[base + y] = Float.NEGATIVE_INFINITY; // its exponential is 0
+            } else {
+                xy[c * v + l] = 0f;
+            }
+        }
+        for (int l = 0; l < v; l++) {
+            final int base = l * c;
+            final float mx = max[l];
+            int i;
+            final FloatVector mv = FloatVector.broadcast(F, mx);
+            FloatVector acc = FloatVector.broadcast(F, 0x1p64f);
+            FloatVector lost = FloatVector.zero(F);
+            for (i = 0; i < full; i += v) {
+                FloatVector x = FloatVector.fromArray(F, rows, base + i).sub(mv);
+                // the exponential at 2^64 times its size, written out (see the note after stage)
+                FloatVector t = x.fma(EXP_SCALE, ROUND);
+                IntVector bits = t.reinterpretAsInts();
+                IntVector j = bits.and(7);
+                FloatVector tk = (v >= 8 ? j.selectFrom(table) : j.selectFrom(table, table2))
+                        .add(bits.lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
+                FloatVector nf = t.sub(ROUND);
+                FloatVector r = nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_LO), nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_HI), x));
+                FloatVector w = r.mul(r).fma(r.fma(EXP_C4, EXP_C3).fma(r, FloatVector.broadcast(F, 0.5f)), r);
+                FloatVector e = tk.fma(w, tk).blend(0f, x.compare(VectorOperators.LT, EXP_ZERO));
+                if (store) {
+                    e.mul(0x1p-64f).intoArray(exps, base + i);
+                }
+                FloatVector s = acc.add(e);
+                lost = lost.add(acc.sub(s).add(e));
+                acc = s;
+            }
+            if (partial) { // the lanes past the row's end (the next row's first) as -inf: 0
+                FloatVector x = FloatVector.fromArray(F, rows, base + full).sub(mv).blend(Float.NEGATIVE_INFINITY, out);
+                FloatVector t = x.fma(EXP_SCALE, ROUND);
+                IntVector bits = t.reinterpretAsInts();
+                IntVector j = bits.and(7);
+                FloatVector tk = (v >= 8 ? j.selectFrom(table) : j.selectFrom(table, table2))
+                        .add(bits.lanewise(VectorOperators.ASHR, 3).lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
+                FloatVector nf = t.sub(ROUND);
+                FloatVector r = nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_LO), nf.fma(FloatVector.broadcast(F, -EXP_LN2_8_HI), x));
+                FloatVector w = r.mul(r).fma(r.fma(EXP_C4, EXP_C3).fma(r, FloatVector.broadcast(F, 0.5f)), r);
+                FloatVector e = tk.fma(w, tk).blend(0f, x.compare(VectorOperators.LT, EXP_ZERO));
+                if (store) { // the next row's first lanes are written again with that row
+                    e.mul(0x1p-64f).intoArray(exps, base + full);
+                }
+                FloatVector s = acc.add(e);
+                lost = lost.add(acc.sub(s).add(e));
+                acc = s;
+            }
+            // acc - 2^64 is exact; the lanes are added after the last row (see there). (Two rows
+            // interleaved in this loop, each with its own sums, ran no faster: not kept.)
+            acc.sub(0x1p64f).intoArray(parts, 2 * v * l);
+            lost.intoArray(parts, 2 * v * l + v);
+        }
+        // each row's lanes, their two parts, in double in a fixed order, rounded once: a loop of
+        // its own, where the rows' chains of additions overlap (after each row's exponentials
+        // they cost a tenth of the block)
+        final int dv = D.length();
+        for (int l = 0; l < v; l++) {
+            final int at = 2 * v * l;
+            FloatVector hi = FloatVector.fromArray(F, parts, at);
+            FloatVector lo = FloatVector.fromArray(F, parts, at + v);
+            ((DoubleVector) hi.convertShape(VectorOperators.F2D, D, 0)).add((DoubleVector) lo.convertShape(VectorOperators.F2D, D, 0))
+                    .add(((DoubleVector) hi.convertShape(VectorOperators.F2D, D, 1))
+                            .add((DoubleVector) lo.convertShape(VectorOperators.F2D, D, 1)))
+                    .intoArray(lanes, dv * l);
+        }
+        for (int l = 0; l < v; l++) {
+            double sum = 0;
+            for (int d = 0; d < dv; d++) {
+                sum += lanes[dv * l + d];
+            }
+            rest[l] = (float) (sum * 0x1p-64);
+        }
+        expTargets(xy, c * v, max, exps);
+    }
+
     /** Vectors per float partial sum in {@link #expSum(MemorySegment, long, int, float, int, float[], double[])}. */
     private static final int SUM_BLOCK = 32;
 
@@ -374,8 +602,9 @@ final class VectorMath {
 
     /*
      * The exponential of expInto for arguments in [-87, 87], 0 below -104, is written out in each
-     * of the four loops that take it (expInto, the two expSum, expScaleRange; the sums' at 2^64
-     * times its size, for arguments up to 0), not called: C2 inlines a method
+     * of the loops that take it (expInto, the two expSum, expScaleRange; the sums' at 2^64
+     * times its size, for arguments up to 0, and so AcrossPositions' expSumAcross, expTargets
+     * and expSumRows, whose last partial vector has a copy of its own), not called: C2 inlines a method
      * taking vectors only while it is small and hot, and refuses one it has already compiled into
      * more than InlineSmallCode bytes, which depends on the order of warm-up; an exponential left
      * out of line boxes its vectors on every call (21 bytes per element in JMH's
