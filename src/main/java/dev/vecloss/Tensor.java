@@ -30,6 +30,11 @@ public final class Tensor {
     /**
      * A view of {@code segment} as a C-order tensor. The segment must hold exactly
      * {@code product(shape) * dtype.byteSize()} bytes (slice it first if it holds more).
+     * A native segment (a mapped file, an {@code Arena}'s) or a heap segment over an array of
+     * the dtype's own type ({@code float[]} for float32, ...) runs on the selected kernels; a heap
+     * segment over another array type (float32 over a {@code byte[]}, as
+     * {@code MemorySegment.ofBuffer} of a heap buffer gives) runs on the scalar kernels, as the
+     * Vector API cannot load from it without allocating every vector (JDK 25).
      *
      * @throws IllegalArgumentException if a dimension is negative, the element count
      *         overflows, or the segment size does not match

@@ -198,6 +198,18 @@ public final class ClassSumProblem {
     public long c() { return c; }
     public long s() { return s; }
     public MemorySegment target() { return target; }
+
+    /** Whether the SIMD kernels can load every operand and output with the Vector API ({@link Mem#vectorLoadable}). */
+    public boolean vectorLoadable() {
+        boolean t = switch (targetType) {
+            case T_F32 -> Mem.vectorLoadable(target, 4, true);
+            case T_I64 -> Mem.vectorLoadable(target, 8, false);
+            case T_I32 -> Mem.vectorLoadable(target, 4, false);
+            case T_U8 -> Mem.vectorLoadable(target, 1, false);
+            default -> false; // float64: the scalar kernels anyway
+        };
+        return t && Mem.vectorLoadable(input, 4, true) && Mem.vectorLoadable(grad, 4, true);
+    }
     public int targetType() { return targetType; }
     public boolean ignores() { return ignores; }
     public long ignoreIndex() { return ignoreIndex; }

@@ -86,6 +86,11 @@ public final class CountProblem {
 
     public LossKernels kernels() { return kernels; }
     public MemorySegment labels() { return labels; }
+
+    /** Whether the SIMD kernels can load the labels with the Vector API ({@link Mem#vectorLoadable}). */
+    public boolean vectorLoadable() {
+        return Mem.vectorLoadable(labels, width, false);
+    }
     /** Bytes per label: 8 (int64), 4 (int32) or 1 (uint8). */
     public int width() { return width; }
     /** The number of labels. */

@@ -126,6 +126,12 @@ public final class ElementProblem extends LossProblem<ElementProblem, ElementOp>
 
     public MemorySegment input() { return input; }
     public MemorySegment target() { return target; }
+
+    /** Whether the SIMD kernels can load every operand and output with the Vector API ({@link Mem#vectorLoadable}). */
+    public boolean vectorLoadable() {
+        return outputsVectorLoadable() && Mem.vectorLoadable(input, 4, true) && Mem.vectorLoadable(target, 4, true)
+                && Mem.vectorLoadable(weight, 4, true) && Mem.vectorLoadable(posWeight, 4, true);
+    }
     public boolean f64() { return f64; }
     public long numel() { return numel; }
     public MemorySegment weight() { return weight; }

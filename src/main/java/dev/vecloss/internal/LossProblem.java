@@ -74,6 +74,11 @@ public abstract sealed class LossProblem<P extends LossProblem<P, O>, O> permits
     public final ExactSum denominator() { return denominator; }
 
     public final LossKernels kernels() { return kernels; }
+
+    /** Whether the outputs are absent, native, or heap segments over float[] ({@link Mem#vectorLoadable}). */
+    protected final boolean outputsVectorLoadable() {
+        return Mem.vectorLoadable(losses, 4, true) && Mem.vectorLoadable(grad, 4, true);
+    }
     public final O op() { return op; }
     public final double gradScale() { return gradScale; }
     public final MemorySegment losses() { return losses; }

@@ -169,6 +169,11 @@ public final class LovaszProblem {
     public LossKernels kernels() { return kernels; }
     public boolean softmax() { return softmax; }
     public MemorySegment input() { return input; }
+
+    /** Whether the SIMD kernels can load the input and the gradient with the Vector API ({@link Mem#vectorLoadable}). */
+    public boolean vectorLoadable() {
+        return Mem.vectorLoadable(input, 4, true) && Mem.vectorLoadable(grad, 4, true);
+    }
     public boolean f64() { return f64; }
     public long n() { return n; }
     public long c() { return c; }

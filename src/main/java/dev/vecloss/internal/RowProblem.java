@@ -135,6 +135,12 @@ public final class RowProblem extends LossProblem<RowProblem, RowOp> {
     public long s() { return s; }
     public MemorySegment target() { return target; }
     public int targetKind() { return targetKind; }
+
+    /** Whether the SIMD kernels can load every operand and output with the Vector API ({@link Mem#vectorLoadable}). */
+    public boolean vectorLoadable() {
+        return outputsVectorLoadable() && Mem.vectorLoadable(input, 4, true) && Mem.vectorLoadable(probTarget, 4, true)
+                && Mem.vectorLoadable(weight, 4, true) && (target == null || Mem.vectorLoadable(target, targetKind, false));
+    }
     public MemorySegment probTarget() { return probTarget; }
     public MemorySegment weight() { return weight; }
     public double weightSum() { return weightSum; }

@@ -35,7 +35,11 @@ import dev.vecloss.internal.ScalarKernels;
  *       classes;</li>
  *   <li>spatial sizes below one vector, probability targets of spatial inputs, spatial inputs
  *       of more than {@link AcrossPositions#MAX_C} classes, and float64 problems: the scalar
- *       kernels.</li>
+ *       kernels;</li>
+ *   <li>any family: a problem with an operand or output the Vector API cannot load from
+ *       without falling back to allocating Java code, a heap segment over an array of another
+ *       type than its elements' ({@code Mem.vectorLoadable}): the scalar kernels, for the whole
+ *       call (every chunk sees the same segments).</li>
  * </ul>
  * NLL has no SIMD loop: it reads one value per position (a gather, which the Vector API offers
  * only from Java arrays, not from segments), so it is bound by memory latency, not arithmetic,
@@ -67,6 +71,10 @@ public final class PanamaKernels implements LossKernels {
 
     @Override
     public void rows(RowOp op, RowProblem p, long from, long to, ExactSum acc) {
+        if (!p.vectorLoadable()) {
+            SCALAR.rows(op, p, from, to, acc);
+            return;
+        }
         final boolean rows = p.s() == 1;
         switch (op) {
             case CROSS_ENTROPY, SOFTMAX_FOCAL -> {
@@ -95,17 +103,17 @@ public final class PanamaKernels implements LossKernels {
 
     @Override
     public double notZeroOne(ElementProblem p, long from, long to) {
-        return p.allFloat32() ? Elementwise.notZeroOne(p, from, to) : SCALAR.notZeroOne(p, from, to);
+        return p.allFloat32() && p.vectorLoadable() ? Elementwise.notZeroOne(p, from, to) : SCALAR.notZeroOne(p, from, to);
     }
 
     @Override
     public double unitInterval(ElementProblem p, long from, long to) {
-        return p.allFloat32() ? Elementwise.unitInterval(p, from, to) : SCALAR.unitInterval(p, from, to);
+        return p.allFloat32() && p.vectorLoadable() ? Elementwise.unitInterval(p, from, to) : SCALAR.unitInterval(p, from, to);
     }
 
     @Override
     public void elements(ElementOp op, ElementProblem p, long from, long to, ExactSum acc) {
-        if (Elementwise.covers(op, p)) {
+        if (Elementwise.covers(op, p) && p.vectorLoadable()) {
             Elementwise.elements(op, p, from, to, acc);
         } else {
             SCALAR.elements(op, p, from, to, acc);
@@ -115,7 +123,7 @@ public final class PanamaKernels implements LossKernels {
     /** The per-class sums: {@link ClassSums} where it covers the problem, else the scalar kernel. */
     @Override
     public void classSums(ClassSumOp op, ClassSumProblem p, long from, long to, dev.vecloss.internal.ExactSum[] out) {
-        if (ClassSums.covers(p)) {
+        if (ClassSums.covers(p) && p.vectorLoadable()) {
             ClassSums.sums(op, p, from, to, out);
         } else {
             SCALAR.classSums(op, p, from, to, out);
@@ -124,18 +132,23 @@ public final class PanamaKernels implements LossKernels {
 
     @Override
     public double classSumsGrad(ClassSumOp op, ClassSumProblem p, long from, long to) {
-        return ClassSums.covers(p) ? ClassSums.grad(op, p, from, to) : SCALAR.classSumsGrad(op, p, from, to);
+        return ClassSums.covers(p) && p.vectorLoadable() ? ClassSums.grad(op, p, from, to)
+                : SCALAR.classSumsGrad(op, p, from, to);
     }
 
     /** Class counts: {@link Histogram}. */
     @Override
     public void counts(CountProblem p, long from, long to, long[] out, int off) {
-        Histogram.counts(p, from, to, out, off);
+        if (p.vectorLoadable()) {
+            Histogram.counts(p, from, to, out, off);
+        } else {
+            SCALAR.counts(p, from, to, out, off);
+        }
     }
 
     /** Lovász: {@link LovaszTiles} for float32 problems, the scalar reference for float64. */
     @Override
     public double lovasz(LovaszProblem.Phase phase, LovaszProblem p, long from, long to) {
-        return p.allFloat32() ? LovaszTiles.lovasz(phase, p, from, to) : SCALAR.lovasz(phase, p, from, to);
+        return p.allFloat32() && p.vectorLoadable() ? LovaszTiles.lovasz(phase, p, from, to) : SCALAR.lovasz(phase, p, from, to);
     }
 }
