@@ -200,13 +200,7 @@ final class AcrossPositions {
         }
         // S' into sc.rest, the targets' exponentials after the classes' (which only the gradient needs)
         VectorMath.expSumAcross(sc.cols, sc.exps, c, sc.max, p.grad() != null, sc.rest);
-        finish(p, sc, c);
-        if (focal) {
-            focal(p, sc, c);
-        }
-        if (p.losses() != null) {
-            MemorySegment.copy(sc.loss, 0, p.losses(), Mem.F32, pos * 4L, lanes);
-        }
+        losses(p, sc, c, focal, pos, lanes);
         if (p.grad() != null) {
             if (rows) {
                 grad(p, sc, c, base, sc.rows);
@@ -233,13 +227,7 @@ final class AcrossPositions {
             sc.targetWeight[l] = w == null || t < 0 ? 1f : w.getAtIndex(Mem.F32, (long) t);
         }
         VectorMath.expSumRows(sc.rows, c, sc.targets, sc.max, sc.cols, sc.rest, sc.exps, p.grad() != null, sc.parts, sc.lanes64);
-        finish(p, sc, c);
-        if (focal) {
-            focal(p, sc, c);
-        }
-        if (p.losses() != null) {
-            MemorySegment.copy(sc.loss, 0, p.losses(), Mem.F32, pos * 4L, lanes);
-        }
+        losses(p, sc, c, focal, pos, lanes);
         if (p.grad() != null) {
             gradRows(p, sc, c);
             MemorySegment.copy(sc.rows, 0, p.grad(), Mem.F32, base * 4L, lanes * c);
@@ -368,6 +356,20 @@ final class AcrossPositions {
             d = m.sub(v).mul(wk).add(d);
         }
         d.intoArray(sc.spread, 0);
+    }
+
+    /**
+     * The block's losses ({@link #finish}, times the focal factor for the focal loss), written
+     * to the losses tensor, if any, at position {@code pos} for its {@code lanes} positions.
+     */
+    private static void losses(RowProblem p, Scratch sc, int c, boolean focal, long pos, int lanes) {
+        finish(p, sc, c);
+        if (focal) {
+            focal(p, sc, c);
+        }
+        if (p.losses() != null) {
+            MemorySegment.copy(sc.loss, 0, p.losses(), Mem.F32, pos * 4L, lanes);
+        }
     }
 
     /** The block's losses, 0 at ignored positions, into {@code sc.loss}; the sums S into {@code sc.sum}. */
