@@ -223,8 +223,14 @@ final class GoldenFile {
             if (e == null) {
                 throw c.error("op " + c.op() + " writes output '" + name + "', the case has no expect line for it");
             }
-            long bytes = Math.multiplyExact((long) e.numel(), dtype.byteSize());
-            return Tensor.of(MemorySegment.ofArray(new byte[Math.toIntExact(bytes)]), dtype, e.shape());
+            // over an array of the dtype's own type, as a user's: a float32 output over a byte[]
+            // would send the SIMD kernels' problem to the scalar ones (Mem.vectorLoadable)
+            MemorySegment s = switch (dtype) {
+                case FLOAT32 -> MemorySegment.ofArray(new float[e.numel()]);
+                case FLOAT64 -> MemorySegment.ofArray(new double[e.numel()]);
+                default -> MemorySegment.ofArray(new byte[Math.toIntExact(Math.multiplyExact((long) e.numel(), dtype.byteSize()))]);
+            };
+            return Tensor.of(s, dtype, e.shape());
         }
 
         /** The tensors and parameters of the case that were never asked for, in file order. */

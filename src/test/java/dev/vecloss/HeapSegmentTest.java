@@ -38,11 +38,31 @@ class HeapSegmentTest {
         return v;
     }
 
-    /** {@code loss} on the byte[]- and int[]-backed views gives the scalar kernels' bits on the float[] one. */
+    /**
+     * {@code loss} on the byte[]- and int[]-backed views gives the scalar kernels' bits on the
+     * float[] one. On a thread of its own, the other views first: the thread's problems have not
+     * been set up for the scalar kernels by an earlier call.
+     */
     private static void scalarBits(String name, Tensor[] views, Function<Tensor, Double> loss) throws Exception {
-        double scalar = Kernels.callWith(Kernels.Implementation.SCALAR, () -> loss.apply(views[0]));
+        double[] got = new double[views.length];
+        Throwable[] failure = {null};
+        Thread t = new Thread(() -> {
+            try {
+                for (int k = 1; k < views.length; k++) {
+                    got[k] = loss.apply(views[k]);
+                }
+                got[0] = Kernels.callWith(Kernels.Implementation.SCALAR, () -> loss.apply(views[0]));
+            } catch (Throwable e) {
+                failure[0] = e;
+            }
+        });
+        t.start();
+        t.join();
+        if (failure[0] != null) {
+            throw new AssertionError(name + " threw " + failure[0], failure[0]);
+        }
         for (int k = 1; k < views.length; k++) {
-            assertEquals(Double.doubleToLongBits(scalar), Double.doubleToLongBits(loss.apply(views[k])),
+            assertEquals(Double.doubleToLongBits(got[0]), Double.doubleToLongBits(got[k]),
                     name + " over a " + (k == 1 ? "byte[]" : "int[]"));
         }
     }

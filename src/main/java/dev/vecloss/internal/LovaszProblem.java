@@ -125,7 +125,8 @@ public final class LovaszProblem {
         java.util.Arrays.fill(taskLoss, 0, tasks, 0);
         if (isSoftmax) {
             int positions = Math.toIntExact(batch * spatial);
-            if (k instanceof ScalarKernels || !allFloat32()) {
+            // the Panama kernels leave a float64 problem, and one they cannot load, to the scalar ones
+            if (k instanceof ScalarKernels || !allFloat32() || !vectorLoadable()) {
                 if (maxD.length < positions) {
                     maxD = new double[positions];
                     sumD = new double[positions];
