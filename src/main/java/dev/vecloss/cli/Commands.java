@@ -109,7 +109,7 @@ final class Commands {
                                   -Dvecloss.impl=panama|scalar forces the kernels,
                                   -Dvecloss.vectorBits=128|256|512 narrows the SIMD ones
 
-                kernels: an input of fewer than 2^27 elements (512 MB of float32) runs on the scalar
+                kernels: an input of fewer than 2^28 elements (1 GB of float32) runs on the scalar
                 kernels, which finish it sooner in one short run than the SIMD ones, whose start
                 (the Vector API's classes, then its code running interpreted until compiled) costs
                 a second or more; larger inputs run on the SIMD ones. A pure function of the

@@ -15,8 +15,10 @@ import dev.vecloss.Kernels;
  * that start costs the Panama kernels about 1.7 s of CPU whatever the size, while the scalar
  * kernels, compiled within a few hundred milliseconds, cost about 15 ns of CPU per logit. At
  * 32 M logits the scalar ones finished in 0.9 s against 2.6 s, at 100 M in 2.2 s against 3.1 s
- * (medians of 7, CPU 1.7 s against 2.2 s): the crossover is above 100 M, and the bound is the
- * power of two above it. It is today's: as the Panama kernels' start gets cheaper, it should
+ * (medians of 7, CPU 1.7 s against 2.2 s): the crossover is above 100 M. Since the scalar
+ * kernels' exponential is inlined ({@code internal/ScalarMath}, 2026-11-30; other processes
+ * paused): at 268 M logits (a 1 GB file) the scalar ones took 1.07 to 1.42 s, the Panama ones
+ * 1.49 to 1.73 s, three runs each; the bound is the power of two at or below that size. It is today's: as the Panama kernels' start gets cheaper, it should
  * come down (re-measure with {@code tools/startup_times.sh} and
  * {@code VECLOSS_OPTS=-Dvecloss.impl=panama|scalar}). A long-running program calls the library
  * many times and is not concerned: the choice is the command line's, not the library's.
@@ -33,10 +35,10 @@ final class KernelChoice {
     private KernelChoice() {}
 
     /**
-     * Inputs with fewer elements than this (2^27, 512 MB of float32) run on the scalar kernels,
+     * Inputs with fewer elements than this (2^28, 1 GB of float32) run on the scalar kernels,
      * unless {@code vecloss.impl} forces a kind.
      */
-    static final long SCALAR_BELOW = 1L << 27;
+    static final long SCALAR_BELOW = 1L << 28;
 
     /**
      * The kernels for an input of {@code shape}, with {@code vecloss.impl} as {@code forced}

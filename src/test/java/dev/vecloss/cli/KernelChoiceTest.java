@@ -19,7 +19,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link KernelChoice}: the command line runs an input of fewer than 2^27 elements on the scalar
+ * {@link KernelChoice}: the command line runs an input of fewer than 2^28 elements on the scalar
  * kernels, a pure function of the shape, so its result is bit for bit that of
  * {@code Kernels.callWith(SCALAR, ...)} through the public API (in the Panama passes this differs
  * from the selected kernels' result in the last bits, so it tests the choice); and it checks the
@@ -31,16 +31,17 @@ class KernelChoiceTest extends CliTestBase {
     @Test
     void theChoiceIsAPureFunctionOfTheShape() {
         long below = KernelChoice.SCALAR_BELOW;
-        assertEquals(1L << 27, below);
+        assertEquals(1L << 28, below);
         assertEquals(SCALAR, KernelChoice.forShape(new long[] {below - 1}, null));
         assertEquals(SCALAR, KernelChoice.forShape(new long[] {1000, 1000}, null));
         assertEquals(SCALAR, KernelChoice.forShape(new long[] {4, 21, 512, 512}, "")); // 22 M elements
         assertEquals(SCALAR, KernelChoice.forShape(new long[] {0, Long.MAX_VALUE}, null));
         assertEquals(SCALAR, KernelChoice.forShape(new long[] {}, null)); // a scalar
         assertNull(KernelChoice.forShape(new long[] {below}, null));
-        assertNull(KernelChoice.forShape(new long[] {1 << 14, 1 << 13}, null));
+        assertNull(KernelChoice.forShape(new long[] {1 << 14, 1 << 14}, null));
         assertEquals(SCALAR, KernelChoice.forShape(new long[] {100_000, 1000}, null));
-        assertNull(KernelChoice.forShape(new long[] {200_000, 1000}, null));
+        assertEquals(SCALAR, KernelChoice.forShape(new long[] {268_000, 1000}, null));
+        assertNull(KernelChoice.forShape(new long[] {269_000, 1000}, null));
         assertNull(KernelChoice.forShape(new long[] {Long.MAX_VALUE, Long.MAX_VALUE}, null)); // no overflow
         // vecloss.impl forces one kind for any size: the selected kernels are that kind
         assertNull(KernelChoice.forShape(new long[] {2, 3}, "panama"));
@@ -93,7 +94,7 @@ class KernelChoiceTest extends CliTestBase {
     void verboseSaysWhichKernelsRunThisInput() {
         Run run = run("-v", "cross-entropy", "--input", x.toString(), "--target", t.toString());
         assertEquals(0, run.status, run.err);
-        assertTrue(run.errLines().contains("vecloss: scalar kernels for this input (fewer than 134217728 elements,"
+        assertTrue(run.errLines().contains("vecloss: scalar kernels for this input (fewer than 268435456 elements,"
                 + " see vecloss --help)"), run.err);
     }
 

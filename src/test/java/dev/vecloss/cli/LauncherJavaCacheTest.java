@@ -302,7 +302,7 @@ class LauncherJavaCacheTest {
     }
 
     /**
-     * A loss whose one input has fewer than 2^27 elements by its size and dtype starts without
+     * A loss whose one input has fewer than 2^28 elements by its size and dtype starts without
      * the incubator module (the scalar kernels run it either way) and says so to vecloss;
      * every other run has the module: a larger input, an unknown dtype counted as one byte an
      * element, several shards, {@code bench}, and options of the user's that name the kernels
@@ -314,12 +314,12 @@ class LauncherJavaCacheTest {
         String module = "--add-modules", scalarOnly = "-Dvecloss.launcher.scalarOnly=true";
         List<String> small = jvmOptions(Map.of());
         assertTrue(small.contains(scalarOnly) && !small.contains(module), small.toString());
-        // by the dtype's item size: 2^27 elements of float32 are 512 MB, of float64 1 GB
-        sparseNpy("f4.npy", "<f4", (1L << 29) - 4096);
-        sparseNpy("f4big.npy", "<f4", 1L << 29);
-        sparseNpy("f8.npy", "<f8", (1L << 30) - 4096);
-        sparseNpy("u1.npy", "|u1", 1L << 27);
-        sparseNpy("u1small.npy", "|u1", (1L << 27) - 4096);
+        // by the dtype's item size: 2^28 elements of float32 are 1 GB, of float64 2 GB
+        sparseNpy("f4.npy", "<f4", (1L << 30) - 4096);
+        sparseNpy("f4big.npy", "<f4", 1L << 30);
+        sparseNpy("f8.npy", "<f8", (1L << 31) - 4096);
+        sparseNpy("u1.npy", "|u1", 1L << 28);
+        sparseNpy("u1small.npy", "|u1", (1L << 28) - 4096);
         for (String[] c : new String[][] {{"f4.npy", "y"}, {"f4big.npy", "n"}, {"f8.npy", "y"}, {"u1.npy", "n"},
                 {"u1small.npy", "y"}}) {
             List<String> o = jvmOptions(Map.of(), "cross-entropy", "--input", c[0], "--target", "t.npy");
