@@ -166,18 +166,40 @@ public final class BinaryCrossEntropy {
                 .weight(w == null ? null : w.segment(), w == null ? null : w.dims())
                 .posWeight(pw == null ? null : pw.segment(), pw == null ? null : pw.dims());
         long numel = input.numel();
-        if (!logits) {
-            try {
-                Parallel.sum(numel, Parallel.grain(1), threads, Ranges::unitIntervalChunk, p);
-            } catch (Ranges.BadValue e) {
-                p.clear();
-                throw new IllegalArgumentException(what + ": " + e.operand + " " + e.value
-                        + " at flat index " + e.index + " is outside [0, 1]");
-            } catch (RuntimeException | Error e) {
-                p.clear();
-                throw e;
-            }
+        // BCE on probabilities refuses a value outside [0, 1] before anything is written. A reduced
+        // call that writes nothing (no outputs, no accumulator) skips that pass over both
+        // operands: the kernels give such an element a NaN loss, so a NaN result is checked for
+        // them afterwards, with the same error (the lowest flat index at any thread count).
+        boolean checkAfter = !logits && losses == null && grad == null && Problems.SINK.get() == null
+                && o.reduction() != Reduction.NONE;
+        if (!logits && !checkAfter) {
+            checkUnitInterval(what, p, numel, threads);
         }
-        return Problems.reduceElements(what, p, numel, o.reduction(), numel, threads, o.emptyMean());
+        if (!checkAfter) {
+            return Problems.reduceElements(what, p, numel, o.reduction(), numel, threads, o.emptyMean());
+        }
+        try {
+            double result = Problems.reduceElements(what, p, numel, o.reduction(), numel, threads, o.emptyMean(), false);
+            if (Double.isNaN(result)) {
+                checkUnitInterval(what, p, numel, threads); // throws if a value is outside [0, 1]
+            }
+            return result;
+        } finally {
+            p.clear();
+        }
+    }
+
+    /** Refuses an input or target value outside [0, 1] (or NaN), naming the lowest flat index. */
+    private static void checkUnitInterval(String what, ElementProblem p, long numel, int threads) {
+        try {
+            Parallel.sum(numel, Parallel.grain(1), threads, Ranges::unitIntervalChunk, p);
+        } catch (Ranges.BadValue e) {
+            p.clear();
+            throw new IllegalArgumentException(what + ": " + e.operand + " " + e.value
+                    + " at flat index " + e.index + " is outside [0, 1]");
+        } catch (RuntimeException | Error e) {
+            p.clear();
+            throw e;
+        }
     }
 }

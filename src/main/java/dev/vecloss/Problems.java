@@ -53,6 +53,12 @@ final class Problems {
      */
     static double reduceElements(String what, ElementProblem p, long numel, Reduction reduction, double denominator,
             int threads, EmptyMean empty) {
+        return reduceElements(what, p, numel, reduction, denominator, threads, empty, true);
+    }
+
+    /** {@link #reduceElements}, leaving the problem set up when {@code clear} is false (the caller clears it). */
+    static double reduceElements(String what, ElementProblem p, long numel, Reduction reduction, double denominator,
+            int threads, EmptyMean empty, boolean clear) {
         try {
             ExactSum total = p.total();
             total.clear();
@@ -82,7 +88,9 @@ final class Problems {
             double sum = total.get();
             return canonical(mean ? sum / denominator : sum);
         } finally {
-            p.clear();
+            if (clear) {
+                p.clear();
+            }
         }
     }
 

@@ -167,6 +167,48 @@ class BinaryCrossEntropyTest extends ElementwiseLossTestBase<Void> {
         return r;
     }
 
+    /**
+     * A reduced call without outputs checks the values only when its result is NaN (the kernels
+     * give an element outside [0, 1] a NaN loss): it still refuses each bad value with the same
+     * words and the lowest flat index, soft and hard labels, one and two threads, both kernels.
+     * (The refusals above write outputs, which the pass before the loss checks.)
+     */
+    @Test
+    void reducedCallsRefuseValuesOutsideTheUnitInterval() throws Exception {
+        int n = 2003; // several SIMD tiles, and two threads' chunks
+        java.util.SplittableRandom r = new java.util.SplittableRandom(8);
+        for (boolean hard : new boolean[] {true, false}) {
+            float[] p = new float[n], y = new float[n];
+            for (int i = 0; i < n; i++) {
+                p[i] = (float) r.nextDouble();
+                y[i] = hard ? r.nextInt(2) : (float) r.nextDouble();
+            }
+            Object[][] bad = {{"input", 1500, 1.5f}, {"input", 3, -0.25f}, {"input", 11, Float.NaN},
+                {"target", 1990, hard ? 2f : 1.0001f}, {"target", 40, -1e-30f}};
+            for (Object[] b : bad) {
+                float[] pb = p.clone(), yb = y.clone();
+                (b[0].equals("input") ? pb : yb)[(int) b[1]] = (float) b[2];
+                if (b[0].equals("input") && hard) {
+                    yb[(int) b[1]] = (float) b[2] > 1 ? 1 : 0; // the label whose one log is finite there
+                }
+                String expected = b[0] + " " + (double) (float) b[2] + " at flat index " + b[1] + " is outside [0, 1]";
+                for (Kernels.Implementation impl : java.util.EnumSet.of(Kernels.Implementation.SCALAR, Kernels.selected())) {
+                    for (int threads : new int[] {1, 2}) {
+                        for (Reduction red : new Reduction[] {Reduction.MEAN, Reduction.SUM}) {
+                            BinaryCrossEntropy.Options o = BinaryCrossEntropy.Options.defaults().withThreads(threads)
+                                    .withReduction(red);
+                            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
+                                    IllegalArgumentException.class, () -> Kernels.callWith(impl,
+                                            () -> BinaryCrossEntropy.binaryCrossEntropy(Tensor.of(pb), Tensor.of(yb), o)),
+                                    expected + ", " + impl + ", " + threads + " threads, hard " + hard);
+                            assertTrue(e.getMessage().endsWith(expected), e.getMessage() + " for " + expected);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /** A pos_weight is binary_cross_entropy_with_logits's only. */
     @Test
     void posWeightIsRefused() {

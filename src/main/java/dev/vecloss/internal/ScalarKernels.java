@@ -169,8 +169,15 @@ public final class ScalarKernels implements LossKernels {
     /** PyTorch's floor of {@code p (1 - p)} in the BCE gradient: the float32 constant 1e-12, in every dtype. */
     public static final double BCE_GRAD_FLOOR = 1e-12f;
 
-    /** BCE on a probability (LOSSES.md 3): {@code -(y max(log p, -100) + (1-y) max(log1p(-p), -100))}. */
+    /**
+     * BCE on a probability (LOSSES.md 3): {@code -(y max(log p, -100) + (1-y) max(log1p(-p), -100))};
+     * NaN where {@code p} or {@code y} is outside [0, 1] (the API refuses such values: a reduced
+     * call without outputs looks for them only when its result is NaN, BinaryCrossEntropy).
+     */
     static double binaryCrossEntropy(double p, double y) {
+        if (!(p >= 0 && p <= 1 && y >= 0 && y <= 1)) {
+            return Double.NaN;
+        }
         return -(y * Math.max(Math.log(p), -100) + (1 - y) * Math.max(Math.log1p(-p), -100));
     }
 

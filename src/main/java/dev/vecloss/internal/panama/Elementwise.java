@@ -386,7 +386,12 @@ final class Elementwise {
                 logP = logP.blend(LOG_FLOOR, logP.compare(VectorOperators.LT, LOG_FLOOR));
                 FloatVector log1mP = FloatVector.fromArray(F, sc.a2, i);
                 log1mP = log1mP.blend(LOG_FLOOR, log1mP.compare(VectorOperators.LT, LOG_FLOOR));
-                y.mul(logP).add(FloatVector.broadcast(F, 1f).sub(y).mul(log1mP)).neg().intoArray(sc.loss, i);
+                FloatVector pv = FloatVector.fromArray(F, sc.x, i);
+                // NaN where p or y is outside [0, 1] (see ScalarKernels.binaryCrossEntropy)
+                VectorMask<Float> ok = pv.compare(VectorOperators.GE, 0f).and(pv.compare(VectorOperators.LE, 1f))
+                        .and(y.compare(VectorOperators.GE, 0f)).and(y.compare(VectorOperators.LE, 1f));
+                y.mul(logP).add(FloatVector.broadcast(F, 1f).sub(y).mul(log1mP)).neg().blend(Float.NaN, ok.not())
+                        .intoArray(sc.loss, i);
             }
         }
         if (wantGrad) {
@@ -435,7 +440,10 @@ final class Elementwise {
             // the general form's signs of zero: y = 0, p = 0 gives +0 (0 - l, l = log1p(+0) = +0,
             // where -l was -(-0) from log1p(-0)); y = 1, p = 1 gives -0 (-log 1)
             VectorMask<Float> neg = FloatVector.fromArray(F, sc.y, i).compare(VectorOperators.EQ, 0f);
-            l.neg().blend(zero.sub(l), neg).intoArray(sc.loss, i);
+            // NaN where p is outside [0, 1] (the labels are 0 and 1; see ScalarKernels.binaryCrossEntropy)
+            FloatVector pv = FloatVector.fromArray(F, sc.x, i);
+            VectorMask<Float> ok = pv.compare(VectorOperators.GE, 0f).and(pv.compare(VectorOperators.LE, 1f));
+            l.neg().blend(zero.sub(l), neg).blend(Float.NaN, ok.not()).intoArray(sc.loss, i);
         }
     }
 
