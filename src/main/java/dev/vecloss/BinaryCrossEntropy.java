@@ -172,10 +172,10 @@ public final class BinaryCrossEntropy {
         // them afterwards, with the same error (the lowest flat index at any thread count).
         boolean checkAfter = !logits && losses == null && grad == null && Problems.SINK.get() == null
                 && o.reduction() != Reduction.NONE;
-        if (!logits && !checkAfter) {
-            checkUnitInterval(what, p, numel, threads);
-        }
         if (!checkAfter) {
+            if (!logits) {
+                checkUnitInterval(what, p, numel, threads);
+            }
             return Problems.reduceElements(what, p, numel, o.reduction(), numel, threads, o.emptyMean());
         }
         try {

@@ -38,6 +38,15 @@ class HeapSegmentTest {
         return v;
     }
 
+    /** {@code n} class indices below {@code classes}. */
+    private static long[] labels(SplittableRandom r, int n, int classes) {
+        long[] y = new long[n];
+        for (int i = 0; i < n; i++) {
+            y[i] = r.nextInt(classes);
+        }
+        return y;
+    }
+
     /**
      * {@code loss} on the byte[]- and int[]-backed views gives the scalar kernels' bits on the
      * float[] one. On a thread of its own, the other views first: the thread's problems have not
@@ -70,11 +79,7 @@ class HeapSegmentTest {
     @Test
     void mismatchedHeapSegmentsRunOnTheScalarKernels() throws Exception {
         SplittableRandom r = new SplittableRandom(5);
-        long[] y = new long[64];
-        for (int i = 0; i < y.length; i++) {
-            y[i] = r.nextInt(100);
-        }
-        Tensor labels = Tensor.of(y, 64);
+        Tensor labels = Tensor.of(labels(r, 64, 100), 64);
         Tensor[] wide = views(uniform(r, 64 * 1000, -4, 4), 64, 1000);
         Tensor[] narrow = views(uniform(r, 64 * 100, -4, 4), 64, 100);
         CrossEntropy.Options ce = CrossEntropy.Options.defaults().withThreads(1);
@@ -89,11 +94,7 @@ class HeapSegmentTest {
         scalarBits("bce_with_logits, pos_weight over a byte[]", new Tensor[] {posWeight[0], posWeight[1]},
                 pw -> BinaryCrossEntropy.binaryCrossEntropyWithLogits(logits[0], target, bce.withPosWeight(pw)));
 
-        long[] mask = new long[2 * 16 * 16];
-        for (int i = 0; i < mask.length; i++) {
-            mask[i] = r.nextInt(5);
-        }
-        Tensor masks = Tensor.of(mask, 2, 16, 16);
+        Tensor masks = Tensor.of(labels(r, 2 * 16 * 16, 5), 2, 16, 16);
         Tensor[] spatial = views(uniform(r, 2 * 5 * 256, -4, 4), 2, 5, 16, 16);
         RegionLoss.Options dice = RegionLoss.Options.defaults(SegmentationMode.MULTICLASS).withThreads(1);
         scalarBits("dice_loss", spatial, t -> RegionLoss.dice(t, masks, dice));
@@ -113,11 +114,7 @@ class HeapSegmentTest {
             return;
         }
         SplittableRandom r = new SplittableRandom(9);
-        long[] y = new long[64];
-        for (int i = 0; i < y.length; i++) {
-            y[i] = r.nextInt(1000);
-        }
-        Tensor labels = Tensor.of(y, 64);
+        Tensor labels = Tensor.of(labels(r, 64, 1000), 64);
         Tensor[] wide = views(uniform(r, 64 * 1000, -4, 4), 64, 1000);
         CrossEntropy.Options ce = CrossEntropy.Options.defaults().withThreads(1);
         for (Tensor t : new Tensor[] {wide[1], wide[0]}) {

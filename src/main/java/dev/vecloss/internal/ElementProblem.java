@@ -148,14 +148,7 @@ public final class ElementProblem extends LossProblem<ElementProblem, ElementOp>
      * constant.
      */
     public long runEnd(long i, long to) {
-        long end = to;
-        if (weight != null) {
-            end = Math.min(end, (i / weightRun + 1) * weightRun);
-        }
-        if (posWeight != null) {
-            end = Math.min(end, (i / posWeightRun + 1) * posWeightRun);
-        }
-        return end;
+        return runEnd(i, to, false);
     }
 
     /**
@@ -166,11 +159,16 @@ public final class ElementProblem extends LossProblem<ElementProblem, ElementOp>
      * SIMD kernel's tiles to 64 elements.
      */
     public long runEndAcrossPeriods(long i, long to) {
+        return runEnd(i, to, true);
+    }
+
+    /** {@link #runEnd}; with {@code acrossPeriods}, not stopping for a periodic operand. */
+    private long runEnd(long i, long to, boolean acrossPeriods) {
         long end = to;
-        if (weight != null && !weightPeriodic) {
+        if (weight != null && !(acrossPeriods && weightPeriodic)) {
             end = Math.min(end, (i / weightRun + 1) * weightRun);
         }
-        if (posWeight != null && !posWeightPeriodic) {
+        if (posWeight != null && !(acrossPeriods && posWeightPeriodic)) {
             end = Math.min(end, (i / posWeightRun + 1) * posWeightRun);
         }
         return end;

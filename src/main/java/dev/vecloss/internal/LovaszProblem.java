@@ -125,8 +125,7 @@ public final class LovaszProblem {
         java.util.Arrays.fill(taskLoss, 0, tasks, 0);
         if (isSoftmax) {
             int positions = Math.toIntExact(batch * spatial);
-            // the Panama kernels leave a float64 problem, and one they cannot load, to the scalar ones
-            if (k instanceof ScalarKernels || !allFloat32() || !vectorLoadable()) {
+            if (k instanceof ScalarKernels || !simd()) {
                 if (maxD.length < positions) {
                     maxD = new double[positions];
                     sumD = new double[positions];
@@ -139,9 +138,13 @@ public final class LovaszProblem {
         return this;
     }
 
-    /** Whether input and gradient are float32: the case the SIMD kernels handle. */
-    public boolean allFloat32() {
-        return !f64 && !(grad != null && gradF64);
+    /**
+     * Whether the SIMD kernels handle this problem: input and gradient float32, and in segments
+     * the Vector API loads from ({@link Mem#vectorLoadable}). The Panama kernels leave any other to
+     * the scalar ones, whose softmax statistics {@link #setUp} then sizes.
+     */
+    public boolean simd() {
+        return !f64 && !(grad != null && gradF64) && Mem.vectorLoadable(input, 4, true) && Mem.vectorLoadable(grad, 4, true);
     }
 
     /** Drops the references to the caller's memory. */
@@ -171,10 +174,6 @@ public final class LovaszProblem {
     public boolean softmax() { return softmax; }
     public MemorySegment input() { return input; }
 
-    /** Whether the SIMD kernels can load the input and the gradient with the Vector API ({@link Mem#vectorLoadable}). */
-    public boolean vectorLoadable() {
-        return Mem.vectorLoadable(input, 4, true) && Mem.vectorLoadable(grad, 4, true);
-    }
     public boolean f64() { return f64; }
     public long n() { return n; }
     public long c() { return c; }

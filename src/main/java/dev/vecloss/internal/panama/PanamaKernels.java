@@ -149,6 +149,6 @@ public final class PanamaKernels implements LossKernels {
     /** Lovász: {@link LovaszTiles} for float32 problems, the scalar reference for float64. */
     @Override
     public double lovasz(LovaszProblem.Phase phase, LovaszProblem p, long from, long to) {
-        return p.allFloat32() && p.vectorLoadable() ? LovaszTiles.lovasz(phase, p, from, to) : SCALAR.lovasz(phase, p, from, to);
+        return p.simd() ? LovaszTiles.lovasz(phase, p, from, to) : SCALAR.lovasz(phase, p, from, to);
     }
 }
